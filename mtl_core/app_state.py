@@ -1,0 +1,278 @@
+"""Plain-Python helpers behind the app's pages (no Streamlit here, so they test on their own).
+
+The pages keep per-user choices in ``st.session_state`` under the keys of ``DEFAULTS``; this
+module turns those choices into a validated ``RunConfig``, builds the column-roles table the
+Data page edits, and manages the per-session runs folder.
+"""
+from __future__ import annotations
+
+import copy
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .config import (DataConfig, ModelConfig, PreprocessConfig, RunConfig, SplitConfig,
+                     TrainConfig)
+from .errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_PATH = ROOT / "data" / "sample.csv"
+ROLES = ("user_id", "item_id", "session_id", "timestamp", "categorical", "numeric", "text",
+         "label", "ignore")
+TASK_KIND_CHOICES = ("auto", "binary", "regression", "multiclass")
+SAMPLE_TASKS = ["click", "purchase"]
+
+_SID_RE = re.compile(r"^[0-9a-f]{32}$")
+
+#: session-state keys the pages share, with their initial values
+DEFAULTS: dict[str, Any] = {
+    "df": None,  # the working table (pandas DataFrame)
+    "data_name": "",  # where it came from, for display
+    "data_version": 0,  # bumped whenever df changes: resets widgets bound to the old data
+    "schema": None,  # schema.Schema inferred for df
+    "roles": {},  # column -> role overrides
+    "drop": [],  # columns not used as features
+    "tasks": [],  # label columns chosen as tasks
+    "task_kinds": {},  # column -> auto|binary|regression|multiclass
+    "task_positive": {},  # column -> positive value (binary from a categorical)
+    "preprocess": {"missing": "median", "outliers": "none", "scaling": "zscore"},
+    "train_settings": {},  # the Train page's widget values (see default_train_settings)
+    "job_ids": [],  # jobs submitted from this session, newest last
+    "selected_run": None,  # run directory (str) shown on Results / Recommend
+    "upload_token": None,  # id of the last uploaded file that was read
+    "upload_error": None,
+    "last_loaded": None,  # "sample" | "upload" | "synthetic" | "funnel"
+}
+
+
+def fresh_state() -> dict[str, Any]:
+    return copy.deepcopy(DEFAULTS)
+
+
+# --------------------------------------------------------------------------- sessions
+def new_session_id() -> str:
+    return uuid.uuid4().hex
+
+
+def valid_session_id(value: Any) -> bool:
+    """A session id is exactly 32 lowercase hex characters (safe as a path component)."""
+    return isinstance(value, str) and bool(_SID_RE.match(value))
+
+
+def session_runs_root(root: str | Path, session_id: str) -> Path:
+    if not valid_session_id(session_id):
+        raise ValueError("invalid session id")
+    path = Path(root) / session_id
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+# --------------------------------------------------------------------------- tasks
+def suggest_tasks(df: pd.DataFrame, schema: Any = None) -> list[str]:
+    """Default tasks: click + purchase when present (the sample), else up to two columns
+    the schema marks as plausible labels."""
+    cols = list(df.columns)
+    if all(c in cols for c in SAMPLE_TASKS):
+        return list(SAMPLE_TASKS)
+    found: list[str] = []
+    if schema is not None:
+        for c in getattr(schema, "columns", []):
+            if getattr(c, "label_kind", None) == "binary" and c.name in cols:
+                found.append(c.name)
+        for c in getattr(schema, "columns", []):
+            if getattr(c, "label_kind", None) and c.name in cols and c.name not in found:
+                found.append(c.name)
+    return found[:2]
+
+
+def task_spec(column: str, kind: str | None = "auto", positive: Any = None) -> str:
+    """The ``COL[:kind][=POSITIVE]`` string DataConfig.tasks expects."""
+    spec = str(column)
+    if kind and kind != "auto":
+        spec += f":{kind}"
+    if positive not in (None, "") and kind in (None, "auto", "binary"):
+        spec += f"={positive}"
+    return spec
+
+
+def task_specs(tasks: list[str], kinds: dict, positives: dict) -> list[str]:
+    return [task_spec(t, kinds.get(t, "auto"), positives.get(t)) for t in tasks]
+
+
+# --------------------------------------------------------------------------- roles
+def _role_value(role: Any) -> str:
+    return str(getattr(role, "value", role))
+
+
+def roles_table(schema: Any, roles: dict | None = None, drop: list | None = None,
+                tasks: list | None = None) -> pd.DataFrame:
+    """One row per column for the roles editor: name, role, dtype, missing %, distinct
+    values, and whether it is used as a model input."""
+    roles = roles or {}
+    drop = set(drop or [])
+    tasks = set(tasks or [])
+    rows = []
+    for c in schema.columns:
+        role = roles.get(c.name, _role_value(c.role))
+        rows.append({
+            "column": c.name,
+            "role": role,
+            "dtype": str(c.dtype),
+            "missing %": round(100.0 * float(c.missing_share or 0.0), 1),
+            "distinct": int(c.cardinality or 0),
+            "use as feature": (c.name not in drop and c.name not in tasks
+                               and role not in ("ignore", "label", "timestamp")),
+        })
+    return pd.DataFrame(rows, columns=["column", "role", "dtype", "missing %", "distinct",
+                                       "use as feature"])
+
+
+def roles_from_table(table: pd.DataFrame, schema: Any,
+                     tasks: list | None = None) -> tuple[dict[str, str], list[str]]:
+    """(role overrides that differ from the inferred schema, columns dropped as features).
+    Task columns are never features, so they are not listed as dropped."""
+    tasks = set(tasks or [])
+    inferred = {c.name: _role_value(c.role) for c in schema.columns}
+    overrides: dict[str, str] = {}
+    drop: list[str] = []
+    for _, row in table.iterrows():
+        name = row["column"]
+        role = row["role"] if row["role"] in ROLES else inferred.get(name)
+        if role != inferred.get(name):
+            overrides[name] = role
+        if (not bool(row["use as feature"]) and name not in tasks
+                and role not in ("ignore", "label", "timestamp")):
+            drop.append(name)
+    return overrides, drop
+
+
+def id_columns(schema: Any, roles: dict) -> dict[str, str | None]:
+    """user/item/time/session columns after the user's role overrides."""
+    out = {"user_col": None, "item_col": None, "time_col": None, "session_col": None}
+    key = {"user_id": "user_col", "item_id": "item_col", "timestamp": "time_col",
+           "session_id": "session_col"}
+    for c in schema.columns:
+        role = roles.get(c.name, _role_value(c.role))
+        k = key.get(role)
+        if k and out[k] is None:
+            out[k] = c.name
+    return out
+
+
+# --------------------------------------------------------------------------- training settings
+def default_train_settings(tasks: list[str] | None = None) -> dict[str, Any]:
+    m, t, s = ModelConfig(), TrainConfig(), SplitConfig()
+    return {
+        "arch": m.arch, "embed_dim": m.embed_dim, "hidden": ",".join(map(str, m.hidden)),
+        "tower_hidden": ",".join(map(str, m.tower_hidden)), "n_experts": m.n_experts,
+        "n_shared_experts": m.n_shared_experts, "n_task_experts": m.n_task_experts,
+        "levels": m.levels, "dropout": m.dropout, "esmm_parent": None,
+        "weighting": t.weighting, "task_weights": {k: 1.0 for k in (tasks or [])},
+        "optimizer": t.optimizer, "lr": t.lr, "batch_size": 512, "epochs": 5,
+        "patience": t.patience, "split_method": s.method, "train_frac": s.train,
+        "val_frac": s.val, "seed": 0, "device": "auto", "name": "",
+    }
+
+
+def parse_layers(text: Any, what: str) -> list[int]:
+    """'128, 64' -> [128, 64]; raises ConfigError naming the field."""
+    if isinstance(text, (list, tuple)):
+        parts = list(text)
+    else:
+        parts = [p for p in re.split(r"[,\s]+", str(text or "").strip()) if p]
+    try:
+        layers = [int(p) for p in parts]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{what} must be layer sizes separated by commas, e.g. 128,64; got {text!r}.") from None
+    if not layers or any(n < 1 or n > 8192 for n in layers):
+        raise ConfigError(f"{what} must list one or more layer sizes between 1 and 8192; got {text!r}.")
+    return layers
+
+
+def build_config(state: dict, settings: dict, num_threads: int = 0) -> RunConfig:
+    """A validated RunConfig from the session's data choices and the Train page settings."""
+    tasks = list(state.get("tasks") or [])
+    if not tasks:
+        raise ConfigError("Choose at least one task on the Data page (for example click and purchase).")
+    schema = state.get("schema")
+    roles = dict(state.get("roles") or {})
+    ids = id_columns(schema, roles) if schema is not None else {}
+    train_frac = float(settings["train_frac"])
+    val_frac = float(settings["val_frac"])
+    test_frac = round(1.0 - train_frac - val_frac, 6)
+    if test_frac <= 0:
+        raise ConfigError(f"The train and validation fractions leave no test data "
+                          f"(train {train_frac:.2f} + validation {val_frac:.2f} >= 1); lower one of them.")
+    weights = {t: float(w) for t, w in (settings.get("task_weights") or {}).items() if t in tasks}
+    pre = dict(state.get("preprocess") or {})
+    cfg = RunConfig(
+        data=DataConfig(
+            tasks=task_specs(tasks, state.get("task_kinds") or {}, state.get("task_positive") or {}),
+            roles=roles,
+            drop=[c for c in (state.get("drop") or []) if c not in tasks],
+            **ids,
+        ),
+        preprocess=PreprocessConfig(**{k: v for k, v in pre.items()
+                                       if k in ("missing", "outliers", "scaling")}),
+        split=SplitConfig(method=settings["split_method"], train=train_frac, val=val_frac,
+                          test=test_frac, seed=int(settings["seed"])),
+        model=ModelConfig(
+            arch=settings["arch"], embed_dim=int(settings["embed_dim"]),
+            hidden=parse_layers(settings["hidden"], "Hidden layers"),
+            tower_hidden=parse_layers(settings["tower_hidden"], "Tower layers"),
+            n_experts=int(settings["n_experts"]), n_shared_experts=int(settings["n_shared_experts"]),
+            n_task_experts=int(settings["n_task_experts"]), levels=int(settings["levels"]),
+            dropout=float(settings["dropout"]), esmm_parent=settings.get("esmm_parent") or None,
+        ),
+        train=TrainConfig(
+            epochs=int(settings["epochs"]), batch_size=int(settings["batch_size"]),
+            lr=float(settings["lr"]), optimizer=settings["optimizer"],
+            weighting=settings["weighting"], task_weights=weights,
+            patience=int(settings["patience"]), device=settings["device"],
+            seed=int(settings["seed"]), num_threads=int(num_threads),
+        ),
+        name=(settings.get("name") or "").strip() or None,
+    )
+    if cfg.split.method == "temporal" and not cfg.data.time_col:
+        raise ConfigError("The temporal split needs a timestamp column; set one on the Data page or choose another split.")
+    if cfg.split.method == "user" and not cfg.data.user_col:
+        raise ConfigError("The per-user split needs a user id column; set one on the Data page or choose another split.")
+    return cfg.validate()
+
+
+def history_frame(rows: list[dict]) -> pd.DataFrame:
+    """Progress history rows -> the DataFrame figures.loss_curves expects."""
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return pd.DataFrame(columns=["epoch", "split", "task", "loss"])
+    return df
+
+
+def run_label(info: Any) -> str:
+    """'name · mmoe · click, purchase · 2026-11-27 21:30' for a RunInfo."""
+    created = str(getattr(info, "created", "") or "").replace("T", " ")[:16]
+    name = getattr(info, "name", None) or getattr(info, "run_id", "run")
+    tasks = ", ".join(map(str, getattr(info, "tasks", []) or []))
+    parts = [str(name), str(getattr(info, "arch", "") or ""), tasks, created]
+    status = getattr(info, "status", "")
+    if status and status not in ("completed", "done", "ok"):
+        parts.append(str(status))
+    return " · ".join(p for p in parts if p)
+
+
+def progress_fraction(snap: dict) -> float:
+    """0..1 progress of a job snapshot (epochs done plus the current epoch's steps)."""
+    epochs = max(1, int(snap.get("epochs") or 0))
+    epoch = int(snap.get("epoch") or 0)
+    step, steps = int(snap.get("step") or 0), int(snap.get("steps") or 0)
+    phase = snap.get("phase")
+    if snap.get("status") == "done" or phase == "end":
+        return 1.0
+    if phase == "batch" and steps:
+        done = (epoch - 1) + min(step, steps) / steps
+    else:
+        done = epoch
+    return float(min(1.0, max(0.0, done / epochs)))

@@ -1,0 +1,368 @@
+"""Typed, validated configuration.
+
+Every knob of a run lives in one of these dataclasses, and ``RunConfig`` holds them all, so
+``config.json`` in a run directory is complete: ``python -m mtl_core train --config
+DIR/config.json`` reproduces the run. Validation happens in one place (``validate()``) and
+raises ``ConfigError`` naming the parameter, what it accepts and the value it got.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+
+# --------------------------------------------------------------------------- helpers
+def _choice(name: str, value: Any, allowed: tuple | list) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}.")
+
+
+def _number(name: str, value: Any, lo: float | None = None, hi: float | None = None,
+            integer: bool = False, lo_open: bool = False) -> None:
+    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type or (not integer and not math.isfinite(value)):
+        kind = "a whole number" if integer else "a finite number"
+        raise ConfigError(f"{name} must be {kind}; got {value!r}.")
+    if lo is not None and (value <= lo if lo_open else value < lo):
+        raise ConfigError(f"{name} must be {'>' if lo_open else '>='} {lo}; got {value!r}.")
+    if hi is not None and value > hi:
+        raise ConfigError(f"{name} must be <= {hi}; got {value!r}.")
+
+
+def _from_dict(cls, d: dict | None):
+    """Build a dataclass from a dict, rejecting unknown keys with a clear message."""
+    if d is None:
+        return cls()
+    if isinstance(d, cls):
+        return d
+    if not isinstance(d, dict):
+        raise ConfigError(f"{cls.__name__} must be a JSON object; got {type(d).__name__}.")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(d) - names
+    if unknown:
+        raise ConfigError(
+            f"Unknown {cls.__name__} setting(s): {', '.join(sorted(unknown))}; "
+            f"known settings are {', '.join(sorted(names))}."
+        )
+    return cls(**d)
+
+
+# --------------------------------------------------------------------------- data input
+@dataclass
+class Limits:
+    """Input limits; every one is enforced with a message that names it."""
+
+    max_bytes: int = 500 * 1024 * 1024
+    max_rows: int = 5_000_000
+    max_columns: int = 1_000
+    max_categories: int = 2_000_000  # per categorical/id column vocabulary
+    max_cell_chars: int = 100_000
+
+    def validate(self) -> "Limits":
+        for f in dataclasses.fields(self):
+            _number(f"limits.{f.name}", getattr(self, f.name), lo=1, integer=True)
+        return self
+
+
+@dataclass
+class ReadOptions:
+    """How to read a table. ``None`` means sniff / infer."""
+
+    sep: str | None = None
+    header: bool = True
+    names: list[str] | None = None
+    encoding: str | None = None
+    format: str | None = None  # csv | tsv | parquet; None = from extension / content
+
+    def validate(self) -> "ReadOptions":
+        if self.format is not None:
+            _choice("read.format", self.format, ("csv", "tsv", "parquet"))
+        if self.sep is not None and (not isinstance(self.sep, str) or len(self.sep) == 0):
+            raise ConfigError(f"read.sep must be a non-empty string; got {self.sep!r}.")
+        if not self.header and not self.names:
+            pass  # reader will name columns col_0, col_1 ...
+        return self
+
+
+@dataclass
+class DataConfig:
+    """Where the data comes from and which columns play which role.
+
+    ``tasks`` are task specs as strings: ``COLUMN[:binary|regression|multiclass][=POSITIVE]``.
+    ``roles`` overrides inferred roles (column -> role name, see ``schema.Role``).
+    ``drop`` lists columns never used as features.
+    """
+
+    path: str | None = None
+    read: ReadOptions = field(default_factory=ReadOptions)
+    tasks: list[str] = field(default_factory=list)
+    roles: dict[str, str] = field(default_factory=dict)
+    drop: list[str] = field(default_factory=list)
+    user_col: str | None = None
+    item_col: str | None = None
+    time_col: str | None = None
+    session_col: str | None = None
+
+    def validate(self) -> "DataConfig":
+        self.read.validate()
+        if not isinstance(self.tasks, list) or not self.tasks:
+            raise ConfigError("data.tasks must list at least one task, e.g. ['click', 'rating:regression'].")
+        return self
+
+
+# --------------------------------------------------------------------------- preprocessing
+MISSING_STRATEGIES = ("drop", "mean", "median", "most_frequent", "constant", "interpolate")
+OUTLIER_STRATEGIES = ("none", "iqr", "zscore", "drop")
+SCALERS = ("none", "minmax", "zscore", "robust")
+
+
+@dataclass
+class PreprocessConfig:
+    """Cleaning and encoding, fitted on the training split only.
+
+    - ``missing``: default strategy for numeric columns; ``missing_per_column`` overrides it.
+      Categorical missing values always become the reserved "unknown" index (0) unless the
+      strategy is ``drop``.
+    - ``outliers``: ``iqr`` clips to [Q1 - f*IQR, Q3 + f*IQR] (f = ``iqr_factor``), ``zscore``
+      clips to mean +- z*std (z = ``z_threshold``), ``drop`` removes training rows outside the
+      IQR fences (rows of other splits are clipped, never dropped).
+    - ``scaling``: numeric feature scaling. ``scale_targets``: scale regression targets for
+      training (metrics are always reported in original units).
+    - ``min_frequency``: categories seen fewer times in train map to the unknown index.
+    """
+
+    missing: str = "median"
+    missing_per_column: dict[str, str] = field(default_factory=dict)
+    fill_value: float = 0.0
+    outliers: str = "none"
+    outliers_per_column: dict[str, str] = field(default_factory=dict)
+    iqr_factor: float = 1.5
+    z_threshold: float = 3.0
+    scaling: str = "zscore"
+    scale_targets: bool = True
+    min_frequency: int = 1
+    onehot_max_categories: int = 0  # >0: low-cardinality categoricals also one-hot (linear model)
+
+    def validate(self) -> "PreprocessConfig":
+        _choice("preprocess.missing", self.missing, MISSING_STRATEGIES)
+        for col, s in self.missing_per_column.items():
+            _choice(f"preprocess.missing_per_column[{col!r}]", s, MISSING_STRATEGIES)
+        _choice("preprocess.outliers", self.outliers, OUTLIER_STRATEGIES)
+        for col, s in self.outliers_per_column.items():
+            _choice(f"preprocess.outliers_per_column[{col!r}]", s, OUTLIER_STRATEGIES)
+        _number("preprocess.iqr_factor", self.iqr_factor, lo=0, lo_open=True)
+        _number("preprocess.z_threshold", self.z_threshold, lo=0, lo_open=True)
+        _number("preprocess.fill_value", self.fill_value)
+        _choice("preprocess.scaling", self.scaling, SCALERS)
+        _number("preprocess.min_frequency", self.min_frequency, lo=1, integer=True)
+        _number("preprocess.onehot_max_categories", self.onehot_max_categories, lo=0, integer=True)
+        return self
+
+
+# --------------------------------------------------------------------------- split
+SPLIT_METHODS = ("random", "stratified", "temporal", "user")
+
+
+@dataclass
+class SplitConfig:
+    """Train/validation/test split. ``stratify_task`` defaults to the first binary task;
+    ``temporal`` needs a time column and ``user`` a user column (from ``DataConfig``)."""
+
+    method: str = "random"
+    train: float = 0.8
+    val: float = 0.1
+    test: float = 0.1
+    seed: int = 0
+    stratify_task: str | None = None
+
+    def validate(self) -> "SplitConfig":
+        _choice("split.method", self.method, SPLIT_METHODS)
+        for name in ("train", "val", "test"):
+            _number(f"split.{name}", getattr(self, name), lo=0, hi=1)
+        _number("split.train", self.train, lo=0, lo_open=True, hi=1)
+        _number("split.test", self.test, lo=0, lo_open=True, hi=1)
+        total = self.train + self.val + self.test
+        if abs(total - 1.0) > 1e-6:
+            raise ConfigError(
+                f"split.train + split.val + split.test must add up to 1; got {total:.4g}."
+            )
+        _number("split.seed", self.seed, lo=0, integer=True)
+        return self
+
+
+# --------------------------------------------------------------------------- model
+INITS = ("default", "xavier", "kaiming")
+
+
+@dataclass
+class ModelConfig:
+    """Architecture and sizes. Unused fields are ignored by architectures that don't need
+    them (e.g. ``n_experts`` by shared_bottom)."""
+
+    arch: str = "mmoe"
+    embed_dim: int = 8
+    hidden: list[int] = field(default_factory=lambda: [64])  # bottom / expert MLP layers
+    tower_hidden: list[int] = field(default_factory=lambda: [32])
+    n_experts: int = 4  # mmoe
+    n_shared_experts: int = 2  # ple
+    n_task_experts: int = 1  # ple
+    levels: int = 1  # ple (1 = CGC)
+    dropout: float = 0.0
+    init: str = "default"
+    embed_init_std: float = 0.01  # small normal init of embedding tables (N(0,1) hurts AUC)
+    esmm_parent: str | None = None  # esmm: the parent (e.g. click) task; others are children
+    sk_alpha: float = 1e-3  # sklearn baseline regularisation
+    sk_max_iter: int = 200
+
+    def validate(self) -> "ModelConfig":
+        from .models import MODELS  # registry; imports torch lazily only when used
+
+        MODELS.get(self.arch)
+        _number("model.embed_dim", self.embed_dim, lo=1, hi=1024, integer=True)
+        for name in ("hidden", "tower_hidden"):
+            v = getattr(self, name)
+            if not isinstance(v, list) or not all(isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= 8192 for x in v):
+                raise ConfigError(f"model.{name} must be a list of layer sizes between 1 and 8192; got {v!r}.")
+        _number("model.n_experts", self.n_experts, lo=1, hi=64, integer=True)
+        _number("model.n_shared_experts", self.n_shared_experts, lo=1, hi=64, integer=True)
+        _number("model.n_task_experts", self.n_task_experts, lo=1, hi=64, integer=True)
+        _number("model.levels", self.levels, lo=1, hi=8, integer=True)
+        _number("model.dropout", self.dropout, lo=0, hi=0.95)
+        _choice("model.init", self.init, INITS)
+        _number("model.embed_init_std", self.embed_init_std, lo=0, lo_open=True, hi=10)
+        _number("model.sk_alpha", self.sk_alpha, lo=0)
+        _number("model.sk_max_iter", self.sk_max_iter, lo=1, integer=True)
+        return self
+
+
+# --------------------------------------------------------------------------- training
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+REGRESSION_LOSSES = ("mse", "huber")
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation. ``task_weights`` maps task name -> weight (missing tasks get 1.0); used
+    by the ``fixed`` weighting and as initial/prior weights by others.
+
+    ``early_stopping_metric``: ``loss`` (mean validation loss) or ``METRIC`` (mean over tasks
+    that have it) or ``METRIC:TASK``, e.g. ``auc:click``. ``patience`` 0 disables early
+    stopping; the best epoch's weights are restored either way.
+    """
+
+    epochs: int = 10
+    batch_size: int = 1024
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    grad_clip: float = 0.0  # 0 = off (max global grad norm otherwise)
+    weighting: str = "fixed"
+    task_weights: dict[str, float] = field(default_factory=dict)
+    weighting_params: dict[str, float] = field(default_factory=dict)  # e.g. gradnorm alpha
+    regression_loss: str = "mse"
+    huber_delta: float = 1.0
+    patience: int = 3
+    early_stopping_metric: str = "loss"
+    device: str = "auto"
+    seed: int = 0
+    num_threads: int = 0  # 0 = choose for this machine
+    eval_batch_size: int = 65536
+    diagnostics: bool = True  # record grad norms / cosines / gates per epoch
+    diagnostic_batches: int = 4
+    max_epochs_limit: int = 1000
+
+    def validate(self) -> "TrainConfig":
+        from .weighting import WEIGHTINGS
+
+        _number("train.epochs", self.epochs, lo=1, hi=self.max_epochs_limit, integer=True)
+        _number("train.batch_size", self.batch_size, lo=1, hi=10_000_000, integer=True)
+        _number("train.lr", self.lr, lo=0, lo_open=True, hi=10)
+        _choice("train.optimizer", self.optimizer, OPTIMIZERS)
+        _number("train.momentum", self.momentum, lo=0, hi=1)
+        _number("train.weight_decay", self.weight_decay, lo=0, hi=10)
+        _number("train.grad_clip", self.grad_clip, lo=0)
+        WEIGHTINGS.get(self.weighting)
+        for t, w in self.task_weights.items():
+            _number(f"train.task_weights[{t!r}]", w, lo=0)
+        for k, v in self.weighting_params.items():
+            _number(f"train.weighting_params[{k!r}]", v)
+        _choice("train.regression_loss", self.regression_loss, REGRESSION_LOSSES)
+        _number("train.huber_delta", self.huber_delta, lo=0, lo_open=True)
+        _number("train.patience", self.patience, lo=0, integer=True)
+        if not isinstance(self.early_stopping_metric, str) or not self.early_stopping_metric:
+            raise ConfigError(f"train.early_stopping_metric must be a metric name like 'loss' or 'auc:click'; got {self.early_stopping_metric!r}.")
+        _choice("train.device", self.device, DEVICES)
+        _number("train.seed", self.seed, lo=0, integer=True)
+        _number("train.num_threads", self.num_threads, lo=0, hi=1024, integer=True)
+        _number("train.eval_batch_size", self.eval_batch_size, lo=1, integer=True)
+        _number("train.diagnostic_batches", self.diagnostic_batches, lo=1, hi=1000, integer=True)
+        return self
+
+
+# --------------------------------------------------------------------------- run
+@dataclass
+class RunConfig:
+    """Everything needed to reproduce a run."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    limits: Limits = field(default_factory=Limits)
+    name: str | None = None
+
+    def validate(self) -> "RunConfig":
+        self.data.validate()
+        self.preprocess.validate()
+        self.split.validate()
+        self.model.validate()
+        self.train.validate()
+        self.limits.validate()
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        if not isinstance(d, dict):
+            raise ConfigError("A run configuration must be a JSON object.")
+        d = dict(d)
+        data = dict(d.pop("data", {}) or {})
+        read = _from_dict(ReadOptions, data.pop("read", None))
+        unknown = set(d) - {"preprocess", "split", "model", "train", "limits", "name"}
+        if unknown:
+            raise ConfigError(f"Unknown configuration section(s): {', '.join(sorted(unknown))}.")
+        return cls(
+            data=_from_dict(DataConfig, {**data, "read": read}),
+            preprocess=_from_dict(PreprocessConfig, d.get("preprocess")),
+            split=_from_dict(SplitConfig, d.get("split")),
+            model=_from_dict(ModelConfig, d.get("model")),
+            train=_from_dict(TrainConfig, d.get("train")),
+            limits=_from_dict(Limits, d.get("limits")),
+            name=d.get("name"),
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> "RunConfig":
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"Cannot read the configuration file {path}: {exc.strerror or exc}.") from None
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"The configuration file {path} is not valid JSON (line {exc.lineno}: {exc.msg}).") from None
+        return cls.from_dict(d)

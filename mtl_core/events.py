@@ -1,0 +1,184 @@
+"""Turn an event log (user, item, event type, time) into a per-pair funnel table with labels."""
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+
+def _need(df: pd.DataFrame, col: str | None, what: str) -> None:
+    if col is None:
+        raise DataError(f"The {what} column is not set; choose which column holds the {what}.")
+    if col not in df.columns:
+        close = difflib.get_close_matches(str(col), [str(c) for c in df.columns], n=3, cutoff=0.5)
+        hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+        raise DataError(f"The {what} column {col!r} is not in the table{hint}.")
+
+
+def _parse_time(s: pd.Series) -> pd.Series:
+    """Numeric times stay numeric; text becomes UTC datetimes (unparseable -> NaT)."""
+    if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return s
+    try:
+        return pd.to_datetime(s, errors="coerce", utc=True)
+    except (ValueError, TypeError, OverflowError):
+        return pd.to_datetime(s, errors="coerce", utc=True, format="mixed")
+
+
+def _time_key(t: pd.Series) -> np.ndarray:
+    """float64 ordering key of parsed times (NaN for missing)."""
+    if pd.api.types.is_datetime64_any_dtype(t.dtype):
+        if getattr(t.dt, "tz", None) is not None:
+            t = t.dt.tz_convert(None)
+        arr = t.to_numpy(dtype="datetime64[ns]")
+        out = arr.view("int64").astype(np.float64)
+        out[np.isnat(arr)] = np.nan
+        return out
+    return pd.to_numeric(t, errors="coerce").to_numpy(dtype=np.float64)
+
+
+def _count_before(events: pd.DataFrame, key: str, queries: pd.DataFrame) -> np.ndarray:
+    """For each query row (key, t): number of ``events`` with the same key and time strictly before t."""
+    n_q = len(queries)
+    keys = pd.concat([queries[key], events[key]], ignore_index=True)
+    codes, _ = pd.factorize(keys)
+    t = np.concatenate([queries["_k"].to_numpy(dtype=np.float64), events["_k"].to_numpy(dtype=np.float64)])
+    w = np.concatenate([np.zeros(n_q, dtype=np.int64), np.ones(len(events), dtype=np.int64)])
+    order = np.lexsort((w, t, codes))  # queries before events at equal times: "strictly before"
+    c_s, w_s = codes[order], w[order]
+    excl = np.cumsum(w_s) - w_s
+    start = np.r_[True, c_s[1:] != c_s[:-1]]
+    base = np.maximum.accumulate(np.where(start, excl, 0))
+    before = excl - base
+    out = np.empty(len(order), dtype=np.int64)
+    out[order] = before
+    return out[:n_q]
+
+
+def build_funnel_table(
+    df: pd.DataFrame,
+    *,
+    user_col: str | None,
+    item_col: str,
+    event_col: str,
+    funnel: list[str],
+    time_col: str | None = None,
+    session_col: str | None = None,
+    by: str = "user",
+    item_attr_cols: list[str] | None = None,
+) -> pd.DataFrame:
+    """One row per (user, item) or (session, item) with a 0/1 label per funnel stage after the first.
+
+    A label is 1 when the pair has an event of that stage or of a later one. Features cannot
+    encode the labels: item attributes (latest value), and counts of first-stage events of the
+    pair's user and item before the pair's first event (without a time column: excluding the
+    pair's own events). The pair's first event time is kept under ``time_col``.
+    """
+    if by not in ("user", "session"):
+        raise DataError(f"by must be 'user' or 'session'; got {by!r}.")
+    key_col = user_col if by == "user" else session_col
+    _need(df, key_col, "user" if by == "user" else "session")
+    _need(df, item_col, "item")
+    _need(df, event_col, "event type")
+    if user_col is not None:
+        _need(df, user_col, "user")
+    if time_col is not None:
+        _need(df, time_col, "time")
+    stages = [str(f).strip() for f in funnel]
+    if len(stages) < 2 or len(set(stages)) != len(stages):
+        raise DataError(f"The funnel needs at least two different stages in order, e.g. view, cart, purchase; got {funnel!r}.")
+    if not len(df):
+        raise DataError("The event log has no rows; load a file with events.")
+
+    ev = df[event_col].astype(str).str.strip()
+    ev = ev.where(df[event_col].notna())
+    present = set(pd.unique(ev.dropna()))
+    missing = [s for s in stages if s not in present]
+    if missing:
+        existing = ev.value_counts().index[:10]
+        raise DataError(
+            f"Funnel stage(s) {', '.join(repr(m) for m in missing)} do not occur in column {event_col!r}; "
+            f"its values are {', '.join(repr(v) for v in existing)}."
+        )
+    stage = ev.map({s: i for i, s in enumerate(stages)})
+    keep = stage.notna() & df[key_col].notna() & df[item_col].notna()
+    keys = [key_col, item_col]
+    cols = list(dict.fromkeys([c for c in [key_col, item_col, user_col, time_col] if c is not None]))
+    d = df.loc[keep, cols].copy()
+    d["_stage"] = stage[keep].astype(np.int64).to_numpy()
+    if d.empty:
+        raise DataError("No event has a funnel stage together with a user/session and an item; check the chosen columns.")
+    if time_col is not None:
+        d["_t"] = _parse_time(d[time_col])
+    else:
+        d["_t"] = np.arange(len(d))  # file order stands in for time
+    d["_k"] = _time_key(d["_t"])
+
+    g = d.groupby(keys, sort=False, observed=True, dropna=True)
+    out = g["_stage"].max().rename("_max").to_frame()
+    out["_t0"] = g["_t"].min()
+    out["_k"] = g["_k"].min()
+    if by == "session" and user_col is not None:
+        out[user_col] = g[user_col].first()
+    out = out.reset_index()
+    s0 = stages[0]
+
+    # non-leaking activity counts: first-stage events of the user/item before the pair started
+    first = d[d["_stage"] == 0]
+    q = out
+    cnt_user_col = user_col if user_col is not None else key_col
+    if time_col is not None:
+        user_n = _count_before(first, cnt_user_col, q)
+        item_n = _count_before(first, item_col, q)
+    else:
+        pair_n = out.set_index(keys).index.map(first.groupby(keys, sort=False).size()).fillna(0).to_numpy()
+        user_tot = first.groupby(cnt_user_col).size()
+        item_tot = first.groupby(item_col).size()
+        if by == "session" and user_col is not None:
+            su = first.groupby([user_col, item_col], sort=False).size()
+            pair_n = pd.MultiIndex.from_frame(out[[user_col, item_col]]).map(su).fillna(0).to_numpy()
+        user_n = out[cnt_user_col].map(user_tot).fillna(0).to_numpy() - pair_n
+        item_n = out[item_col].map(item_tot).fillna(0).to_numpy() - pair_n
+    out[f"user_n_{s0}"] = np.asarray(user_n, dtype=np.int64)
+    out[f"item_n_{s0}"] = np.asarray(item_n, dtype=np.int64)
+
+    # item attributes: latest value of columns (nearly) constant per item
+    attrs = _item_attr_cols(df, item_col, exclude={key_col, item_col, event_col, time_col, session_col, user_col},
+                            given=item_attr_cols)
+    if attrs:
+        a = df.loc[df[item_col].notna(), [item_col, *attrs]].copy()
+        if time_col is not None:
+            a["_k"] = d["_k"].reindex(a.index).to_numpy() if len(d) == len(df) else _time_key(_parse_time(df.loc[a.index, time_col]))
+            a = a.sort_values("_k", kind="stable", na_position="first")
+        latest = a.groupby(item_col, sort=False)[attrs].last()
+        out = out.join(latest, on=item_col)
+
+    if time_col is not None:
+        out[time_col] = out["_t0"]
+    for k, name in enumerate(stages[1:], start=1):
+        out[name] = (out["_max"] >= k).astype(np.int64)
+    front = [c for c in [key_col, user_col if by == "session" else None, item_col, time_col] if c is not None]
+    rest = [c for c in out.columns if c not in front and not c.startswith("_") and c not in stages]
+    return out[list(dict.fromkeys(front)) + rest + stages[1:]].reset_index(drop=True)
+
+
+def _item_attr_cols(df: pd.DataFrame, item_col: str, exclude: set, given: list[str] | None) -> list[str]:
+    if given is not None:
+        for c in given:
+            _need(df, c, "item attribute")
+        return [c for c in given if c not in exclude]
+    cands = [c for c in df.columns if c not in exclude]
+    if not cands:
+        return []
+    sample = df[[item_col, *cands]].dropna(subset=[item_col])
+    if len(sample) > 200_000:
+        sample = sample.sample(200_000, random_state=0)
+    nun = sample.groupby(item_col, sort=False)[cands].nunique()
+    multi = sample.groupby(item_col, sort=False).size() > 1
+    if not multi.any():
+        return cands
+    nun = nun[multi]
+    return [c for c in cands if float((nun[c] <= 1).mean()) >= 0.9]

@@ -1,0 +1,435 @@
+"""Evaluation metrics for multi-task models, computed with scikit-learn.
+
+This module is imported only after training (by the pipeline and the result pages), so
+``sklearn.metrics`` is imported at module top. Everything returned is JSON-safe: plain
+``float``/``int``/``str``/``list``/``dict``/``None`` (never numpy scalars, never NaN/inf).
+
+Conventions
+-----------
+- Binary predictions are probabilities of the positive class; a row is predicted positive
+  when ``p >= threshold`` (the same convention as ``sklearn.metrics.precision_recall_curve``,
+  so ``best_f1_threshold`` reproduces the F1 read off the curve).
+- Regression values are in original units (the caller inverts the target scaling).
+- Multiclass predictions are probabilities ``[n, K]``; labels are class indices.
+- NaN labels are excluded per task; rows whose prediction is not finite are excluded too and
+  counted in ``nonfinite_predictions``.
+- Ranking metrics (per user) are vectorised with pandas/numpy; they match
+  ``sklearn.metrics.roc_auc_score`` / ``ndcg_score`` applied user by user (see the tests).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+
+__all__ = [
+    "binary_at_threshold",
+    "binary_metrics",
+    "best_f1_threshold",
+    "curves",
+    "regression_metrics",
+    "multiclass_metrics",
+    "ranking_metrics",
+    "evaluate",
+    "metrics_table",
+    "escape_csv_cell",
+    "to_safe_csv",
+    "json_safe",
+]
+
+_EPS = 1e-7  # probability clipping for log loss (float32 predictions)
+_CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+# --------------------------------------------------------------------------- helpers
+def _f(x: Any) -> float | None:
+    """A finite Python float, or None (NaN/inf/None)."""
+    if x is None:
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def json_safe(obj: Any) -> Any:
+    """Recursively convert numpy/pandas values to JSON-safe Python values (NaN/inf → None)."""
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [json_safe(v) for v in obj.tolist()]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return _f(obj)
+    if obj is None or isinstance(obj, str):
+        return obj
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    return str(obj)
+
+
+def _as_1d(a: Any, dtype=np.float64) -> np.ndarray:
+    return np.asarray(a, dtype=dtype).reshape(-1)
+
+
+def _binary_labels(y: Any) -> np.ndarray:
+    return (_as_1d(y) > 0.5).astype(np.int64)
+
+
+def _downsample_idx(n: int, max_points: int) -> np.ndarray:
+    """Indices of at most ``max_points`` evenly spaced points, always keeping both ends."""
+    if n <= max_points:
+        return np.arange(n)
+    max_points = max(int(max_points), 2)
+    return np.unique(np.round(np.linspace(0, n - 1, max_points)).astype(np.int64))
+
+
+# --------------------------------------------------------------------------- binary
+def binary_at_threshold(y: Any, p: Any, threshold: float = 0.5) -> dict:
+    """Accuracy/precision/recall/F1 and the 2×2 confusion ``[[tn, fp], [fn, tp]]`` at ``p >= threshold``.
+
+    ``support`` is the number of positive rows.
+    """
+    yt = _binary_labels(y)
+    pp = _as_1d(p)
+    yhat = (pp >= float(threshold)).astype(np.int64)
+    cm = skm.confusion_matrix(yt, yhat, labels=[0, 1]) if yt.size else np.zeros((2, 2), int)
+    return {
+        "accuracy": _f(skm.accuracy_score(yt, yhat)) if yt.size else None,
+        "precision": _f(skm.precision_score(yt, yhat, labels=[0, 1], zero_division=0)),
+        "recall": _f(skm.recall_score(yt, yhat, labels=[0, 1], zero_division=0)),
+        "f1": _f(skm.f1_score(yt, yhat, labels=[0, 1], zero_division=0)),
+        "threshold": float(threshold),
+        "confusion": [[int(v) for v in row] for row in cm.tolist()],
+        "support": int(yt.sum()),
+    }
+
+
+def binary_metrics(y: Any, p: Any, threshold: float = 0.5) -> dict:
+    """``binary_at_threshold`` plus ``auc`` (None with one class), ``logloss``, ``positive_rate``, ``n``."""
+    yt = _binary_labels(y)
+    pp = _as_1d(p)
+    out = binary_at_threshold(yt, pp, threshold)
+    n = int(yt.size)
+    both = n > 0 and 0 < int(yt.sum()) < n
+    out["auc"] = _f(skm.roc_auc_score(yt, pp)) if both else None
+    out["average_precision"] = _f(skm.average_precision_score(yt, pp)) if both else None
+    out["logloss"] = (
+        _f(skm.log_loss(yt, np.clip(pp, _EPS, 1 - _EPS), labels=[0, 1])) if n else None
+    )
+    out["positive_rate"] = _f(yt.mean()) if n else None
+    out["mean_prediction"] = _f(pp.mean()) if n else None
+    out["n"] = n
+    return out
+
+
+def best_f1_threshold(y: Any, p: Any) -> float:
+    """Threshold maximising F1 on the precision–recall curve (choose it on validation data).
+
+    Returns 0.5 when there is no positive (F1 is undefined).
+    """
+    yt = _binary_labels(y)
+    pp = _as_1d(p)
+    if yt.size == 0 or yt.sum() == 0:
+        return 0.5
+    precision, recall, thresholds = skm.precision_recall_curve(yt, pp)
+    precision, recall = precision[:-1], recall[:-1]  # the last point has no threshold
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(denom), where=denom > 0)
+    return float(thresholds[int(np.argmax(f1))])
+
+
+def _calibration(yt: np.ndarray, pp: np.ndarray, n_bins: int = 10) -> dict:
+    """Uniform-bin reliability curve, like ``sklearn.calibration.calibration_curve`` plus counts."""
+    bins = np.linspace(0.0, 1.0, n_bins + 1)
+    ids = np.searchsorted(bins[1:-1], np.clip(pp, 0.0, 1.0), side="right")
+    sums = np.bincount(ids, weights=pp, minlength=n_bins)
+    trues = np.bincount(ids, weights=yt, minlength=n_bins)
+    counts = np.bincount(ids, minlength=n_bins)
+    nz = counts > 0
+    return {
+        "prob_pred": [float(v) for v in sums[nz] / counts[nz]],
+        "prob_true": [float(v) for v in trues[nz] / counts[nz]],
+        "count": [int(v) for v in counts[nz]],
+    }
+
+
+def curves(y: Any, p: Any, max_points: int = 200) -> dict:
+    """ROC, precision–recall and calibration curves as JSON-safe lists (≤ ``max_points`` each).
+
+    ROC's first threshold (``inf`` in scikit-learn) becomes 1.0. PR ``thresholds`` are aligned
+    with ``precision``/``recall`` (same length); the final point (recall 0), which scikit-learn
+    gives no threshold, gets 1.0. ``roc["auc"]`` and ``pr["ap"]`` hold the areas (None with one
+    class). With one class the ROC/PR lists are empty.
+    """
+    yt = _binary_labels(y)
+    pp = _as_1d(p)
+    n_pos = int(yt.sum())
+    both = yt.size > 0 and 0 < n_pos < yt.size
+    roc: dict = {"fpr": [], "tpr": [], "thresholds": [], "auc": None}
+    pr: dict = {"precision": [], "recall": [], "thresholds": [], "ap": None}
+    if both:
+        fpr, tpr, thr = skm.roc_curve(yt, pp)
+        thr = thr.astype(np.float64)
+        thr[~np.isfinite(thr)] = 1.0
+        idx = _downsample_idx(fpr.size, max_points)
+        roc = {
+            "fpr": [float(v) for v in fpr[idx]],
+            "tpr": [float(v) for v in tpr[idx]],
+            "thresholds": [float(v) for v in thr[idx]],
+            "auc": _f(skm.auc(fpr, tpr)),
+        }
+        precision, recall, pthr = skm.precision_recall_curve(yt, pp)
+        pthr = np.append(pthr.astype(np.float64), 1.0)
+        idx = _downsample_idx(precision.size, max_points)
+        pr = {
+            "precision": [float(v) for v in precision[idx]],
+            "recall": [float(v) for v in recall[idx]],
+            "thresholds": [float(v) for v in pthr[idx]],
+            "ap": _f(skm.average_precision_score(yt, pp)),
+        }
+    calib = _calibration(yt.astype(np.float64), pp) if yt.size else {
+        "prob_pred": [], "prob_true": [], "count": []
+    }
+    return {"roc": roc, "pr": pr, "calibration": calib}
+
+
+# --------------------------------------------------------------------------- regression / multiclass
+def regression_metrics(y: Any, yhat: Any) -> dict:
+    """RMSE, MAE, R² and n (values in the caller's units). R² is None with fewer than 2 rows."""
+    yt, yp = _as_1d(y), _as_1d(yhat)
+    n = int(yt.size)
+    if n == 0:
+        return {"rmse": None, "mae": None, "r2": None, "n": 0}
+    return {
+        "rmse": _f(math.sqrt(skm.mean_squared_error(yt, yp))),
+        "mae": _f(skm.mean_absolute_error(yt, yp)),
+        "r2": _f(skm.r2_score(yt, yp)) if n >= 2 else None,
+        "n": n,
+    }
+
+
+def multiclass_metrics(y_idx: Any, proba: Any, classes: Iterable | None = None, *, logloss: bool = True) -> dict:
+    """Accuracy, macro-F1, K×K confusion (rows = actual, labels ``range(K)``), classes, logloss."""
+    yt = _as_1d(y_idx).astype(np.int64)
+    pr = np.asarray(proba, dtype=np.float64)
+    if pr.ndim == 1:
+        pr = pr.reshape(-1, 1)
+    k = int(pr.shape[1])
+    cls = [str(c) for c in classes] if classes is not None else []
+    if len(cls) != k:
+        cls = [str(i) for i in range(k)]
+    labels = list(range(k))
+    n = int(yt.size)
+    out: dict = {"classes": cls, "n": n}
+    if n == 0:
+        out.update(accuracy=None, macro_f1=None, confusion=[[0] * k for _ in range(k)], logloss=None)
+        return out
+    yhat = pr.argmax(axis=1)
+    out["accuracy"] = _f(skm.accuracy_score(yt, yhat))
+    out["macro_f1"] = _f(skm.f1_score(yt, yhat, labels=labels, average="macro", zero_division=0))
+    out["confusion"] = [[int(v) for v in row] for row in skm.confusion_matrix(yt, yhat, labels=labels).tolist()]
+    if logloss and k >= 2:
+        q = np.clip(pr, _EPS, 1.0)
+        q = q / q.sum(axis=1, keepdims=True)
+        out["logloss"] = _f(skm.log_loss(yt, q, labels=labels))
+    else:
+        out["logloss"] = None
+    return out
+
+
+# --------------------------------------------------------------------------- ranking
+def _discount_cumsum(m: np.ndarray, k: int) -> np.ndarray:
+    """C(m) = sum_{i<min(m,k)} 1/log2(i+2), vectorised over ``m`` (non-negative ints)."""
+    table = np.concatenate([[0.0], np.cumsum(1.0 / np.log2(np.arange(k) + 2.0))])
+    return table[np.minimum(np.asarray(m, dtype=np.int64), k)]
+
+
+def ranking_metrics(user_ids: Any, y: Any, p: Any, k: int = 10) -> dict:
+    """Per-user ranking quality, vectorised (fast for 100k+ users).
+
+    - ``gauc``: per-user ROC AUC (ties averaged, as scikit-learn) weighted by the user's row
+      count, over users having both classes (None when there is none).
+    - ``ndcg@k``: NDCG@k with tie-averaged DCG (as ``sklearn.metrics.ndcg_score`` with
+      ``ignore_ties=False``), averaged over users with ≥ 1 positive.
+    - ``hit@k``: share of users (≥ 1 positive) with a positive ranked in the top k; ties are
+      broken pessimistically (a positive tied with a negative at the cut-off does not count).
+    - ``users``: users with ≥ 1 positive; ``users_gauc``: users with both classes.
+    """
+    k = int(k)
+    yt = _binary_labels(y).astype(np.float64)
+    pp = _as_1d(p)
+    uid = np.asarray(user_ids).reshape(-1)
+    keys = (f"ndcg@{k}", f"hit@{k}")
+    empty = {"gauc": None, keys[0]: None, keys[1]: None, "users": 0, "users_gauc": 0, "k": k}
+    if yt.size == 0:
+        return empty
+    codes, _ = pd.factorize(pd.Series(uid), use_na_sentinel=False)
+    df = pd.DataFrame({"u": codes, "y": yt, "s": pp})
+    g = df.groupby("u", sort=False)
+    n_rows = g["y"].transform("size").to_numpy(np.float64)
+    n_pos = g["y"].transform("sum").to_numpy(np.float64)
+    n_neg = n_rows - n_pos
+    grp_s = g["s"]
+    # ascending average ranks (1-based) for AUC; descending min/max ranks for DCG / hit
+    r_avg = grp_s.rank(method="average", ascending=True).to_numpy(np.float64)
+    r_min = grp_s.rank(method="min", ascending=False).to_numpy(np.float64)
+    r_max = grp_s.rank(method="max", ascending=False).to_numpy(np.float64)
+
+    per = pd.DataFrame({"u": codes, "pos_rank": r_avg * yt, "n": n_rows, "npos": n_pos, "nneg": n_neg})
+    # DCG with tie groups: each tied group's mean gain spread over its positions (cut at k)
+    span = _discount_cumsum(r_max.astype(np.int64), k) - _discount_cumsum(r_min.astype(np.int64) - 1, k)
+    per["dcg"] = yt * span / (r_max - r_min + 1.0)
+    per["hit"] = yt * (r_max <= k)
+    agg = per.groupby("u", sort=False).agg(
+        pos_rank=("pos_rank", "sum"), n=("n", "first"), npos=("npos", "first"),
+        nneg=("nneg", "first"), dcg=("dcg", "sum"), hit=("hit", "max"),
+    )
+    has_pos = agg["npos"].to_numpy() > 0
+    both = has_pos & (agg["nneg"].to_numpy() > 0)
+    out = dict(empty)
+    out["users"] = int(has_pos.sum())
+    out["users_gauc"] = int(both.sum())
+    if both.any():
+        a = agg[both]
+        auc = (a["pos_rank"] - a["npos"] * (a["npos"] + 1) / 2.0) / (a["npos"] * a["nneg"])
+        out["gauc"] = _f(np.average(auc.to_numpy(), weights=a["n"].to_numpy()))
+    if has_pos.any():
+        a = agg[has_pos]
+        idcg = _discount_cumsum(a["npos"].to_numpy(np.int64), k)
+        out[keys[0]] = _f(np.mean(a["dcg"].to_numpy() / idcg))
+        out[keys[1]] = _f(np.mean(a["hit"].to_numpy() > 0))
+    return out
+
+
+# --------------------------------------------------------------------------- evaluate
+def _get(obj: Any, name: str, default=None):
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def evaluate(
+    tasks: list,
+    y_true: dict,
+    y_pred: dict,
+    *,
+    thresholds: dict | None = None,
+    user_ids: Any = None,
+    k: int = 10,
+) -> dict:
+    """Metrics for every task: ``{"tasks": {name: {"kind", ...}}, "ranking": {name: {...}}}``.
+
+    ``ranking`` covers binary tasks and is filled only when ``user_ids`` is given. NaN labels
+    (and non-finite predictions) are excluded per task. The result is JSON-safe.
+    """
+    thresholds = thresholds or {}
+    out: dict = {"tasks": {}, "ranking": {}}
+    uids = None if user_ids is None else np.asarray(user_ids).reshape(-1)
+    for t in tasks:
+        name, kind = _get(t, "name"), _get(t, "kind")
+        if name not in y_true or name not in y_pred:
+            continue
+        yt = _as_1d(y_true[name])
+        yp = np.asarray(y_pred[name], dtype=np.float64)
+        mask = np.isfinite(yt)
+        if kind == "multiclass":
+            yp2 = yp.reshape(yt.size, -1)
+            finite_pred = np.isfinite(yp2).all(axis=1)
+        else:
+            yp2 = yp.reshape(-1)
+            finite_pred = np.isfinite(yp2)
+        bad = int((mask & ~finite_pred).sum())
+        mask &= finite_pred
+        if kind == "binary":
+            thr = float(thresholds.get(name, 0.5))
+            m = binary_metrics(yt[mask], yp2[mask], thr)
+            if uids is not None and uids.size == yt.size:
+                out["ranking"][name] = ranking_metrics(uids[mask], yt[mask], yp2[mask], k=k)
+        elif kind == "regression":
+            m = regression_metrics(yt[mask], yp2[mask])
+        elif kind == "multiclass":
+            m = multiclass_metrics(yt[mask], yp2[mask], _get(t, "classes") or None)
+        else:
+            continue
+        m = {"kind": kind, **m, "nonfinite_predictions": bad}
+        out["tasks"][name] = m
+    return json_safe(out)
+
+
+# --------------------------------------------------------------------------- tables / CSV
+_TABLE_ORDER = [
+    "kind", "n", "auc", "average_precision", "logloss", "accuracy", "precision", "recall", "f1",
+    "threshold", "positive_rate", "mean_prediction", "support", "rmse", "mae", "r2", "macro_f1",
+]
+
+
+def metrics_table(metrics: dict) -> pd.DataFrame:
+    """One row per task (column ``task``), one column per scalar metric; ranking metrics merged in.
+
+    Accepts the output of ``evaluate`` (or a bare ``{task: {...}}`` dict). List-valued entries
+    (confusion matrices, classes) are left out.
+    """
+    per_task = metrics.get("tasks", metrics) if isinstance(metrics, dict) else {}
+    ranking = metrics.get("ranking", {}) if isinstance(metrics, dict) and "tasks" in metrics else {}
+    rows = []
+    for name, m in per_task.items():
+        if not isinstance(m, dict):
+            continue
+        row: dict = {"task": name}
+        for key, val in m.items():
+            if isinstance(val, (list, tuple, dict)):
+                continue
+            row[key] = val
+        for key, val in (ranking.get(name) or {}).items():
+            if key in ("k",) or isinstance(val, (list, tuple, dict)):
+                continue
+            row[key if key.startswith(("gauc", "ndcg", "hit")) else f"ranking_{key}"] = val
+        rows.append(row)
+    if not rows:
+        return pd.DataFrame(columns=["task"])
+    df = pd.DataFrame(rows)
+    cols = ["task"] + [c for c in _TABLE_ORDER if c in df.columns]
+    cols += [c for c in df.columns if c not in cols]
+    return df[cols].reset_index(drop=True)
+
+
+def escape_csv_cell(value: Any) -> Any:
+    """OWASP CSV-injection guard: a string starting with ``= + - @``, tab or CR gets a leading ``'``.
+
+    Non-strings (numbers, including negative ones, None, bools) are returned unchanged.
+    """
+    if isinstance(value, str) and value.startswith(_CSV_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def to_safe_csv(df: pd.DataFrame) -> str:
+    """CSV text of ``df`` with every string cell (and header) passed through ``escape_csv_cell``.
+
+    A non-default index is written as regular column(s).
+    """
+    frame = df
+    if not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:
+        frame = frame.reset_index()
+    frame = frame.copy()
+    frame.columns = [escape_csv_cell(str(c)) for c in frame.columns]
+    for col in frame.columns:
+        s = frame[col]
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+            continue
+        frame[col] = s.astype(object).map(escape_csv_cell)
+    buf = io.StringIO()
+    frame.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+    return buf.getvalue()

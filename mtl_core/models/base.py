@@ -1,0 +1,177 @@
+"""Building blocks shared by every architecture.
+
+A model is built from a ``FeatureSpec`` (embedded categorical fields + numeric fields), a
+list of ``TaskInfo`` and a ``ModelConfig``. ``forward(cat, num)`` returns a dict keyed by task
+name: a logit ``[B]`` for binary tasks, a value ``[B]`` for regression (in the scaled target
+space), logits ``[B, K]`` for multiclass. ``shared_parameters()`` lists the parameters every
+task's loss reaches (used by gradient-based weighting methods and diagnostics).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..types import FeatureSpec, TaskInfo
+
+
+class FeatureEmbedding(nn.Module):
+    """Embeds every categorical field and concatenates them with the numeric features.
+
+    All fields share one big table with per-field offsets (one gather instead of one
+    embedding call per field): input ``cat [B, C]`` int64, ``num [B, D]`` float ->
+    output ``[B, C * embed_dim + D]``.
+    """
+
+    def __init__(self, features: FeatureSpec, embed_dim: int, init_std: float = 0.01) -> None:
+        super().__init__()
+        self.n_cat = features.n_cat
+        self.n_num = features.n_num
+        self.embed_dim = embed_dim
+        cards = [max(int(c), 1) for c in features.cat_cardinalities]
+        offsets = torch.tensor([0] + cards[:-1], dtype=torch.long).cumsum(0) if cards else torch.zeros(0, dtype=torch.long)
+        self.register_buffer("offsets", offsets, persistent=False)
+        self.table = nn.Embedding(max(sum(cards), 1), embed_dim)
+        nn.init.normal_(self.table.weight, mean=0.0, std=init_std)
+        self.output_dim = self.n_cat * embed_dim + self.n_num
+
+    def forward(self, cat: torch.Tensor, num: torch.Tensor) -> torch.Tensor:
+        parts = []
+        if self.n_cat:
+            emb = self.table(cat + self.offsets)  # [B, C, E]
+            parts.append(emb.flatten(1))  # [B, C*E]
+        if self.n_num:
+            parts.append(num)
+        if not parts:
+            return num.new_zeros((cat.shape[0], 0))
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+
+
+def mlp(in_dim: int, hidden: list[int], dropout: float = 0.0, out_dim: int | None = None) -> nn.Sequential:
+    """Linear-ReLU(-Dropout) stack; an optional final Linear to ``out_dim`` (no activation)."""
+    layers: list[nn.Module] = []
+    d = in_dim
+    for h in hidden:
+        layers += [nn.Linear(d, h), nn.ReLU()]
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        d = h
+    if out_dim is not None:
+        layers.append(nn.Linear(d, out_dim))
+    return nn.Sequential(*layers)
+
+
+def mlp_out_dim(in_dim: int, hidden: list[int]) -> int:
+    return hidden[-1] if hidden else in_dim
+
+
+def zero_final_bias(net: nn.Module) -> None:
+    """Set the bias of the last Linear in ``net`` to 0 (binary heads start at p = 0.5)."""
+    last = [m for m in net.modules() if isinstance(m, nn.Linear)]
+    if last and last[-1].bias is not None:
+        nn.init.zeros_(last[-1].bias)
+
+
+class Experts(nn.Module):
+    """``n`` independent MLP experts over the same input: ``[B, in_dim] -> [B, n, out_dim]``."""
+
+    def __init__(self, in_dim: int, n: int, hidden: list[int], dropout: float = 0.0) -> None:
+        super().__init__()
+        self.experts = nn.ModuleList(mlp(in_dim, hidden, dropout) for _ in range(n))
+        self.output_dim = mlp_out_dim(in_dim, hidden)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([e(x) for e in self.experts], dim=1)  # [B, n, H]
+
+
+def gated_mix(gate_logits: torch.Tensor, experts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Softmax-gated sum of expert outputs.
+
+    ``gate_logits [B, E]``, ``experts [B, E, H]`` -> (mixture ``[B, H]``, weights ``[B, E]``).
+    """
+    w = torch.softmax(gate_logits, dim=-1)  # [B, E]
+    return torch.bmm(w.unsqueeze(1), experts).squeeze(1), w
+
+
+class Towers(nn.Module):
+    """One small MLP head per task: input ``[B, in_dim]`` (or a dict task -> ``[B, in_dim]``)
+    -> dict task -> output (``[B]`` for 1 output, ``[B, K]`` otherwise)."""
+
+    def __init__(self, in_dim: int, tasks: list[TaskInfo], hidden: list[int], dropout: float = 0.0) -> None:
+        super().__init__()
+        self.names = [t.name for t in tasks]
+        self.n_out = {t.name: t.n_outputs for t in tasks}
+        self.heads = nn.ModuleDict({t.name: mlp(in_dim, hidden, dropout, out_dim=t.n_outputs) for t in tasks})
+        for t in tasks:
+            if t.kind == "binary":
+                zero_final_bias(self.heads[t.name])
+
+    def forward(self, x: torch.Tensor | dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        out = {}
+        for name in self.names:
+            h = x[name] if isinstance(x, dict) else x
+            y = self.heads[name](h)
+            out[name] = y.squeeze(-1) if self.n_out[name] == 1 else y
+        return out
+
+
+class MultiTaskModel(nn.Module):
+    """Base class of the torch architectures.
+
+    Subclasses build their layers in ``__init__`` (after calling ``super().__init__``) and
+    implement ``forward``. They declare which submodules are shared by listing attribute
+    names in ``shared_modules`` (the embedding is always shared when more than one task
+    reads it); ``shared_parameters`` and ``task_parameters`` derive from that.
+    """
+
+    #: attribute names of submodules whose parameters every task's loss reaches
+    shared_modules: tuple[str, ...] = ("embedding",)
+    #: True when the model has per-task gates whose weights can be inspected
+    has_gates: bool = False
+
+    def __init__(self, features: FeatureSpec, tasks: list[TaskInfo], config) -> None:
+        super().__init__()
+        self.features = features
+        self.tasks = list(tasks)
+        self.task_names = [t.name for t in tasks]
+        self.config = config
+        self.embedding = FeatureEmbedding(features, config.embed_dim, config.embed_init_std)
+        #: when True, gated models store the last batch's gate weights in ``last_gates``
+        self.record_gates = False
+        self.last_gates: dict[str, torch.Tensor] = {}
+
+    # -- parameter groups ---------------------------------------------------------------
+    def shared_parameters(self) -> list[nn.Parameter]:
+        params: list[nn.Parameter] = []
+        for name in self.shared_modules:
+            mod = getattr(self, name, None)
+            if mod is not None:
+                params += [p for p in mod.parameters() if p.requires_grad]
+        return params
+
+    def task_specific_parameters(self) -> list[nn.Parameter]:
+        shared = {id(p) for p in self.shared_parameters()}
+        return [p for p in self.parameters() if id(p) not in shared and p.requires_grad]
+
+    # -- initialisation -----------------------------------------------------------------
+    def init_weights(self, scheme: str) -> None:
+        """Apply ``default`` (PyTorch's), ``xavier`` or ``kaiming`` init to Linear layers.
+        Embedding tables keep their small normal init in every scheme."""
+        if scheme == "default":
+            return
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                if scheme == "xavier":
+                    nn.init.xavier_uniform_(m.weight)
+                elif scheme == "kaiming":
+                    nn.init.kaiming_uniform_(m.weight, nonlinearity="relu")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+
+    # -- analysis -----------------------------------------------------------------------
+    def gate_weights(self) -> dict[str, torch.Tensor]:
+        """Last recorded gate weights: task (or ``level{l}/task``) -> ``[B, n_experts]``.
+        Empty for models without gates."""
+        return dict(self.last_gates)
+
+    def forward(self, cat: torch.Tensor, num: torch.Tensor) -> dict[str, torch.Tensor]:  # pragma: no cover
+        raise NotImplementedError

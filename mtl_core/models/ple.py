@@ -1,0 +1,53 @@
+"""PLE: Progressive Layered Extraction (CGC when ``config.levels == 1``).
+
+Tang, Liu, Zhao, Gong, "Progressive Layered Extraction (PLE): A Novel Multi-Task Learning
+(MTL) Model for Personalized Recommendations", RecSys 2020. Every extraction level has
+``config.n_task_experts`` task-specific experts per task and ``config.n_shared_experts``
+shared experts (MLPs ``config.hidden``). A task's gate mixes its own and the shared experts;
+below the top level a shared gate mixes all experts into the next level's shared input.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..types import FeatureSpec, TaskInfo
+from .base import Experts, MultiTaskModel, Towers, gated_mix
+
+
+class PLE(MultiTaskModel):
+    shared_modules = ("embedding", "shared_experts", "shared_gates")
+    has_gates = True
+
+    def __init__(self, features: FeatureSpec, tasks: list[TaskInfo], config) -> None:
+        super().__init__(features, tasks, config)
+        hidden, nt, ns, T = list(config.hidden), config.n_task_experts, config.n_shared_experts, len(self.tasks)
+        self.task_experts, self.task_gates = nn.ModuleList(), nn.ModuleList()
+        self.shared_experts, self.shared_gates = nn.ModuleList(), nn.ModuleList()
+        d = self.embedding.output_dim
+        for level in range(config.levels):
+            self.task_experts.append(nn.ModuleDict({t.name: Experts(d, nt, hidden, config.dropout) for t in self.tasks}))
+            self.task_gates.append(nn.ModuleDict({t.name: nn.Linear(d, nt + ns) for t in self.tasks}))
+            self.shared_experts.append(Experts(d, ns, hidden, config.dropout))
+            if level < config.levels - 1:  # the top level has no shared output
+                self.shared_gates.append(nn.Linear(d, T * nt + ns))
+            d = self.shared_experts[-1].output_dim
+        self.towers = Towers(d, self.tasks, list(config.tower_hidden), config.dropout)
+        self.init_weights(config.init)
+
+    def forward(self, cat: torch.Tensor, num: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = self.embedding(cat, num)  # [B, C*E + D]
+        task_in = {name: x for name in self.task_names}
+        shared_in = x
+        for level, shared_experts in enumerate(self.shared_experts):
+            shared = shared_experts(shared_in)  # [B, ns, H]
+            own = {n: self.task_experts[level][n](task_in[n]) for n in self.task_names}  # [B, nt, H]
+            for n in self.task_names:
+                pool = torch.cat([own[n], shared], dim=1)  # [B, nt + ns, H]
+                task_in[n], w = gated_mix(self.task_gates[level][n](task_in[n]), pool)  # [B, H]
+                if self.record_gates:
+                    self.last_gates[f"level{level}/{n}"] = w.detach()  # [B, nt + ns]
+            if level < len(self.shared_gates):
+                pool = torch.cat([own[n] for n in self.task_names] + [shared], dim=1)  # [B, T*nt + ns, H]
+                shared_in, _ = gated_mix(self.shared_gates[level](shared_in), pool)  # [B, H]
+        return self.towers(task_in)  # task -> [B] or [B, K]

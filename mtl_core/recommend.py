@@ -1,0 +1,176 @@
+"""Top-K recommendations for a user from a saved run.
+
+Every catalogue item (items seen in training, with their latest attributes) is scored with
+the user's features; the task scores are fused into one ranking score:
+
+- ``product`` (default): the product of the binary tasks' probabilities (each raised to its
+  weight; weight 0 leaves a task out) — the funnel probability.
+- ``weighted``: a weighted sum of the task scores, each min-max normalised over the
+  candidates so tasks on different scales are comparable, plus ``price_weight`` × price ×
+  probability of the deepest binary task (expected revenue).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+
+def _require_users(run) -> tuple[str, str]:
+    meta = run.meta
+    if not meta.get("user_col"):
+        raise DataError("This run's data has no user column, so there is no user to recommend for; "
+                        "mark a column as the user id and train again.")
+    if not meta.get("item_col"):
+        raise DataError("This run's data has no item column, so there is no catalogue to recommend from; "
+                        "mark a column as the item id and train again.")
+    return meta["user_col"], meta["item_col"]
+
+
+def _same_id(series: pd.Series, user_id) -> np.ndarray:
+    return (series.astype(str).str.strip() == str(user_id).strip()).to_numpy()
+
+
+def list_users(run, limit: int | None = None) -> list:
+    """Users known to the run (from training), most active first."""
+    user_col, _ = _require_users(run)
+    inter = run.interactions
+    if inter.empty:
+        users = run.users[user_col].tolist() if not run.users.empty else []
+    else:
+        users = inter[user_col].value_counts(sort=True).index.tolist()
+    return users[:limit] if limit else users
+
+
+def user_history(run, user_id) -> pd.DataFrame:
+    user_col, item_col = _require_users(run)
+    inter = run.interactions
+    if inter.empty:
+        return pd.DataFrame()
+    hist = inter[_same_id(inter[user_col], user_id)]
+    cat = run.catalog
+    if not cat.empty and len(hist):
+        cat_key = cat[item_col].astype(str)
+        hist = hist.assign(_k=hist[item_col].astype(str)).merge(
+            cat.assign(_k=cat_key).drop(columns=[item_col]), on="_k", how="left").drop(columns="_k")
+    return hist.reset_index(drop=True)
+
+
+def candidate_frame(run, user_id) -> pd.DataFrame:
+    """One row per catalogue item, with the user's features and context defaults."""
+    user_col, item_col = _require_users(run)
+    meta = run.meta
+    cat = run.catalog
+    if cat.empty:
+        raise DataError("This run has no item catalogue to recommend from.")
+    users = run.users
+    row = users[_same_id(users[user_col], user_id)] if not users.empty else users
+    frame = cat.copy()
+    if row.empty:
+        known = False
+        frame[user_col] = user_id  # unknown user: id maps to the unknown index
+        for c in meta.get("user_cols", []):
+            frame[c] = np.nan
+        for c, v in meta.get("context_defaults", {}).items():
+            frame[c] = v
+    else:
+        known = True
+        r = row.iloc[-1]
+        frame[user_col] = r[user_col]
+        for c in meta.get("user_cols", []) + meta.get("context_cols", []):
+            frame[c] = r[c]
+    frame.attrs["known_user"] = known
+    return frame
+
+
+def score_candidates(run, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    from .trainer import predict
+
+    pre = run.preprocessor()
+    tasks = run.task_infos
+    frame = frame.copy()
+    for spec in run.meta.get("task_specs", []):
+        if spec["column"] not in frame.columns:
+            frame[spec["column"]] = np.nan
+    enc = pre.transform(frame)
+    if len(enc) != len(frame):
+        raise DataError("Some catalogue items could not be scored (missing attributes with the 'drop' cleaning strategy).")
+    preds = predict(run.model(), enc, tasks, device="cpu")
+    out = {}
+    for t in tasks:
+        p = preds[t.name]
+        if t.kind == "regression":
+            p = pre.inverse_target(t.name, p)
+        elif t.kind == "multiclass":
+            p = p.max(-1)
+        out[t.name] = np.asarray(p, dtype=np.float64)
+    return out
+
+
+def fuse(scores: dict[str, np.ndarray], tasks, fusion: dict | None = None,
+         price: np.ndarray | None = None) -> np.ndarray:
+    fusion = fusion or {}
+    mode = fusion.get("mode", "product")
+    weights = fusion.get("weights", {})
+    binary = [t.name for t in tasks if t.kind == "binary"]
+    n = len(next(iter(scores.values()))) if scores else 0
+    if mode == "product":
+        names = binary or [t.name for t in tasks]
+        logp = np.zeros(n)
+        for name in names:
+            w = float(weights.get(name, 1.0))
+            if w:
+                logp += w * np.log(np.clip(scores[name], 1e-12, None)) if name in binary else 0.0
+        if not binary:  # no probabilities: fall back to the weighted mode
+            return fuse(scores, tasks, {**fusion, "mode": "weighted"}, price)
+        fused = np.exp(logp)
+    elif mode == "weighted":
+        fused = np.zeros(n)
+        for t in tasks:
+            w = float(weights.get(t.name, 1.0))
+            s = scores[t.name]
+            rng = s.max() - s.min() if n else 0.0
+            fused += w * ((s - s.min()) / rng if rng > 0 else np.zeros(n))
+    else:
+        raise DataError(f"Unknown fusion mode {mode!r}; use 'product' or 'weighted'.")
+    pw = float(fusion.get("price_weight", 0.0))
+    if pw and price is not None and binary:
+        deepest = scores[binary[-1]]
+        fused = fused + pw * np.nan_to_num(price.astype(float)) * deepest
+    return fused
+
+
+def recommend(run, user_id, k: int = 10, fusion: dict | None = None, exclude_bought: bool = True) -> pd.DataFrame:
+    """Top-``k`` items for ``user_id`` with each task's score, the fused score and the
+    item's attributes."""
+    user_col, item_col = _require_users(run)
+    if not isinstance(k, int) or k < 1:
+        raise DataError(f"k must be a positive whole number; got {k!r}.")
+    frame = candidate_frame(run, user_id)
+    scores = score_candidates(run, frame)
+    price_col = (fusion or {}).get("price_col") or next(
+        (c for c in run.meta.get("item_cols", []) if "price" in c.lower()), None)
+    price = pd.to_numeric(frame[price_col], errors="coerce").to_numpy() if price_col and price_col in frame else None
+    fused = fuse(scores, run.task_infos, fusion, price)
+    out = frame[[item_col] + [c for c in run.meta.get("item_cols", []) if c in frame.columns]].copy()
+    for name, s in scores.items():
+        out[f"score:{name}"] = s
+    out["fused_score"] = fused
+    if exclude_bought:
+        bought_col = run.meta.get("bought_col")
+        inter = run.interactions
+        if bought_col and not inter.empty and bought_col in inter.columns:
+            mine = inter[_same_id(inter[user_col], user_id)]
+            spec = next((s for s in run.meta.get("task_specs", []) if s["column"] == bought_col), None)
+            vals = mine[bought_col]
+            if spec and spec.get("positive") is not None:
+                pos = vals.astype(str).str.strip() == str(spec["positive"]).strip()
+            else:
+                pos = pd.to_numeric(vals, errors="coerce").fillna(0) > 0
+            bought = set(mine.loc[pos.to_numpy(), item_col].astype(str))
+            out = out[~out[item_col].astype(str).isin(bought)]
+    out = out.sort_values("fused_score", ascending=False, kind="stable").head(k).reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    out.attrs["known_user"] = frame.attrs.get("known_user", True)
+    return out

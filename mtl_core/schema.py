@@ -1,0 +1,407 @@
+"""Column roles, schema inference and task specs (``COL[:kind][=POSITIVE]``)."""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError, DataError
+from .types import TASK_KINDS, TaskSpec
+
+
+class Role(str, Enum):
+    """What a column is used for."""
+
+    user_id = "user_id"
+    item_id = "item_id"
+    session_id = "session_id"
+    timestamp = "timestamp"
+    categorical = "categorical"
+    numeric = "numeric"
+    text = "text"
+    label = "label"
+    ignore = "ignore"
+
+
+@dataclass
+class ColumnInfo:
+    """One column: its role, dtype, share of missing values, distinct count, suggested task kind."""
+
+    name: str
+    role: Role
+    dtype: str
+    missing_share: float = 0.0
+    cardinality: int = 0
+    label_kind: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["role"] = self.role.value
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ColumnInfo":
+        return cls(**{**d, "role": _role(d["role"])})
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+_USER = {_norm(n) for n in ("user_id", "userid", "user", "customer_id", "customerid", "Customer ID", "customer",
+                            "visitorid", "visitor_id", "uid", "member_id", "client_id", "clientid", "memberid", "buyer_id")}
+_ITEM = {_norm(n) for n in ("item_id", "itemid", "item", "product_id", "productid", "product", "sku", "StockCode",
+                            "asin", "article_id", "goods_id", "goodsid", "movie_id", "movieid", "iid", "pid")}
+_SESSION = {_norm(n) for n in ("session", "session_id", "user_session", "sessionid", "visit_id", "visitid")}
+_TIME = {_norm(n) for n in ("time", "timestamp", "event_time", "date", "datetime", "InvoiceDate", "ts", "event_date",
+                            "order_date", "created_at", "time_stamp", "unix_time", "eventtime", "order_time")}
+_LABEL_WORDS = ("click", "cart", "purchase", "buy", "bought", "label", "target", "rating", "sales", "quantity",
+                "income", "convert", "conversion", "churn", "like", "finish", "revenue", "order", "fav")
+_REGRESSION_WORDS = ("rating", "sales", "quantity", "revenue", "amount", "price", "score", "duration")
+
+
+def _role(value: Role | str) -> Role:
+    if isinstance(value, Role):
+        return value
+    try:
+        return Role(str(value).strip().lower())
+    except ValueError:
+        raise ConfigError(
+            f"Unknown role {value!r}; choose one of {', '.join(r.value for r in Role)}."
+        ) from None
+
+
+@dataclass
+class Schema:
+    """The roles of a table's columns."""
+
+    columns: list[ColumnInfo] = field(default_factory=list)
+
+    def _get(self, name: str) -> ColumnInfo:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise DataError(f"There is no column {name!r}{_suggest(name, self.names)}.")
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def role_of(self, name: str) -> Role:
+        return self._get(name).role
+
+    def columns_with(self, role: Role | str) -> list[str]:
+        r = _role(role)
+        return [c.name for c in self.columns if c.role == r]
+
+    def with_roles(self, overrides: dict[str, Role | str] | None) -> "Schema":
+        """A copy with the given column -> role overrides applied."""
+        cols = [ColumnInfo(**asdict(c)) for c in self.columns]
+        by_name = {c.name: c for c in cols}
+        for name, role in (overrides or {}).items():
+            if name not in by_name:
+                raise DataError(f"Cannot set the role of {name!r}: there is no such column{_suggest(name, self.names)}.")
+            by_name[name].role = _role(role)
+        return Schema(cols)
+
+    def _first(self, role: Role) -> str | None:
+        found = self.columns_with(role)
+        return found[0] if found else None
+
+    @property
+    def user_col(self) -> str | None:
+        return self._first(Role.user_id)
+
+    @property
+    def item_col(self) -> str | None:
+        return self._first(Role.item_id)
+
+    @property
+    def time_col(self) -> str | None:
+        return self._first(Role.timestamp)
+
+    @property
+    def session_col(self) -> str | None:
+        return self._first(Role.session_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"columns": [c.to_dict() for c in self.columns]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Schema":
+        return cls([ColumnInfo.from_dict(c) for c in d.get("columns", [])])
+
+
+def _suggest(name: str, candidates: Iterable[str]) -> str:
+    cands = [str(c) for c in candidates]
+    close = difflib.get_close_matches(str(name), cands, n=3, cutoff=0.5)
+    if not close:
+        low = {c.lower().strip(): c for c in cands}
+        close = [low[k] for k in difflib.get_close_matches(str(name).lower().strip(), list(low), n=3, cutoff=0.5)]
+    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+
+
+# --------------------------------------------------------------------------- inference
+_DATE_RE = re.compile(r"^\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|UTC|[+-]\d{2}:?\d{2})?\s*$"
+                      r"|^\s*\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?\s*$")
+
+
+def _is_text(s: pd.Series) -> bool:
+    return s.dtype == object or isinstance(s.dtype, pd.StringDtype)
+
+
+def _looks_datetime(s: pd.Series) -> bool:
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return True
+    if not _is_text(s):
+        return False
+    sample = s.dropna().astype(str).iloc[:200]
+    return bool(len(sample)) and bool(sample.str.match(_DATE_RE).mean() >= 0.9)
+
+
+def _label_kind(s: pd.Series, nunique: int) -> str | None:
+    if nunique == 2:
+        return "binary"
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        return "regression" if nunique > 20 else ("multiclass" if nunique > 2 else None)
+    if 2 < nunique <= 50:
+        return "multiclass"
+    return None
+
+
+def _infer_one(name: str, s: pd.Series) -> ColumnInfo:
+    n = len(s)
+    nunique = int(s.nunique(dropna=True))
+    missing = float(s.isna().mean()) if n else 0.0
+    dtype = str(s.dtype)
+    key = _norm(name)
+    words = re.findall(r"[a-z]+", str(name).lower())
+    numeric = pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
+    label_kind: str | None = None
+    if key in _USER:
+        role = Role.user_id
+    elif key in _ITEM:
+        role = Role.item_id
+    elif key in _SESSION:
+        role = Role.session_id
+    elif key in _TIME or (_looks_datetime(s) and not numeric):
+        role = Role.timestamp
+    elif key.endswith(("id", "code", "key")) and not numeric or (key.endswith(("id", "key")) and numeric):
+        role = Role.categorical
+    elif any(w.startswith(lw) for w in words for lw in _LABEL_WORDS) or key in ("y", "istarget"):
+        role = Role.label
+        label_kind = _label_kind(s, nunique)
+        if label_kind is None and numeric:
+            label_kind = "regression"
+        if label_kind == "multiclass" and numeric and any(w.startswith(r) for w in words for r in _REGRESSION_WORDS):
+            label_kind = "regression"
+    elif nunique <= 1 and n > 1:
+        role = Role.ignore
+    elif pd.api.types.is_bool_dtype(s.dtype):
+        role = Role.categorical
+        label_kind = "binary"
+    elif numeric:
+        few = nunique <= 2 or (nunique <= 20 and pd.api.types.is_integer_dtype(s.dtype) and n >= 10 * nunique)
+        role = Role.categorical if few else Role.numeric
+        if nunique == 2:
+            label_kind = "binary"
+    elif _is_text(s):
+        sample = s.dropna().astype(str).iloc[:1000]
+        avg_len = float(sample.str.len().mean()) if len(sample) else 0.0
+        high_card = nunique > 0.5 * max(1, n - int(s.isna().sum()))
+        role = Role.text if (avg_len >= 30 and high_card) or avg_len >= 80 else Role.categorical
+        if role == Role.categorical and nunique == 2:
+            label_kind = "binary"
+    else:
+        role = Role.categorical
+    return ColumnInfo(str(name), role, dtype, round(missing, 6), nunique, label_kind)
+
+
+def infer_schema(df: pd.DataFrame, overrides: dict[str, Role | str] | None = None) -> Schema:
+    """Guess each column's role from its name and values; apply ``overrides`` last."""
+    cols = [_infer_one(str(c), df[c]) for c in df.columns]
+    # an id-like name used twice (e.g. "user" and "user_id"): keep the first as the id
+    for role in (Role.user_id, Role.item_id, Role.session_id):
+        found = [c for c in cols if c.role == role]
+        for extra in found[1:]:
+            extra.role = Role.categorical
+    return Schema(cols).with_roles(overrides)
+
+
+# --------------------------------------------------------------------------- tasks
+def parse_task_spec(text: str) -> TaskSpec:
+    """Parse ``COLUMN[:binary|regression|multiclass][=POSITIVE]`` (column may contain spaces)."""
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError(f"A task must be written COLUMN[:kind][=POSITIVE], e.g. 'purchase' or 'income:binary=50000+.'; got {text!r}.")
+    body, positive = text, None
+    if "=" in text:
+        body, positive = text.split("=", 1)
+        positive = positive.strip()
+        if not positive:
+            raise ConfigError(f"Task {text!r} has '=' but no positive value after it; write e.g. 'status=active'.")
+    column, kind = body, None
+    m = re.match(r"^(.*):([^:]*)$", body)
+    if m and m.group(2).strip().lower() in TASK_KINDS:
+        column, kind = m.group(1), m.group(2).strip().lower()
+    elif m and m.group(2).strip() and re.fullmatch(r"[A-Za-z_]+", m.group(2).strip()):
+        raise ConfigError(
+            f"Unknown task kind {m.group(2).strip()!r} in {text!r}; use binary, regression or multiclass."
+        )
+    column = column.strip()
+    if not column:
+        raise ConfigError(f"Task {text!r} names no column; write COLUMN[:kind][=POSITIVE].")
+    if positive is not None and kind is None:
+        kind = "binary"
+    if positive is not None and kind != "binary":
+        raise ConfigError(f"Task {text!r} gives a positive value, which only a binary task can have; use ':binary' or drop '={positive}'.")
+    return TaskSpec(column=column, kind=kind, positive=positive)  # type: ignore[arg-type]
+
+
+def _values_preview(s: pd.Series, k: int = 5) -> str:
+    vals = s.dropna().astype(str).str.strip().value_counts().index[:k]
+    return ", ".join(repr(v) for v in vals)
+
+
+def resolve_tasks(df: pd.DataFrame, specs: list[TaskSpec]) -> list[TaskSpec]:
+    """Fill in each task's kind and check it against the data; bad tasks raise ``DataError``."""
+    if not specs:
+        raise DataError("No task was given; choose at least one label column.")
+    out: list[TaskSpec] = []
+    seen: set[str] = set()
+    for spec in specs:
+        if isinstance(spec, str):
+            spec = parse_task_spec(spec)
+        if spec.column not in df.columns:
+            raise DataError(f"Task column {spec.column!r} is not in the table{_suggest(spec.column, map(str, df.columns))}.")
+        if spec.key in seen:
+            raise DataError(f"Task {spec.key!r} is listed twice; give each task once or give them different names.")
+        seen.add(spec.key)
+        s = df[spec.column]
+        if s.notna().sum() == 0:
+            raise DataError(f"Task column {spec.column!r} has no values (all missing); choose another label column.")
+        numeric = pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
+        nunique = int(s.nunique(dropna=True))
+        kind = spec.kind
+        if kind is None and spec.positive is not None:
+            kind = "binary"
+        if kind is None:
+            if nunique == 2:
+                kind = "binary"
+            elif numeric and (nunique > 20 or not pd.api.types.is_integer_dtype(s.dtype)):
+                kind = "regression"
+            elif nunique <= 1:
+                raise DataError(f"Task column {spec.column!r} has a single value ({_values_preview(s)}); a label needs at least two.")
+            elif nunique <= 100:
+                kind = "multiclass"
+            else:
+                raise DataError(
+                    f"Task column {spec.column!r} has {nunique} distinct non-numeric values; give it a kind, e.g. '{spec.column}:binary=VALUE'."
+                )
+        if kind == "regression" and not numeric:
+            raise DataError(
+                f"Task {spec.key!r} is a regression but column {spec.column!r} is not numeric (values like {_values_preview(s, 3)}); "
+                f"use ':binary=VALUE' or ':multiclass'."
+            )
+        if kind == "binary":
+            if spec.positive is not None:
+                stripped = s.dropna().astype(str).str.strip()
+                if not (stripped == spec.positive).any():
+                    raise DataError(
+                        f"Positive value {spec.positive!r} does not occur in column {spec.column!r}; existing values include {_values_preview(s)}."
+                    )
+            elif nunique != 2:
+                raise DataError(
+                    f"Binary task {spec.key!r} needs exactly 2 distinct values but column {spec.column!r} has {nunique} "
+                    f"({_values_preview(s)}); name the positive one, e.g. '{spec.column}=VALUE'."
+                )
+        if kind == "multiclass" and nunique < 2:
+            raise DataError(f"Multiclass task {spec.key!r} needs at least 2 classes but column {spec.column!r} has {nunique}.")
+        out.append(TaskSpec(column=spec.column, kind=kind, positive=spec.positive, name=spec.name))  # type: ignore[arg-type]
+    return out
+
+
+def check_features_vs_tasks(feature_cols: Iterable[str], tasks: Iterable[TaskSpec]) -> None:
+    """Raise ``DataError`` when a label column is also used as a feature (target leak)."""
+    feats = set(feature_cols)
+    leaks = [t.column for t in tasks if t.column in feats]
+    if leaks:
+        raise DataError(
+            f"Column(s) {', '.join(repr(c) for c in leaks)} are both a task label and a feature; "
+            "remove them from the features (or set their role to label)."
+        )
+
+
+# --------------------------------------------------------------------------- targets
+_POS_NEG = [({"1", "1.0"}, {"0", "0.0"}), ({"true"}, {"false"}), ({"yes"}, {"no"}), ({"y"}, {"n"}), ({"t"}, {"f"})]
+
+
+def _binary_positive(values: list[Any]) -> Any:
+    """The positive one of two distinct values."""
+    low = [str(v).strip().lower() for v in values]
+    for pos, neg in _POS_NEG:
+        if low[0] in pos and low[1] in neg:
+            return values[0]
+        if low[1] in pos and low[0] in neg:
+            return values[1]
+    try:
+        nums = [float(v) for v in values]
+        return values[int(np.argmax(nums))]
+    except (TypeError, ValueError):
+        return values[int(np.argmax(low))] if low[0] != low[1] else values[1]
+
+
+def binary_target(series: pd.Series, spec: TaskSpec) -> np.ndarray:
+    """float32 1/0 target (NaN where missing): the positive value (stripped) -> 1, others -> 0."""
+    s = series
+    missing = s.isna().to_numpy()
+    if spec.positive is not None:
+        hit = (s.astype(str).str.strip() == str(spec.positive).strip()).to_numpy()
+    else:
+        if pd.api.types.is_bool_dtype(s.dtype):
+            hit = s.fillna(False).astype(bool).to_numpy()
+        else:
+            vals = list(pd.unique(s.dropna()))
+            if len(vals) > 2:
+                stripped = s.dropna().astype(str).str.strip()
+                vals = list(pd.unique(stripped))
+                s = s.astype(str).str.strip().where(~pd.Series(missing, index=s.index))
+            if len(vals) > 2:
+                raise DataError(
+                    f"Binary task {spec.key!r} needs 2 distinct values but column {spec.column!r} has {len(vals)}; name the positive value."
+                )
+            if not vals:
+                hit = np.zeros(len(s), dtype=bool)
+            else:
+                pos = _binary_positive(vals) if len(vals) == 2 else vals[0]
+                if len(vals) == 1:
+                    low = str(pos).strip().lower()
+                    is_pos = low in {"1", "1.0", "true", "yes", "y", "t"}
+                    hit = (s == pos).to_numpy() & is_pos
+                else:
+                    hit = (s == pos).fillna(False).to_numpy(dtype=bool)
+    out = hit.astype(np.float32)
+    out[missing] = np.nan
+    return out
+
+
+def task_target(series: pd.Series, spec: TaskSpec) -> np.ndarray:
+    """Raw target per kind: binary float32 1/0/NaN, regression float64 (NaN), multiclass strings (NaN)."""
+    kind = spec.kind
+    if kind is None:
+        kind = resolve_tasks(series.to_frame(spec.column), [spec])[0].kind
+    if kind == "binary":
+        return binary_target(series, spec)
+    if kind == "regression":
+        return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+    if kind == "multiclass":
+        s = series
+        if pd.api.types.is_float_dtype(s.dtype) and (s.dropna() == s.dropna().round()).all():
+            s = s.astype("Int64")
+        strs = s.astype(str).str.strip().astype(object)
+        return strs.where(s.notna(), np.nan).to_numpy(dtype=object)
+    raise ConfigError(f"Unknown task kind {kind!r}; use binary, regression or multiclass.")

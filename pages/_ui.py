@@ -1,0 +1,207 @@
+"""Streamlit helpers shared by the pages: session state, the session's runs folder, the
+shared job manager, error display, and the run picker. Logic lives in ``mtl_core``."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from mtl_core import app_state
+from mtl_core.errors import MTLError
+from mtl_core.jobs import JobManager
+
+log = logging.getLogger("mtl_lab.app")
+APP_PATH = Path(__file__).resolve().parent.parent / "app.py"
+
+PAGES = {
+    "start": "pages/start.py",
+    "data": "pages/data.py",
+    "train": "pages/train.py",
+    "results": "pages/results.py",
+    "recommend": "pages/recommend.py",
+}
+
+
+# --------------------------------------------------------------------------- state
+def ensure_app() -> None:
+    """Make sure a page runs inside app.py's ``st.navigation``.
+
+    Streamlit treats an app with a ``pages/`` folder as an old-style multipage app until
+    ``st.navigation`` runs once; a first request straight to a page (and every AppTest run)
+    would then run the page without app.py (no page config, no navigation, no error
+    wrapper). Switch to navigation mode and run app.py in this same run (a rerun would lose
+    the click that started it); app.py runs this page again, then we stop the outer copy.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - internal module moved
+        return
+    if PagesManager.uses_pages_directory:
+        import runpy
+
+        PagesManager.uses_pages_directory = False
+        runpy.run_path(str(APP_PATH), run_name="__main__")
+        st.stop()
+
+
+def init_state() -> None:
+    """Per-user state, initialised once per session; the session id lives in the URL
+    (``?s=<hex>``) so a reload finds the same runs."""
+    ss = st.session_state
+    for key, value in app_state.fresh_state().items():
+        if key not in ss:
+            ss[key] = value
+    if not app_state.valid_session_id(ss.get("sid")):
+        sid = st.query_params.get("s")
+        ss["sid"] = sid if app_state.valid_session_id(sid) else app_state.new_session_id()
+    if st.query_params.get("s") != ss["sid"]:
+        st.query_params["s"] = ss["sid"]
+
+
+def go(page: str) -> None:
+    """Switch page keeping the session id in the URL."""
+    st.switch_page(PAGES[page], query_params={"s": st.session_state["sid"]})
+
+
+@st.cache_resource(show_spinner=False)
+def job_manager() -> JobManager:
+    """One manager for the whole server: jobs of all sessions share its slots."""
+    try:
+        limit = int(os.environ.get("MTL_LAB_MAX_JOBS", "2"))
+    except ValueError:
+        limit = 2
+    return JobManager(max_concurrent=max(1, limit))
+
+
+def runs_root() -> Path:
+    from mtl_core.runs import default_runs_root
+
+    return app_state.session_runs_root(default_runs_root(), st.session_state["sid"])
+
+
+# --------------------------------------------------------------------------- errors
+def show_error(exc: BaseException) -> None:
+    if isinstance(exc, MTLError):
+        st.error(str(exc), icon=":material/error:")
+    else:
+        log.error("unexpected error in the app", exc_info=exc)
+        st.error(f"Something went wrong: {type(exc).__name__}. The details are in the server log; "
+                 "try again or change the last setting.", icon=":material/error:")
+
+
+@contextlib.contextmanager
+def errors_here():
+    """Show any error of the block right here, next to the control that caused it."""
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - never a traceback on a page
+        show_error(exc)
+
+
+# --------------------------------------------------------------------------- data
+@st.cache_data(show_spinner="Reading the sample…", max_entries=2)
+def read_sample() -> pd.DataFrame:
+    from mtl_core.io import read_table
+
+    if app_state.SAMPLE_PATH.exists():
+        return read_table(app_state.SAMPLE_PATH)
+    from mtl_core.synth import make_synthetic  # sample file missing: same generator, fixed seed
+
+    return make_synthetic(rows=5000, task_correlation=0.5, seed=0)
+
+
+def set_data(df: pd.DataFrame, name: str, source: str, tasks: list[str] | None = None) -> None:
+    """Make ``df`` the working table: infer its schema, reset choices bound to old data."""
+    from mtl_core.schema import infer_schema
+
+    ss = st.session_state
+    schema = infer_schema(df)
+    ss["df"] = df
+    ss["data_name"] = name
+    ss["last_loaded"] = source
+    ss["data_version"] = int(ss.get("data_version", 0)) + 1
+    ss["schema"] = schema
+    ss["roles"] = {}
+    ss["drop"] = []
+    ss["tasks"] = list(tasks) if tasks is not None else app_state.suggest_tasks(df, schema)
+    ss["task_kinds"] = {}
+    ss["task_positive"] = {}
+    ss["train_settings"] = {}
+
+
+def open_sample() -> None:
+    df = read_sample()
+    set_data(df.copy(), "sample.csv (bundled)", "sample", tasks=app_state.SAMPLE_TASKS)
+
+
+def data_summary() -> str:
+    ss = st.session_state
+    df = ss.get("df")
+    if df is None:
+        return ""
+    tasks = ", ".join(ss.get("tasks") or []) or "none chosen yet"
+    return f"**{ss.get('data_name')}** · {len(df):,} rows × {df.shape[1]} columns · tasks: {tasks}"
+
+
+def need_data() -> bool:
+    """Say what to do when there is no data yet; True if the page can go on."""
+    if st.session_state.get("df") is not None:
+        return True
+    st.info("No data yet. Load your own table or the bundled sample on the Data page.",
+            icon=":material/info:")
+    c1, c2 = st.columns([1, 1])
+    if c1.button("Open the bundled sample", key="need_sample", type="primary"):
+        open_sample()
+        st.rerun()
+    if c2.button("Go to the Data page", key="need_data_page"):
+        go("data")
+    return False
+
+
+# --------------------------------------------------------------------------- runs
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _load_run(path: str, mtime: float):
+    from mtl_core.runs import load_run
+
+    return load_run(path)
+
+
+def load_run_cached(path: str | Path):
+    p = Path(path)
+    return _load_run(str(p), p.stat().st_mtime)
+
+
+def pick_run(key: str):
+    """A selectbox over this session's runs (newest first); returns the LoadedRun or None."""
+    from mtl_core.runs import list_runs
+
+    runs = list_runs(runs_root())
+    if not runs:
+        st.info("No finished runs yet in this session. Train a model on the Train page.",
+                icon=":material/info:")
+        if st.button("Go to the Train page", key=f"{key}_go_train", type="primary"):
+            go("train")
+        return None
+    paths = [str(r.path) for r in runs]
+    labels = {str(r.path): app_state.run_label(r) for r in runs}
+    selected = st.session_state.get("selected_run")
+    index = paths.index(selected) if selected in paths else 0
+    choice = st.selectbox("Run", paths, index=index, format_func=lambda p: labels.get(p, p), key=key,
+                          help="Runs trained in this browser session, newest first.")
+    st.session_state["selected_run"] = choice
+    return load_run_cached(choice)
+
+
+def integer_epochs(fig):
+    """Epoch axes tick on whole epochs (no 1.2, 1.4 … between two epochs)."""
+    fig.update_xaxes(tick0=1, dtick=1 if len(fig.data) and max(
+        (max(tr.x) if tr.x is not None and len(tr.x) else 1) for tr in fig.data) <= 20 else None)
+    return fig
+
+
+def plot(fig, key: str | None = None) -> None:
+    st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})

@@ -1,0 +1,239 @@
+"""Data: load a table (upload, bundled sample, synthetic generator, event-log funnel), look at
+it, set column roles, cleaning and the tasks to learn."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from mtl_core import app_state
+from mtl_core.config import MISSING_STRATEGIES, OUTLIER_STRATEGIES, SCALERS
+from pages import _ui
+
+_ui.ensure_app()
+_ui.init_state()
+
+ss = st.session_state
+st.title("Data")
+st.caption("Load a table, check it, and choose the tasks the model should learn. "
+           "Nothing leaves this server; uploads stay in your session.")
+
+# --------------------------------------------------------------------------- load
+tab_up, tab_sample, tab_synth, tab_funnel = st.tabs(
+    ["Upload a file", "Bundled sample", "Synthetic data", "Event log → funnel table"])
+
+with tab_up:
+    max_mb = int(st.get_option("server.maxUploadSize"))
+    up = st.file_uploader("Table file (CSV, TSV, TXT or Parquet)", type=["csv", "tsv", "txt", "parquet"],
+                          key="upload", help=f"Up to {max_mb} MB. Delimiter and encoding are detected.")
+    st.caption(f"Size limit: {max_mb} MB per file. One row per user–item interaction works best "
+               "(user id, item id, features, and 0/1 or numeric label columns).")
+    if up is not None:
+        token = f"{up.file_id}:{up.name}:{up.size}"
+        if token != ss.get("upload_token"):
+            ss["upload_token"] = token
+            ss["upload_error"] = None
+            try:
+                from mtl_core.io import read_table
+
+                with st.spinner(f"Reading {up.name}…"):
+                    df_new = read_table(up.getvalue(), filename=up.name)
+                _ui.set_data(df_new, up.name, "upload")
+            except Exception as exc:  # noqa: BLE001 - keep the previous data, say why here
+                ss["upload_error"] = exc
+        if ss.get("upload_error") is not None:
+            _ui.show_error(ss["upload_error"])
+            if ss.get("df") is not None:
+                st.caption(f"Still using the previous data: {ss.get('data_name')}.")
+        elif ss.get("last_loaded") == "upload":
+            st.success(f"Loaded {up.name}: {len(ss['df']):,} rows × {ss['df'].shape[1]} columns.")
+
+with tab_sample:
+    st.write("A synthetic shop log: users, items with category/brand/price, context, and the "
+             "labels click, cart, purchase (0/1), rating, sales (numbers) and segment_label (classes).")
+    if st.button("Use the bundled sample", key="data_sample", type="primary"):
+        with _ui.errors_here():
+            _ui.open_sample()
+            st.rerun()
+
+with tab_synth:
+    st.write("Generate data whose two main tasks (click and purchase) are related as strongly as "
+             "you choose — the setting where sharing between tasks should help or hurt.")
+    c1, c2, c3 = st.columns(3)
+    rows = c1.number_input("Rows", min_value=200, max_value=500_000, value=5000, step=1000, key="syn_rows")
+    corr = c2.slider("Task correlation", min_value=-1.0, max_value=1.0, value=0.5, step=0.05, key="syn_corr",
+                     help="1: click and purchase depend on the same features; 0: unrelated; -1: opposed.")
+    seed = c3.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="syn_seed")
+    if st.button("Generate", key="syn_go", type="primary"):
+        with _ui.errors_here():
+            from mtl_core.synth import make_synthetic
+
+            with st.spinner("Generating…"):
+                df_syn = make_synthetic(rows=int(rows), task_correlation=float(corr), seed=int(seed))
+            _ui.set_data(df_syn, f"synthetic ({int(rows):,} rows, correlation {corr:+.2f}, seed {int(seed)})",
+                         "synthetic")
+            st.rerun()
+
+with tab_funnel:
+    st.write("Have a raw event log (one row per view / cart / purchase event)? Turn it into one "
+             "row per user–item pair with a 0/1 label per funnel stage after the first.")
+    df0 = ss.get("df")
+    if df0 is None:
+        st.info("Load the event log first (upload it in the first tab).")
+    else:
+        cols = [str(c) for c in df0.columns]
+        none = "(none)"
+        schema0 = ss.get("schema")
+
+        def _idx(options, value):
+            return options.index(value) if value in options else 0
+
+        c1, c2, c3, c4 = st.columns(4)
+        u = c1.selectbox("User column", cols, index=_idx(cols, getattr(schema0, "user_col", None)),
+                         key=f"fun_user_{ss['data_version']}")
+        i = c2.selectbox("Item column", cols, index=_idx(cols, getattr(schema0, "item_col", None)),
+                         key=f"fun_item_{ss['data_version']}")
+        guess_ev = next((c for c in cols if "event" in c.lower() or "action" in c.lower()), cols[0])
+        e = c3.selectbox("Event-type column", cols, index=_idx(cols, guess_ev), key=f"fun_event_{ss['data_version']}")
+        tcols = [none] + cols
+        t = c4.selectbox("Time column", tcols, index=_idx(tcols, getattr(schema0, "time_col", None)),
+                         key=f"fun_time_{ss['data_version']}")
+        values = df0[e].dropna().astype(str).value_counts().index.tolist()[:100]
+        stages = st.multiselect("Funnel stages, in order (first = exposure, e.g. view → cart → purchase)",
+                                values, key=f"fun_stages_{ss['data_version']}",
+                                help="Pick the stages in funnel order; each later stage becomes a 0/1 task.")
+        by = st.radio("One row per", ["user", "session"], horizontal=True, key="fun_by",
+                      format_func=lambda b: f"{b}–item pair")
+        if st.button("Build the funnel table", key="fun_go", type="primary", disabled=len(stages) < 2):
+            with _ui.errors_here():
+                from mtl_core.events import build_funnel_table
+
+                sess = getattr(schema0, "session_col", None)
+                with st.spinner("Building…"):
+                    table = build_funnel_table(df0, user_col=u, item_col=i, event_col=e, funnel=list(stages),
+                                               time_col=None if t == none else t,
+                                               session_col=sess, by=by)
+                _ui.set_data(table, f"funnel table from {ss.get('data_name')}", "funnel",
+                             tasks=[str(s) for s in stages[1:] if str(s) in table.columns] or None)
+                st.rerun()
+        if len(stages) < 2:
+            st.caption("Choose at least two stages.")
+
+df: pd.DataFrame | None = ss.get("df")
+if df is None:
+    st.info("No data loaded yet: upload a file, use the bundled sample, or generate synthetic data.",
+            icon=":material/info:")
+    st.stop()
+
+ver = ss["data_version"]
+schema = ss["schema"]
+
+# --------------------------------------------------------------------------- preview
+st.header("Preview")
+st.markdown(_ui.data_summary())
+st.dataframe(df.head(200), height=260, key=f"preview_{ver}")
+
+# --------------------------------------------------------------------------- roles
+st.header("Column roles")
+st.caption("How each column is used. Ids and categoricals are embedded, numerics scaled; "
+           "label columns become tasks below; 'ignore' and unticked columns are not model inputs.")
+table = app_state.roles_table(schema, ss.get("roles"), ss.get("drop"), ss.get("tasks"))
+edited = st.data_editor(
+    table, key=f"roles_{ver}", hide_index=True, width="stretch",
+    disabled=["column", "dtype", "missing %", "distinct"],
+    column_config={
+        "role": st.column_config.SelectboxColumn("role", options=list(app_state.ROLES), required=True),
+        "use as feature": st.column_config.CheckboxColumn("use as feature"),
+        "missing %": st.column_config.NumberColumn("missing %", format="%.1f"),
+    },
+)
+with _ui.errors_here():
+    roles, drop = app_state.roles_from_table(edited, schema, ss.get("tasks"))
+    ss["roles"], ss["drop"] = roles, drop
+    schema_now = schema.with_roles(roles)
+
+# --------------------------------------------------------------------------- tasks
+st.header("Tasks")
+cols = [str(c) for c in df.columns]
+label_like = [c.name for c in schema.columns if c.label_kind]
+tasks = st.multiselect(
+    "Columns to predict (one task each)", cols,
+    default=[t for t in ss.get("tasks", []) if t in cols], key=f"tasks_{ver}",
+    help="Suggested labels: " + (", ".join(label_like) or "none detected") + ".",
+)
+ss["tasks"] = list(tasks)
+kinds = dict(ss.get("task_kinds") or {})
+positives = dict(ss.get("task_positive") or {})
+for t in tasks:
+    info = next((c for c in schema.columns if c.name == t), None)
+    c2, c3 = st.columns([1, 1], vertical_alignment="bottom")
+    kind = c2.selectbox(f"Kind of {t}", app_state.TASK_KIND_CHOICES,
+                        index=app_state.TASK_KIND_CHOICES.index(kinds.get(t, "auto")),
+                        key=f"kind_{ver}_{t}", help=f"auto: inferred (suggested: {getattr(info, 'label_kind', None) or 'none'}).")
+    kinds[t] = kind
+    numeric = pd.api.types.is_numeric_dtype(df[t])
+    if kind in ("auto", "binary") and not numeric:
+        vals = [""] + df[t].dropna().astype(str).value_counts().index.tolist()[:50]
+        pos = c3.selectbox(f"Positive value of {t}", vals, index=vals.index(positives[t]) if positives.get(t) in vals else 0,
+                           key=f"pos_{ver}_{t}", format_func=lambda v: v or "(detect)",
+                           help="Rows with this value count as 1, all others as 0.")
+        positives[t] = pos or None
+    else:
+        positives.pop(t, None)
+ss["task_kinds"] = {t: k for t, k in kinds.items() if t in tasks}
+ss["task_positive"] = {t: p for t, p in positives.items() if t in tasks and p}
+
+resolved = []
+if tasks:
+    with _ui.errors_here():
+        from mtl_core.schema import parse_task_spec, resolve_tasks
+
+        specs = [parse_task_spec(s) for s in app_state.task_specs(tasks, ss["task_kinds"], ss["task_positive"])]
+        resolved = resolve_tasks(df, specs)
+        st.caption("Resolved: " + "; ".join(
+            f"{r.key} → {r.kind}" + (f" (positive = {r.positive})" if r.positive is not None else "")
+            for r in resolved))
+else:
+    st.warning("Choose at least one task column.")
+
+# --------------------------------------------------------------------------- cleaning
+st.header("Cleaning")
+pre = dict(ss.get("preprocess") or {})
+c1, c2, c3 = st.columns(3)
+pre["missing"] = c1.selectbox("Missing numbers", MISSING_STRATEGIES, index=MISSING_STRATEGIES.index(pre.get("missing", "median")),
+                              key="pre_missing", help="Fitted on the training split only. Missing categories always become 'unknown'.")
+pre["outliers"] = c2.selectbox("Outliers", OUTLIER_STRATEGIES, index=OUTLIER_STRATEGIES.index(pre.get("outliers", "none")),
+                               key="pre_outliers", help="iqr / zscore clip extreme numbers; drop removes training rows outside the IQR fences.")
+pre["scaling"] = c3.selectbox("Scaling", SCALERS, index=SCALERS.index(pre.get("scaling", "zscore")),
+                              key="pre_scaling")
+ss["preprocess"] = pre
+
+# --------------------------------------------------------------------------- profile
+st.header("Profile")
+from mtl_core import figures  # noqa: E402 - plotly only on pages that draw
+
+p1, p2 = st.columns(2)
+with p1:
+    with _ui.errors_here():
+        _ui.plot(figures.missing_bar({c.name: float(c.missing_share or 0.0) for c in schema.columns}),
+                 key=f"fig_missing_{ver}")
+with p2:
+    default_col = tasks[0] if tasks else cols[0]
+    col = st.selectbox("Distribution of", cols, index=cols.index(default_col), key=f"dist_col_{ver}")
+    with _ui.errors_here():
+        _ui.plot(figures.distribution(df[col], col), key=f"fig_dist_{ver}")
+if resolved:
+    with _ui.errors_here():
+        from mtl_core.schema import binary_target
+
+        rates = {}
+        for r in resolved:
+            if r.kind == "binary":
+                y = binary_target(df[r.column], r)
+                rates[r.key] = float(pd.Series(y).mean())
+        if rates:
+            _ui.plot(figures.label_balance(rates), key=f"fig_balance_{ver}")
+
+st.divider()
+if st.button("Continue to training", key="data_to_train", type="primary", disabled=not tasks,
+             icon=":material/arrow_forward:"):
+    _ui.go("train")

@@ -1,0 +1,96 @@
+"""Recommend: top-K items for a user from a trained run, with each task's score and a fused
+ranking score whose weights you set."""
+from __future__ import annotations
+
+import streamlit as st
+
+from pages import _ui
+
+_ui.ensure_app()
+_ui.init_state()
+
+ss = st.session_state
+st.title("Recommend")
+run = _ui.pick_run("rec_run")
+if run is None:
+    st.stop()
+
+from mtl_core.recommend import list_users, recommend, user_history  # noqa: E402
+
+rid = run.run_id
+infos = run.task_infos
+binary = [t.name for t in infos if t.kind == "binary"]
+
+try:
+    users = list_users(run)
+except Exception as exc:  # noqa: BLE001 - e.g. no user column in this run's data
+    _ui.show_error(exc)
+    st.stop()
+if not users:
+    st.info("This run has no users to recommend for.")
+    st.stop()
+
+c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
+user = c1.selectbox("User", users, key=f"rec_user_{rid}", help="Type to search; most active users first.",
+                    format_func=str)
+k = c2.slider("How many items", 1, 50, 10, key=f"rec_k_{rid}")
+exclude = c3.toggle("Hide items already bought", value=True, key=f"rec_excl_{rid}")
+
+st.subheader("How the score is built")
+price_cols = [c for c in run.meta.get("item_cols", []) if "price" in str(c).lower()]
+modes = {"product": "Funnel probability (product of the binary tasks' probabilities)",
+         "weighted": "Weighted sum of the task scores (each scaled to 0–1 over the candidates)"}
+mode = st.radio("Fusion", list(modes), format_func=modes.get, key=f"rec_mode_{rid}", horizontal=True)
+weight_tasks = binary if mode == "product" and binary else [t.name for t in infos]
+wcols = st.columns(min(4, len(weight_tasks) + bool(price_cols)) or 1)
+weights = {}
+for i, t in enumerate(weight_tasks):
+    weights[t] = wcols[i % len(wcols)].slider(
+        f"Weight of {t}", 0.0, 3.0, 1.0, 0.1, key=f"rec_w_{rid}_{t}",
+        help="Exponent of the task's probability" if mode == "product" else "Multiplier of the task's scaled score")
+fusion = {"mode": mode, "weights": weights}
+if price_cols:
+    j = len(weight_tasks) % len(wcols)
+    fusion["price_weight"] = wcols[j].slider(
+        f"Price weight ({price_cols[0]})", 0.0, 1.0, 0.0, 0.05, key=f"rec_price_{rid}",
+        help="Adds price × probability of the deepest funnel task (expected revenue).")
+    fusion["price_col"] = price_cols[0]
+if mode == "product":
+    terms = [f"P({t})" + (f"^{weights[t]:g}" if weights[t] != 1 else "") for t in weight_tasks if weights[t]]
+    st.caption("fused score = " + (" × ".join(terms) or "1") +
+               (f" + {fusion.get('price_weight', 0):g} × price × P({binary[-1]})" if fusion.get("price_weight") else "") +
+               ". When the tasks are funnel steps (click → cart → purchase) this is the chance the user goes "
+               "all the way. A weight of 0 leaves a task out; raising it makes that task count more. "
+               "Regression and multiclass scores are shown but not fused in this mode.")
+else:
+    st.caption("fused score = Σ weight × (task score scaled to 0–1 over all candidate items)" +
+               (" + price weight × price × probability of the deepest funnel task" if price_cols else "") + ".")
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.subheader(f"Top {k} for {user}")
+    with _ui.errors_here():
+        with st.spinner("Scoring the catalogue…"):
+            recs = recommend(run, user, k=int(k), fusion=fusion, exclude_bought=exclude)
+        if not recs.attrs.get("known_user", True):
+            st.caption("This user was not seen in training: scores use item features only.")
+        score_cols = [c for c in recs.columns if str(c).startswith("score:") or c == "fused_score"]
+        item_col = run.meta.get("item_col")
+        order = ["rank", item_col, "fused_score"] + [c for c in score_cols if c != "fused_score"]
+        order += [c for c in recs.columns if c not in order]
+        st.dataframe(
+            recs, hide_index=True, key=f"recs_{rid}", column_order=[c for c in order if c in recs.columns],
+            column_config={c: st.column_config.ProgressColumn(
+                c.replace("score:", "P(") + ")" if c.startswith("score:") and c[6:] in binary else c,
+                min_value=0.0, max_value=1.0, format="%.3f") if (c.startswith("score:") and c[6:] in binary) else
+                st.column_config.NumberColumn(c, format="%.4f") for c in score_cols},
+        )
+with right:
+    st.subheader("History")
+    with _ui.errors_here():
+        hist = user_history(run, user)
+        if hist.empty:
+            st.caption("No interactions of this user in the training period.")
+        else:
+            st.caption(f"{len(hist):,} interactions in the training period.")
+            st.dataframe(hist, hide_index=True, key=f"hist_{rid}", height=380)

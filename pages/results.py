@@ -1,0 +1,186 @@
+"""Results: per-task test scores, confusion matrices with a threshold slider, ROC / PR,
+calibration, regression errors, ranking quality, training curves and downloads."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from pages import _ui
+
+_ui.ensure_app()
+_ui.init_state()
+
+ss = st.session_state
+st.title("Results")
+run = _ui.pick_run("res_run")
+if run is None:
+    st.stop()
+
+from mtl_core import figures  # noqa: E402 - plotly only when there is something to draw
+from mtl_core.metrics import binary_at_threshold, metrics_table, to_safe_csv  # noqa: E402
+
+metrics = run.metrics or {}
+task_metrics: dict = metrics.get("tasks", {})
+infos = {t.name: t for t in run.task_infos}
+train = metrics.get("train", {})
+rid = run.run_id
+status = (run.status or {}).get("status", "complete")
+if status not in ("complete", "completed"):
+    st.warning(f"This run ended early ({status}): {(run.status or {}).get('message') or 'see the training curves'}.")
+
+c = st.columns(5)
+c[0].metric("Architecture", run.config.model.arch)
+c[1].metric("Weighting", run.config.train.weighting)
+c[2].metric("Epochs", f"{train.get('epochs', '?')} (best {train.get('best_epoch', '?')})")
+c[3].metric("Training time", f"{float(train.get('seconds') or 0):.1f} s")
+sps = float(train.get("samples_per_s") or 0)
+c[4].metric("Samples / s", f"{sps / 1000:,.1f}k" if sps >= 10_000 else f"{sps:,.0f}",
+            help=f"Training throughput on {train.get('device', '?')}.")
+split = metrics.get("split") or {}
+if split:
+    st.caption("Test scores on held-out rows · split sizes: " +
+               ", ".join(f"{k} {int(v):,}" for k, v in split.items() if isinstance(v, (int, float))) +
+               f" · split method: {run.config.split.method}")
+
+# --------------------------------------------------------------------------- table
+st.header("Scores per task")
+table = metrics_table(metrics)
+st.dataframe(table, hide_index=True, key=f"metrics_table_{rid}",
+             column_config={c: st.column_config.NumberColumn(format="%.4f")
+                            for c in table.columns if c != "task" and pd.api.types.is_float_dtype(table[c])})
+
+pred = run.predictions
+binary = [t for t, m in task_metrics.items() if m.get("kind") == "binary"]
+regression = [t for t, m in task_metrics.items() if m.get("kind") == "regression"]
+multiclass = [t for t, m in task_metrics.items() if m.get("kind") == "multiclass"]
+
+tab_names = []
+if binary:
+    tab_names += ["Binary tasks", "ROC · PR · calibration"]
+if regression:
+    tab_names.append("Regression tasks")
+if multiclass:
+    tab_names.append("Multiclass tasks")
+tab_names += ["Ranking", "Training", "Downloads"]
+tabs = dict(zip(tab_names, st.tabs(tab_names)))
+
+if binary:
+    with tabs["Binary tasks"]:
+        with _ui.errors_here():
+            _ui.plot(figures.metric_bars(metrics), key=f"fig_bars_{rid}")
+        st.caption("Move a task's threshold to trade precision for recall: the confusion matrix and "
+                   "scores are recomputed from the stored test predictions.")
+        cols = st.columns(min(2, len(binary)))
+        for i, t in enumerate(binary):
+            with cols[i % len(cols)]:
+                with _ui.errors_here():
+                    m = task_metrics[t]
+                    default = m.get("best_threshold", m.get("threshold", 0.5))
+                    default = float(default) if default is not None else 0.5
+                    thr = st.slider(f"Threshold for {t}", 0.0, 1.0, round(min(max(default, 0.0), 1.0), 2), 0.01,
+                                    key=f"thr_{rid}_{t}",
+                                    help="A row counts as predicted positive when its probability is at least this.")
+                    y, p = pred.get(f"true:{t}"), pred.get(f"pred:{t}")
+                    if y is None or p is None:
+                        st.info(f"No stored predictions for {t}.")
+                        continue
+                    ok = ~(pd.isna(y) | pd.isna(p)).to_numpy()
+                    res = binary_at_threshold(y.to_numpy()[ok], p.to_numpy()[ok], thr)
+                    k = st.columns(4)
+                    for j, name in enumerate(("accuracy", "precision", "recall", "f1")):
+                        v = res.get(name)
+                        k[j].metric(name.capitalize() if name != "f1" else "F1", "–" if v is None else f"{v:.3f}")
+                    info = infos.get(t)
+                    pos = info.positive if info is not None and info.positive else None
+                    labels = [f"not {pos}", str(pos)] if pos else [f"no {t}", t]
+                    _ui.plot(figures.confusion_heatmap(res["confusion"], labels, f"{t}: confusion matrix at {thr:.2f}"),
+                             key=f"fig_cm_{rid}_{t}")
+    with tabs["ROC · PR · calibration"]:
+        curves = run.curves or {}
+        if not curves:
+            st.info("No curves stored (a task needs both classes in the test split).")
+        else:
+            with _ui.errors_here():
+                c1, c2 = st.columns(2)
+                with c1:
+                    _ui.plot(figures.roc_curves(curves), key=f"fig_roc_{rid}")
+                with c2:
+                    _ui.plot(figures.pr_curves(curves), key=f"fig_pr_{rid}")
+                _ui.plot(figures.calibration_plot(curves), key=f"fig_cal_{rid}")
+                st.caption("Calibration: points on the diagonal mean a predicted 30% is right 30% of the time.")
+
+if regression:
+    with tabs["Regression tasks"]:
+        for t in regression:
+            with _ui.errors_here():
+                m = task_metrics[t]
+                k = st.columns(3)
+                for j, name in enumerate(("rmse", "mae", "r2")):
+                    v = m.get(name)
+                    k[j].metric(f"{t} · {name.upper() if name != 'r2' else 'R²'}", "–" if v is None else f"{v:.3f}")
+                y, p = pred.get(f"true:{t}"), pred.get(f"pred:{t}")
+                if y is None or p is None:
+                    continue
+                c1, c2 = st.columns(2)
+                with c1:
+                    _ui.plot(figures.pred_vs_actual(y.to_numpy(), p.to_numpy(), t), key=f"fig_pva_{rid}_{t}")
+                with c2:
+                    _ui.plot(figures.residuals_hist(y.to_numpy(), p.to_numpy(), t), key=f"fig_res_{rid}_{t}")
+
+if multiclass:
+    with tabs["Multiclass tasks"]:
+        cols = st.columns(min(2, len(multiclass)))
+        for i, t in enumerate(multiclass):
+            with cols[i % len(cols)], _ui.errors_here():
+                m = task_metrics[t]
+                st.metric(f"{t} · accuracy / macro F1",
+                          f"{float(m.get('accuracy') or 0):.3f} / {float(m.get('macro_f1') or 0):.3f}")
+                info = infos.get(t)
+                classes = m.get("classes") or (info.classes if info is not None else None)
+                if m.get("confusion"):
+                    _ui.plot(figures.confusion_heatmap(m["confusion"], classes, f"{t}: confusion matrix"),
+                             key=f"fig_mcm_{rid}_{t}")
+
+with tabs["Ranking"]:
+    ranking = metrics.get("ranking") or {}
+    if ranking:
+        st.caption("Per-user ranking quality of each task's score on the test split: GAUC averages "
+                   "each user's AUC; NDCG@10 and Hit@10 look at the user's top 10.")
+    with _ui.errors_here():
+        _ui.plot(figures.ranking_bars(ranking), key=f"fig_rank_{rid}")
+
+with tabs["Training"]:
+    with _ui.errors_here():
+        _ui.plot(_ui.integer_epochs(figures.loss_curves(run.history)), key=f"fig_hist_{rid}")
+        wh = run.weights_history
+        if wh is not None and len(wh) and wh["weight"].nunique() > 1:
+            _ui.plot(figures.task_weights_over_time(wh), key=f"fig_w_{rid}")
+        diag = run.diagnostics or []
+        last = diag[-1] if diag else {}
+        if isinstance(last.get("cosine"), dict) and last["cosine"]:
+            _ui.plot(figures.grad_cosine_heatmap(last["cosine"], list(task_metrics)), key=f"fig_cos_{rid}")
+            st.caption("Cosine between task gradients on the shared parameters (last epoch): "
+                       "negative values mean the tasks pull the shared layers in opposite directions.")
+        if isinstance(last.get("gates"), dict) and last["gates"]:
+            _ui.plot(figures.gate_heatmap(last["gates"]), key=f"fig_gates_{rid}")
+
+with tabs["Downloads"]:
+    st.caption("Everything needed to reproduce or reuse this run. CSV cells that a spreadsheet "
+               "would read as a formula are escaped.")
+    c1, c2, c3, c4 = st.columns(4)
+    c1.download_button("config.json", run.config.to_json(), file_name=f"{rid}-config.json",
+                       mime="application/json", key=f"dl_cfg_{rid}", icon=":material/download:")
+    c2.download_button("Metrics (CSV)", to_safe_csv(table), file_name=f"{rid}-metrics.csv", mime="text/csv",
+                       key=f"dl_metrics_{rid}", icon=":material/download:")
+    c3.download_button("History (CSV)", to_safe_csv(run.history), file_name=f"{rid}-history.csv",
+                       mime="text/csv", key=f"dl_hist_{rid}", icon=":material/download:")
+    model_bytes = run.model_bytes()
+    ext = "pt" if (run.path / "model.pt").exists() else "json"
+    c4.download_button("Model weights", model_bytes, file_name=f"{rid}-model.{ext}",
+                       mime="application/octet-stream", key=f"dl_model_{rid}", icon=":material/download:",
+                       disabled=not model_bytes)
+    st.caption(f"Run folder on the server: `{run.path.name}` · reproduce with "
+               f"`python -m mtl_core train --config {rid}-config.json` (add --data FILE).")

@@ -1,0 +1,197 @@
+"""Train: choose an architecture, a loss-weighting method and the optimisation settings;
+train in the background and watch per-task losses live."""
+from __future__ import annotations
+
+import streamlit as st
+
+from mtl_core import app_state
+from mtl_core.config import DEVICES, OPTIMIZERS, SPLIT_METHODS
+from mtl_core.models import DESCRIPTIONS as ARCH_DESCRIPTIONS
+from mtl_core.weighting import DESCRIPTIONS as WEIGHTING_DESCRIPTIONS
+from pages import _ui
+
+_ui.ensure_app()
+_ui.init_state()
+
+ss = st.session_state
+st.title("Train")
+if not _ui.need_data():
+    st.stop()
+
+tasks: list[str] = list(ss.get("tasks") or [])
+st.markdown(_ui.data_summary())
+if not tasks:
+    st.warning("Choose at least one task on the Data page first.", icon=":material/warning:")
+    if st.button("Go to the Data page", key="train_to_data"):
+        _ui.go("data")
+    st.stop()
+
+defaults = app_state.default_train_settings(tasks)
+settings = {**defaults, **(ss.get("train_settings") or {})}
+ver = ss["data_version"]
+
+
+def _idx(options, value) -> int:
+    options = list(options)
+    return options.index(value) if value in options else 0
+
+
+ARCH_LABELS = {"linear": "Linear", "single": "Single-task MLPs", "shared_bottom": "Shared bottom",
+               "mmoe": "MMoE", "ple": "PLE", "esmm": "ESMM", "sklearn": "scikit-learn baseline"}
+archs = list(ARCH_DESCRIPTIONS)
+
+# --------------------------------------------------------------------------- model
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.subheader("Architecture")
+    s = settings
+    s["arch"] = st.selectbox("Architecture", archs, index=_idx(archs, s["arch"]), key="tr_arch",
+                             format_func=lambda a: ARCH_LABELS.get(a, a))
+    st.caption(ARCH_DESCRIPTIONS[s["arch"]])
+    arch = s["arch"]
+    c1, c2, c3 = st.columns(3)
+    s["embed_dim"] = c1.number_input("Embedding size", 1, 256, int(s["embed_dim"]), key="tr_embed",
+                                     help="Width of the vector learnt for each id / category value.")
+    s["hidden"] = c2.text_input("Hidden layers", str(s["hidden"]), key="tr_hidden",
+                                help="Bottom / expert MLP sizes, comma separated, e.g. 128,64.")
+    s["tower_hidden"] = c3.text_input("Tower layers", str(s["tower_hidden"]), key="tr_tower",
+                                      help="Per-task tower MLP sizes, comma separated.")
+    if arch == "mmoe":
+        s["n_experts"] = st.slider("Experts", 1, 16, int(s["n_experts"]), key="tr_experts")
+    if arch == "ple":
+        c1, c2, c3 = st.columns(3)
+        s["n_shared_experts"] = c1.slider("Shared experts", 1, 8, int(s["n_shared_experts"]), key="tr_sh_exp")
+        s["n_task_experts"] = c2.slider("Experts per task", 1, 8, int(s["n_task_experts"]), key="tr_task_exp")
+        s["levels"] = c3.slider("Levels", 1, 4, int(s["levels"]), key="tr_levels", help="1 = CGC.")
+    if arch == "esmm":
+        s["esmm_parent"] = st.selectbox(
+            "Parent task (e.g. click)", tasks, index=_idx(tasks, s.get("esmm_parent")), key="tr_esmm_parent",
+            help="Every other binary task is modelled as parent probability × conditional probability.")
+    if arch not in ("linear", "sklearn"):
+        s["dropout"] = st.slider("Dropout", 0.0, 0.8, float(s["dropout"]), 0.05, key="tr_dropout")
+with right:
+    from mtl_core import figures
+
+    with _ui.errors_here():
+        fig = figures.architecture_diagram(arch, tasks)
+        _ui.plot(fig, key="fig_arch")
+
+# --------------------------------------------------------------------------- weighting + optimisation
+st.subheader("Balancing the tasks")
+methods = list(WEIGHTING_DESCRIPTIONS)
+c1, c2 = st.columns([1, 2])
+s["weighting"] = c1.selectbox("Loss weighting", methods, index=_idx(methods, s["weighting"]), key="tr_weighting")
+c2.caption(WEIGHTING_DESCRIPTIONS[s["weighting"]])
+weights = dict(s.get("task_weights") or {})
+wcols = st.columns(min(4, max(1, len(tasks))))
+for i, t in enumerate(tasks):
+    weights[t] = wcols[i % len(wcols)].slider(
+        f"Weight of {t}", 0.0, 5.0, float(weights.get(t, 1.0)), 0.1, key=f"tr_w_{ver}_{t}",
+        help="Fixed weighting: the task's loss weight. Other methods: the starting / prior weight.")
+s["task_weights"] = {t: weights[t] for t in tasks}
+
+st.subheader("Optimisation and split")
+c1, c2, c3, c4 = st.columns(4)
+s["optimizer"] = c1.selectbox("Optimizer", OPTIMIZERS, index=_idx(OPTIMIZERS, s["optimizer"]), key="tr_opt")
+lrs = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
+s["lr"] = c2.select_slider("Learning rate", lrs, value=min(lrs, key=lambda v: abs(v - float(s["lr"]))),
+                           key="tr_lr", format_func=lambda v: f"{v:g}")
+sizes = [64, 128, 256, 512, 1024, 2048, 4096]
+s["batch_size"] = c3.select_slider("Batch size", sizes, value=min(sizes, key=lambda v: abs(v - int(s["batch_size"]))),
+                                   key="tr_bs")
+s["epochs"] = c4.number_input("Epochs", 1, 200, int(s["epochs"]), key="tr_epochs")
+c1, c2, c3, c4 = st.columns(4)
+s["split_method"] = c1.selectbox("Split", SPLIT_METHODS, index=_idx(SPLIT_METHODS, s["split_method"]), key="tr_split",
+                                 help="random; stratified on the first binary task; temporal (train on the past, "
+                                      "test on the future); user (no user in two splits).")
+s["train_frac"] = c2.slider("Train share", 0.5, 0.9, float(s["train_frac"]), 0.05, key="tr_train_frac")
+s["val_frac"] = c3.slider("Validation share", 0.05, 0.3, float(s["val_frac"]), 0.05, key="tr_val_frac")
+c4.metric("Test share", f"{max(0.0, 1 - s['train_frac'] - s['val_frac']):.0%}")
+c1, c2, c3, c4 = st.columns(4)
+s["patience"] = c1.number_input("Early-stopping patience", 0, 50, int(s["patience"]), key="tr_patience",
+                                help="Stop after this many epochs without a better validation loss; 0 = off.")
+s["seed"] = c2.number_input("Seed", 0, 2**31 - 1, int(s["seed"]), key="tr_seed")
+s["device"] = c3.selectbox("Device", DEVICES, index=_idx(DEVICES, s["device"]), key="tr_device",
+                           help="auto: a GPU when there is one, else the CPU.")
+s["name"] = c4.text_input("Run name (optional)", s.get("name", ""), key="tr_name", max_chars=80)
+ss["train_settings"] = s
+
+# --------------------------------------------------------------------------- submit
+mgr = _ui.job_manager()
+job = mgr.get(ss["job_ids"][-1]) if ss.get("job_ids") else None
+busy = job is not None and job.status in ("queued", "running")
+
+c1, c2 = st.columns([1, 3], vertical_alignment="center")
+clicked = c1.button("Train", key="train_go", type="primary", disabled=busy, icon=":material/play_arrow:")
+if busy:
+    c2.caption("A run of this session is in progress; stop it or wait for it to finish.")
+if clicked and not busy:
+    try:
+        from mtl_core.jobs import recommended_threads
+
+        cfg = app_state.build_config(dict(ss), s, num_threads=recommended_threads())
+        df = ss["df"]
+        root = _ui.runs_root()
+
+        def work(callback, cancel, cfg=cfg, df=df, root=root):
+            from mtl_core.pipeline import run_experiment
+
+            return run_experiment(cfg, df, callback=callback, cancel=cancel, runs_root=root, background=True)
+
+        job = mgr.submit(work, name=cfg.name or f"{cfg.model.arch}")
+        ss["job_ids"] = [*ss.get("job_ids", []), job.id][-20:]
+        ss["job_done_seen"] = None
+    except Exception as exc:  # noqa: BLE001 - shown next to the Train button
+        _ui.show_error(exc)
+        job = mgr.get(ss["job_ids"][-1]) if ss.get("job_ids") else None
+
+# --------------------------------------------------------------------------- live progress
+if job is not None:
+    active = job.status in ("queued", "running")
+
+    @st.fragment(run_every=1.0 if active else None)
+    def progress_panel() -> None:
+        try:
+            snap = job.snapshot()
+            status = snap["status"]
+            st.subheader("Training")
+            if status == "queued":
+                st.info(f"Queued (position {snap.get('queue_position') or 1}): "
+                        f"{mgr.running} run(s) are training on this server. It starts as soon as one finishes.",
+                        icon=":material/hourglass_top:")
+            elif status == "running":
+                frac = app_state.progress_fraction(snap)
+                sps = snap.get("samples_per_s") or 0.0
+                text = (f"Epoch {max(1, snap['epoch'])}/{snap['epochs'] or '?'} · "
+                        f"{sps:,.0f} samples/s · {snap['elapsed_s']:.0f} s")
+                if snap.get("phase") == "end":
+                    text = snap.get("message") or text
+                st.progress(frac, text=text)
+            elif status == "done":
+                st.success(f"Finished in {snap['elapsed_s']:.1f} s. The run is saved.", icon=":material/check_circle:")
+            elif status == "cancelled":
+                msg = "Stopped." + (" What was learnt so far is saved as a run." if snap.get("run_dir") else "")
+                st.warning(msg, icon=":material/stop_circle:")
+            else:
+                st.error(snap.get("error") or "Training failed.", icon=":material/error:")
+
+            if status == "running":
+                if st.button("Stop", key="train_stop", icon=":material/stop:"):
+                    job.cancel()
+            hist = app_state.history_frame(snap.get("history") or [])
+            if len(hist) or status == "running":
+                _ui.plot(_ui.integer_epochs(figures.loss_curves(hist)), key="fig_live_loss")
+            if status in ("done", "cancelled") and snap.get("run_dir"):
+                ss["selected_run"] = snap["run_dir"]
+                if st.button("See the results", key="train_to_results", type="primary",
+                             icon=":material/monitoring:"):
+                    _ui.go("results")
+            if not active or ss.get("job_done_seen") == job.id:
+                return
+            if status not in ("queued", "running"):
+                ss["job_done_seen"] = job.id
+                st.rerun(scope="app")  # redraw the page without the timer
+        except Exception as exc:  # noqa: BLE001
+            _ui.show_error(exc)
+
+    progress_panel()

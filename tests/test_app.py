@@ -1,0 +1,322 @@
+"""AppTest: every page renders on a fresh session and with a finished run, and the main flow
+(open the sample -> tasks -> train 2 epochs -> results -> recommendations) shows sane values."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mtl_core import app_state
+from mtl_core.config import RunConfig
+from mtl_core.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+PAGES = ["start", "data", "train", "results", "recommend"]
+TIMEOUT = 60
+
+
+@pytest.fixture
+def runs_root(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    monkeypatch.setenv("MTL_LAB_RUNS", str(root))
+    monkeypatch.chdir(ROOT)
+    return root
+
+
+def _app(sid: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if sid:
+        at.query_params["s"] = sid
+    return at
+
+
+def _no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _specs(at: AppTest) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def _titles(at: AppTest) -> list[str]:
+    out = []
+    for spec in _specs(at):
+        title = spec.get("layout", {}).get("title", {})
+        out.append(title.get("text", "") if isinstance(title, dict) else str(title))
+    return out
+
+
+def _train(at: AppTest, epochs: int = 2, timeout: float = 120) -> None:
+    """Click Train and rerun (fragment timers do not fire in AppTest) until the job ends."""
+    at.switch_page("pages/train.py")
+    at.run()
+    at.number_input(key="tr_epochs").set_value(epochs)
+    at.select_slider(key="tr_bs").set_value(1024)
+    at.button(key="train_go").click().run()
+    _no_errors(at)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at.run()
+        if at.success or at.error or at.warning:
+            break
+        time.sleep(0.3)
+    _no_errors(at)
+    assert any("Finished" in s.value for s in at.success), [s.value for s in at.success]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One finished run on the bundled sample (shared by the tests that need a run)."""
+    mp = pytest.MonkeyPatch()
+    root = tmp_path_factory.mktemp("runs")
+    mp.setenv("MTL_LAB_RUNS", str(root))
+    mp.chdir(ROOT)
+    at = _app()
+    at.run()
+    at.button(key="start_sample").click().run()
+    _no_errors(at)
+    _train(at)
+    sid = at.session_state["sid"]
+    yield {"at": at, "root": root, "sid": sid}
+    mp.undo()
+
+
+@pytest.fixture
+def run_session(trained, monkeypatch):
+    """The trained session, with the runs root pointing at its folder again (conftest gives
+    every test its own MTL_LAB_RUNS)."""
+    monkeypatch.setenv("MTL_LAB_RUNS", str(trained["root"]))
+    monkeypatch.chdir(ROOT)
+    return trained
+
+
+# --------------------------------------------------------------------------- smoke
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_on_a_fresh_session(runs_root, page):
+    at = _app()
+    at.switch_page(f"pages/{page}.py")
+    at.run()
+    _no_errors(at)
+    assert at.title and at.title[0].value
+    assert app_state.valid_session_id(at.session_state["sid"])
+    assert at.query_params["s"] == [at.session_state["sid"]] or at.query_params["s"] == at.session_state["sid"]
+
+
+def test_start_page_does_not_import_torch_before_drawing(runs_root):
+    at = _app()
+    at.run()
+    _no_errors(at)
+    assert at.title[0].value == "MTL Lab"
+    assert at.button(key="start_sample").proto.type == "primary"
+    assert any("Training device" in c.value for c in at.caption)
+
+
+def test_cold_start_imports_neither_torch_nor_sklearn_metrics():
+    """What app.py and the Start page import at module level stays light."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import pages._ui, mtl_core.app_state, mtl_core.jobs, mtl_core.runs; "
+            "bad = [m for m in ('torch', 'sklearn.metrics') if m in sys.modules]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
+
+
+def test_invalid_session_id_is_replaced(runs_root):
+    at = _app(sid="../../etc")
+    at.run()
+    sid = at.session_state["sid"]
+    assert app_state.valid_session_id(sid) and sid != "../../etc"
+
+
+def test_start_button_opens_sample_and_switches_to_train(runs_root):
+    at = _app()
+    at.run()
+    at.button(key="start_sample").click().run()
+    _no_errors(at)
+    assert at.title[0].value == "Train"
+    assert list(at.session_state["tasks"]) == ["click", "purchase"]
+    assert len(at.session_state["df"]) > 1000
+
+
+def test_data_page_with_sample(runs_root):
+    at = _app()
+    at.switch_page("pages/data.py")
+    at.run()
+    at.button(key="data_sample").click().run()
+    _no_errors(at)
+    ver = at.session_state["data_version"]
+    ms = at.multiselect(key=f"tasks_{ver}")
+    assert ms.value == ["click", "purchase"]
+    ms.set_value(["click", "purchase", "rating"]).run()
+    _no_errors(at)
+    assert at.session_state["tasks"] == ["click", "purchase", "rating"]
+    assert any("rating → regression" in c.value for c in at.caption)
+    titles = _titles(at)
+    assert any("issing" in t for t in titles) and any("Label balance" in t for t in titles)
+    # the roles editor and cleaning choices exist and feed the config
+    assert at.session_state["preprocess"]["missing"] == "median"
+    at.selectbox(key="pre_outliers").set_value("iqr").run()
+    assert at.session_state["preprocess"]["outliers"] == "iqr"
+
+
+def test_task_error_is_shown_next_to_the_tasks(runs_root):
+    at = _app()
+    at.switch_page("pages/data.py")
+    at.run()
+    at.button(key="data_sample").click().run()
+    ver = at.session_state["data_version"]
+    at.multiselect(key=f"tasks_{ver}").set_value(["click", "item_category"]).run()
+    at.selectbox(key=f"kind_{ver}_item_category").set_value("regression").run()
+    assert not at.exception
+    assert at.error and "item_category" in at.error[0].value
+
+
+def test_unexpected_error_is_short_and_without_traceback(runs_root, monkeypatch):
+    import mtl_core.runs as runs
+
+    def boom(*a, **k):
+        raise ZeroDivisionError("internal detail")
+
+    monkeypatch.setattr(runs, "list_runs", boom)
+    at = _app()
+    at.switch_page("pages/results.py")
+    at.run()
+    assert not at.exception
+    assert at.error and "Something went wrong: ZeroDivisionError" in at.error[0].value
+    assert "internal detail" not in at.error[0].value
+
+
+# --------------------------------------------------------------------------- main flow
+def test_results_show_per_task_scores(run_session):
+    at = _app(run_session["sid"])
+    at.switch_page("pages/results.py")
+    at.run()
+    _no_errors(at)
+    table = at.dataframe[0].value
+    assert set(table["task"]) == {"click", "purchase"}
+    assert table["auc"].between(0, 1).all()
+    titles = _titles(at)
+    for expected in ("Classification metrics per binary task", "click: confusion matrix",
+                     "purchase: confusion matrix", "ROC curves", "Precision", "Calibration",
+                     "Ranking quality", "Loss per task"):
+        assert any(expected in t for t in titles), (expected, titles)
+    loss = next(s for s in _specs(at) if s["layout"]["title"]["text"] == "Loss per task")
+    assert {tr["name"] for tr in loss["data"]} >= {"click · train", "click · val", "purchase · train"}
+    assert loss["layout"]["xaxis"]["title"]["text"] == "Epoch"
+    assert len(at.get("download_button")) == 4
+
+
+def test_threshold_slider_recomputes_confusion_matrix(run_session):
+    at = _app(run_session["sid"])
+    at.switch_page("pages/results.py")
+    at.run()
+    slider = next(s for s in at.slider if s.key.startswith("thr_") and s.key.endswith("_click"))
+
+    def cm():
+        spec = next(s for s in _specs(at) if s["layout"]["title"]["text"].startswith("click: confusion"))
+        return spec["data"][0]["z"]
+
+    slider.set_value(0.0).run()
+    z0 = cm()
+    assert z0[0][0] == 0 and z0[1][0] == 0  # everything predicted positive
+    next(s for s in at.slider if s.key == slider.key).set_value(1.0).run()
+    z1 = cm()
+    assert z1[0][1] == 0  # (almost) nothing predicted positive: no false positives
+    assert sum(map(sum, z0)) == sum(map(sum, z1))
+    _no_errors(at)
+
+
+def test_recommend_page_shows_top_k(run_session):
+    at = _app(run_session["sid"])
+    at.switch_page("pages/recommend.py")
+    at.run()
+    _no_errors(at)
+    recs = at.dataframe[0].value
+    assert len(recs) == 10
+    assert {"rank", "fused_score", "score:click", "score:purchase"} <= set(recs.columns)
+    assert recs["fused_score"].is_monotonic_decreasing
+    assert recs["score:click"].between(0, 1).all()
+    at.slider(key=next(s.key for s in at.slider if s.key.startswith("rec_k_"))).set_value(5).run()
+    assert len(at.dataframe[0].value) == 5
+    _no_errors(at)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_with_a_finished_run(run_session, page):
+    at = _app(run_session["sid"])
+    at.switch_page(f"pages/{page}.py")
+    at.run()
+    _no_errors(at)
+
+
+def test_train_page_shows_finished_run_and_links_results(run_session):
+    at = run_session["at"]
+    at.switch_page("pages/train.py")
+    at.run()
+    _no_errors(at)
+    assert at.session_state["selected_run"]
+    assert Path(at.session_state["selected_run"]).is_dir()
+    assert "Loss per task" in _titles(at)
+    assert at.button(key="train_to_results")
+
+
+# --------------------------------------------------------------------------- app_state
+def _schema(df):
+    from mtl_core.schema import infer_schema
+
+    return infer_schema(df)
+
+
+def test_build_config_from_choices():
+    df = pd.DataFrame({"user_id": ["u1", "u2"] * 5, "item_id": ["i1", "i2", "i3", "i4", "i5"] * 2,
+                       "price": range(10), "click": [0, 1] * 5})
+    state = {**app_state.fresh_state(), "df": df, "schema": _schema(df), "tasks": ["click"]}
+    settings = app_state.default_train_settings(["click"])
+    settings.update(hidden="32, 16", epochs=3, weighting="uncertainty")
+    cfg = app_state.build_config(state, settings, num_threads=1)
+    assert isinstance(cfg, RunConfig)
+    assert cfg.data.tasks == ["click"] and cfg.model.hidden == [32, 16]
+    assert cfg.data.user_col == "user_id" and cfg.data.item_col == "item_id"
+    assert cfg.split.test == pytest.approx(0.1) and cfg.train.num_threads == 1
+    RunConfig.from_dict(json.loads(cfg.to_json()))  # round-trips
+
+    with pytest.raises(ConfigError, match="Hidden layers"):
+        app_state.build_config(state, {**settings, "hidden": "big"})
+    with pytest.raises(ConfigError, match="no test data"):
+        app_state.build_config(state, {**settings, "train_frac": 0.9, "val_frac": 0.1})
+    with pytest.raises(ConfigError, match="at least one task"):
+        app_state.build_config({**state, "tasks": []}, settings)
+
+
+def test_roles_table_round_trip():
+    df = pd.DataFrame({"user_id": ["u1", "u2"] * 5, "price": range(10), "color": list("abcdeabcde"),
+                       "click": [0, 1] * 5})
+    schema = _schema(df)
+    table = app_state.roles_table(schema, tasks=["click"])
+    assert list(table["column"]) == list(df.columns)
+    table.loc[table["column"] == "color", "role"] = "ignore"
+    table.loc[table["column"] == "price", "use as feature"] = False
+    roles, drop = app_state.roles_from_table(table, schema, tasks=["click"])
+    assert roles == {"color": "ignore"}
+    assert drop == ["price"]
+
+
+def test_task_spec_strings():
+    assert app_state.task_spec("click") == "click"
+    assert app_state.task_spec("rating", "regression") == "rating:regression"
+    assert app_state.task_spec("status", "auto", "active") == "status=active"
+    assert app_state.task_spec("status", "binary", "active") == "status:binary=active"
+
+
+def test_session_ids():
+    sid = app_state.new_session_id()
+    assert app_state.valid_session_id(sid)
+    for bad in ("", "../x", "ABC", sid + "0", None, 5):
+        assert not app_state.valid_session_id(bad)

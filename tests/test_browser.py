@@ -1,0 +1,220 @@
+"""End to end in a real headless Chromium: upload a CSV, choose tasks, train 2 epochs, see
+the loss chart, the confusion matrix and recommendations. Saves a full-page screenshot of
+each page to docs/screenshots/<page>.png.
+
+Run: ``python -m pytest tests/test_browser.py -m browser``. Skips when /usr/bin/chromium or
+playwright is missing.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200 and r.read().strip() == b"ok":
+                    return
+        except OSError as exc:
+            last = str(exc)
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not healthy after {timeout:.0f}s ({last})")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run the browser test")
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    tmp = tmp_path_factory.mktemp("browser")
+    port = _free_port()
+    env = {**os.environ, "MTL_LAB_RUNS": str(tmp / "runs"), "MTL_LAB_MAX_JOBS": "1",
+           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    log = open(tmp / "server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", proc)
+        yield {"url": f"http://127.0.0.1:{port}", "tmp": tmp, "log": tmp / "server.log"}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        pg = ctx.new_page()
+        pg.set_default_timeout(60_000)
+        yield pg
+        ctx.close()
+        browser.close()
+
+
+def _settle(pg, timeout: float = 60_000) -> None:
+    """Wait until Streamlit is not running a script (the status widget is gone)."""
+    pg.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=timeout)
+    pg.locator('[data-testid="stAppViewContainer"]').wait_for(state="visible")
+
+
+def _no_exception(pg) -> None:
+    exc = pg.locator('[data-testid="stException"]')
+    assert exc.count() == 0, exc.first.inner_text()
+    text = pg.locator('[data-testid="stMain"]').inner_text()
+    assert "Traceback" not in text
+    for err in pg.locator('[data-testid="stAlertContentError"]').all():
+        raise AssertionError(f"error shown on the page: {err.inner_text()}")
+
+
+def _shot(pg, name: str) -> None:
+    """Full-page screenshot: Streamlit scrolls inside its main container, so grow the
+    viewport to the content height first."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    height = pg.evaluate(
+        "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+        " return m ? m.scrollHeight : document.body.scrollHeight; }")
+    pg.set_viewport_size({"width": 1400, "height": int(min(max(height + 40, 900), 9000))})
+    pg.wait_for_timeout(0)  # let layout catch up (no fixed sleep: zero delay)
+    _settle(pg)
+    pg.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    pg.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def _nav(pg, title: str) -> None:
+    pg.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+    pg.get_by_role("heading", name=title, exact=True).first.wait_for()
+    _settle(pg)
+
+
+def _chart(pg, title_part: str, timeout: float = 60_000):
+    loc = pg.locator(".js-plotly-plot .gtitle", has_text=title_part).first
+    loc.wait_for(timeout=timeout)
+    return loc
+
+
+def test_upload_train_results_recommend(server, page, tmp_path):
+    from playwright.sync_api import expect
+
+    from mtl_core.synth import make_synthetic
+
+    csv = tmp_path / "shop.csv"
+    make_synthetic(rows=2000, task_correlation=0.6, seed=1).to_csv(csv, index=False)
+    pg = page
+
+    # Start
+    pg.goto(server["url"])
+    pg.get_by_role("heading", name="MTL Lab").first.wait_for()
+    _settle(pg)
+    expect(pg.get_by_text("Training device:")).to_be_visible()
+    _no_exception(pg)
+    assert "s=" in pg.url  # session id in the URL: a reload finds the same runs
+    _shot(pg, "start")
+
+    # Data: upload through the file input, choose tasks
+    _nav(pg, "Data")
+    pg.locator('input[type="file"]').set_input_files(str(csv))
+    pg.get_by_text("Loaded shop.csv").wait_for(timeout=60_000)
+    _settle(pg)
+    tasks = pg.locator('[data-testid="stMultiSelect"]').filter(has_text="Columns to predict")
+    expect(tasks).to_contain_text("click")
+    expect(tasks).to_contain_text("purchase")
+    tasks.locator("input").click()
+    pg.keyboard.type("cart")
+    pg.keyboard.press("Enter")
+    pg.keyboard.press("Escape")
+    _settle(pg)
+    expect(tasks).to_contain_text("cart")
+    pg.get_by_text("Resolved:").wait_for()
+    _chart(pg, "Label balance")
+    _no_exception(pg)
+    _shot(pg, "data")
+
+    # Train: 2 epochs, watch the loss chart, wait for the end
+    pg.get_by_role("button", name="Continue to training").click()
+    pg.get_by_role("heading", name="Train", exact=True).first.wait_for()
+    _settle(pg)
+    epochs = pg.get_by_label("Epochs")
+    epochs.fill("2")
+    epochs.press("Enter")
+    _settle(pg)
+    _chart(pg, "MMoE")  # architecture diagram
+    pg.get_by_role("button", name="Train", exact=True).click()
+    _chart(pg, "Loss per task", timeout=120_000)
+    pg.get_by_text("Finished in").wait_for(timeout=180_000)
+    _settle(pg)
+    _no_exception(pg)
+    _shot(pg, "train")
+
+    # Results: confusion matrix, ROC, table
+    pg.get_by_role("button", name="See the results").click()
+    pg.get_by_role("heading", name="Results", exact=True).first.wait_for()
+    _settle(pg)
+    _chart(pg, "click: confusion matrix")
+    _chart(pg, "Classification metrics")
+    expect(pg.locator('[data-testid="stDataFrame"]').first).to_be_visible()
+    _no_exception(pg)
+    _shot(pg, "results")
+
+    # Recommend
+    _nav(pg, "Recommend")
+    pg.get_by_text("Top 10 for").first.wait_for()
+    expect(pg.locator('[data-testid="stDataFrame"]').first).to_be_visible()
+    _settle(pg)
+    _no_exception(pg)
+    _shot(pg, "recommend")
+
+    # a reload keeps the session's runs
+    pg.reload()
+    pg.get_by_role("heading", name="Recommend").first.wait_for()
+    _settle(pg)
+    pg.get_by_text("Top 10 for").first.wait_for()
+    _no_exception(pg)
+
+    # a broken upload shows its error next to the uploader and keeps the previous data
+    bad = tmp_path / "broken.csv"
+    bad.write_text("a,a\n1,2\n", encoding="utf-8")
+    _nav(pg, "Data")
+    pg.locator('input[type="file"]').set_input_files(str(bad))
+    pg.get_by_text("Still using the previous data: shop.csv").wait_for(timeout=60_000)
+    _settle(pg)
+    expect(pg.locator('[data-testid="stAlertContentError"]').first).to_be_visible()
+    assert pg.locator('[data-testid="stException"]').count() == 0
+    expect(pg.locator('[data-testid="stMain"]')).to_contain_text("2,000 rows × 19 columns")
+    assert "Traceback" not in server["log"].read_text()

@@ -1,0 +1,134 @@
+"""The command-line contract: subcommands, output formats, and `error:` lines with exit 2."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from mtl_core.cli import main
+from mtl_core.synth import make_synthetic
+
+
+@pytest.fixture(scope="module")
+def sample_csv(tmp_path_factory):
+    p = tmp_path_factory.mktemp("cli") / "sample.csv"
+    make_synthetic(rows=2000, seed=1).to_csv(p, index=False)
+    return p
+
+
+def run_cli(args, capsys):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_clean_error(code, err, *needles):
+    assert code == 2
+    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), err
+    assert "Traceback" not in err
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+
+
+def test_inspect_prints_schema_json(sample_csv, capsys):
+    code, out, _ = run_cli(["inspect", "--data", sample_csv], capsys)
+    assert code == 0
+    doc = json.loads(out)
+    cols = {c["name"]: c for c in doc["columns"]}
+    assert cols["user_id"]["role"] == "user_id" and cols["item_id"]["role"] == "item_id"
+    assert cols["timestamp"]["role"] == "timestamp"
+    for c in cols.values():
+        assert {"name", "role", "dtype", "missing_share", "cardinality"} <= set(c)
+    assert 0 < cols["rating"]["missing_share"] < 1
+
+
+def test_inspect_headerless_with_names(tmp_path, capsys):
+    p = tmp_path / "nohead.csv"
+    p.write_text("1;a;0.5\n2;b;0.7\n3;a;0.1\n", encoding="utf-8")
+    code, out, _ = run_cli(["inspect", "--data", p, "--no-header", "--names", "user_id,colour,score", "--sep", ";"], capsys)
+    assert code == 0
+    assert [c["name"] for c in json.loads(out)["columns"]] == ["user_id", "colour", "score"]
+
+
+def test_synth_and_events(tmp_path, capsys):
+    out_csv = tmp_path / "s.csv"
+    code, out, _ = run_cli(["synth", "--rows", 500, "--task-correlation", 0.3, "--seed", 2, "--out", out_csv], capsys)
+    assert code == 0 and len(pd.read_csv(out_csv)) == 500
+    log = tmp_path / "log.csv"
+    log.write_text("u1,i1,pv\nu1,i1,cart\nu1,i2,pv\nu2,i1,pv\nu2,i1,cart\nu2,i1,buy\n", encoding="utf-8")
+    funnel_out = tmp_path / "funnel.csv"
+    code, out, _ = run_cli(["events", "--data", log, "--no-header", "--names", "u,i,ev", "--user-col", "u",
+                            "--item-col", "i", "--event-col", "ev", "--funnel", "pv,cart,buy", "--out", funnel_out], capsys)
+    assert code == 0
+    t = pd.read_csv(funnel_out).set_index(["u", "i"]).sort_index()
+    assert t.loc[("u1", "i1"), "cart"] == 1 and t.loc[("u1", "i1"), "buy"] == 0
+    assert t.loc[("u1", "i2"), "cart"] == 0
+    assert t.loc[("u2", "i1"), "buy"] == 1
+
+
+def test_train_then_recommend(sample_csv, tmp_path, capsys):
+    runs = tmp_path / "runs"
+    code, out, _ = run_cli(["train", "--data", sample_csv, "--task", "click", "--task", "purchase",
+                            "--task", "rating:regression", "--arch", "mmoe", "--epochs", 2, "--batch-size", 256,
+                            "--weights", "1,2,0.5", "--seed", 3, "--out", runs], capsys)
+    assert code == 0
+    assert out.count("epoch 1/2") == 1 and "samples/s" in out
+    summary = json.loads(out[out.index("{"):])
+    assert summary["tasks"]["click"]["kind"] == "binary" and "rmse" in summary["tasks"]["rating"]
+    run_dir = summary["run_dir"]
+    cfg = json.loads(open(f"{run_dir}/config.json").read())
+    assert cfg["train"]["task_weights"] == {"click": 1.0, "purchase": 2.0, "rating": 0.5}
+    assert cfg["train"]["seed"] == 3 and cfg["split"]["seed"] == 3
+    # the saved config reproduces the run
+    code, out2, _ = run_cli(["train", "--config", f"{run_dir}/config.json", "--out", runs, "--quiet"], capsys)
+    assert code == 0
+    again = json.loads(out2[out2.index("{"):])
+    assert again["tasks"] == summary["tasks"]
+    user = pd.read_csv(sample_csv)["user_id"].iloc[0]
+    code, out, _ = run_cli(["recommend", "--run", run_dir, "--user", user, "--k", 4], capsys)
+    assert code == 0
+    recs = json.loads(out)
+    assert len(recs) == 4 and recs[0]["rank"] == 1 and "fused_score" in recs[0]
+
+
+@pytest.mark.parametrize("args,needles", [
+    (["inspect", "--data", "/no/such/file.csv"], ["file.csv"]),
+    (["train", "--data", "{sample}", "--task", "nope"], ["nope"]),
+    (["train", "--data", "{sample}", "--task", "click", "--arch", "gpt"], ["gpt"]),
+    (["train", "--data", "{sample}", "--task", "click", "--epochs", "0"], ["epochs"]),
+    (["train", "--data", "{sample}", "--task", "click", "--weights", "1,2"], ["--weights"]),
+    (["train", "--data", "{sample}", "--task", "item_category:regression"], ["item_category"]),
+    (["train", "--data", "{sample}", "--task", "click", "--device", "cuda"], ["cuda"]),
+    (["recommend", "--run", "/no/such/run", "--user", "u1"], ["run"]),
+    (["synth", "--rows", "10", "--task-correlation", "3", "--out", "/tmp/x.csv"], ["correlation"]),
+    (["train", "--task", "click"], ["data"]),
+    (["frobnicate"], []),
+    (["train", "--data", "{sample}", "--task", "click", "--epochs", "two"], []),
+])
+def test_errors_are_one_line_exit_2(args, needles, sample_csv, capsys):
+    args = [str(sample_csv) if a == "{sample}" else a for a in args]
+    code, _, err = run_cli(args, capsys)
+    assert_clean_error(code, err, *needles)
+
+
+def test_empty_and_binary_files(tmp_path, capsys):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    code, _, err = run_cli(["inspect", "--data", empty], capsys)
+    assert_clean_error(code, err, "empty")
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(bytes(range(256)) * 40)
+    code, _, err = run_cli(["inspect", "--data", junk], capsys)
+    assert_clean_error(code, err)
+
+
+def test_real_subprocess_exit_status(tmp_path):
+    """The module entry point itself: exit 2 and a single error line, no traceback."""
+    p = subprocess.run([sys.executable, "-m", "mtl_core", "inspect", "--data", str(tmp_path / "missing.csv")],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2
+    assert p.stderr.strip().startswith("error:") and len(p.stderr.strip().splitlines()) == 1

@@ -1,0 +1,290 @@
+"""Registry-wide architecture tests: every name in ``MODELS`` runs every applicable check,
+so a newly registered architecture is tested the moment it is registered."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+
+from mtl_core.config import ModelConfig
+from mtl_core.errors import ConfigError
+from mtl_core.models import MODELS, build_model, get_model_class
+from mtl_core.models.base import FeatureEmbedding
+from mtl_core.types import EncodedSplit, FeatureSpec, TaskInfo
+
+torch.set_num_threads(1)
+
+ARCHS = MODELS.names()
+FEATURES = FeatureSpec(cat_names=["user", "item"], cat_cardinalities=[7, 12], num_names=["price", "age"])
+TASKS = [
+    TaskInfo("click", "binary", 1, ["0", "1"]),
+    TaskInfo("buy", "binary", 1, ["0", "1"]),
+    TaskInfo("rating", "regression", 1),
+    TaskInfo("segment", "multiclass", 3, ["a", "b", "c"]),
+]
+SHAPES = {"click": (), "buy": (), "rating": (), "segment": (3,)}
+
+
+def cfg(**kw) -> ModelConfig:
+    base = dict(embed_dim=4, hidden=[16], tower_hidden=[8], n_experts=3, n_shared_experts=2,
+                n_task_experts=1, levels=2, sk_max_iter=300)
+    base.update(kw)
+    return ModelConfig(**base)
+
+
+def is_sklearn(name: str) -> bool:
+    return bool(getattr(get_model_class(name), "is_sklearn", False))
+
+
+def torch_archs() -> list[str]:
+    return [n for n in ARCHS if not is_sklearn(n)]
+
+
+def make_data(n: int, seed: int = 0) -> EncodedSplit:
+    """Planted signal: click/buy/rating/segment depend on field ``user`` and feature ``price``."""
+    rng = np.random.default_rng(seed)
+    w = np.array([-2.0, -1.5, -0.5, 0.0, 0.5, 1.5, 2.0])  # per user index (fixed across seeds)
+    cat = np.stack([rng.integers(0, 7, n), rng.integers(0, 12, n)], axis=1).astype(np.int64)
+    num = rng.normal(size=(n, 2)).astype(np.float32)
+    score = w[cat[:, 0]] + 1.5 * num[:, 0]
+    click = (rng.random(n) < 1 / (1 + np.exp(-score))).astype(np.float32)
+    buy = click * (rng.random(n) < 1 / (1 + np.exp(-(score - 0.5)))).astype(np.float32)
+    rating = (score + 0.3 * rng.normal(size=n)).astype(np.float32)
+    segment = np.digitize(score, [-1.0, 1.0]).astype(np.float32)
+    rating[:20] = np.nan  # missing labels are masked
+    return EncodedSplit(cat=cat, num=num, labels={"click": click, "buy": buy, "rating": rating,
+                                                   "segment": segment}, index=np.arange(n))
+
+
+def tensors(split: EncodedSplit):
+    return torch.from_numpy(split.cat), torch.from_numpy(split.num)
+
+
+def total_loss(out: dict, split: EncodedSplit) -> torch.Tensor:
+    loss = torch.zeros(())
+    for t in TASKS:
+        y = torch.from_numpy(split.labels[t.name])
+        m = ~torch.isnan(y)
+        if t.kind == "binary":
+            loss = loss + torch.nn.functional.binary_cross_entropy_with_logits(out[t.name][m], y[m])
+        elif t.kind == "regression":
+            loss = loss + torch.nn.functional.mse_loss(out[t.name][m], y[m])
+        else:
+            loss = loss + torch.nn.functional.cross_entropy(out[t.name][m], y[m].long())
+    return loss
+
+
+def build(name: str, seed: int = 0, **kw):
+    torch.manual_seed(seed)
+    return build_model(name, FEATURES, TASKS, cfg(**kw))
+
+
+def test_registry_lists_every_documented_architecture():
+    assert {"linear", "single", "shared_bottom", "mmoe", "ple", "esmm", "sklearn"} <= set(ARCHS)
+
+
+@pytest.mark.parametrize("name", ARCHS)
+def test_outputs_every_task_with_the_right_shape(name):
+    data = make_data(64)
+    model = build(name)
+    if is_sklearn(name):
+        pred = model.fit(data).predict(data)
+        assert model.shared_parameters() == []
+        for t in TASKS:
+            assert pred[t.name].shape == (64, *SHAPES[t.name])
+            assert np.isfinite(pred[t.name]).all()
+        assert np.allclose(pred["segment"].sum(1), 1.0)
+        assert ((pred["click"] >= 0) & (pred["click"] <= 1)).all()
+        return
+    out = model(*tensors(data))
+    assert set(out) == {t.name for t in TASKS}
+    for t in TASKS:
+        assert out[t.name].shape == (64, *SHAPES[t.name]), t.name
+        assert torch.isfinite(out[t.name]).all()
+
+
+@pytest.mark.parametrize("name", torch_archs())
+def test_backpropagates_finite_gradients_to_every_parameter(name):
+    data = make_data(64)
+    model = build(name, dropout=0.1)
+    total_loss(model(*tensors(data)), data).backward()
+    for pname, p in model.named_parameters():
+        assert p.grad is not None, f"{name}: {pname} gets no gradient"
+        assert torch.isfinite(p.grad).all(), f"{name}: {pname} has a non-finite gradient"
+
+
+@pytest.mark.parametrize("name", torch_archs())
+def test_shared_and_task_parameters_partition_the_model(name):
+    model = build(name)
+    shared = {id(p) for p in model.shared_parameters()}
+    specific = {id(p) for p in model.task_specific_parameters()}
+    every = {id(p) for p in model.parameters()}
+    assert not shared & specific
+    assert shared | specific == every
+    if name == "single":
+        assert not shared
+    if not shared:
+        return
+    # every shared parameter is reached by every task's output
+    cat, num = tensors(make_data(32))
+    out = model(cat, num)
+    for t in TASKS:
+        grads = torch.autograd.grad(out[t.name].sum(), model.shared_parameters(), retain_graph=True,
+                                    allow_unused=True)
+        assert all(g is not None for g in grads), f"{name}: a shared parameter is unused by {t.name}"
+
+
+@pytest.mark.parametrize("name", ARCHS)
+def test_learns_a_planted_signal(name):
+    train, test = make_data(2000, seed=1), make_data(1000, seed=2)
+    model = build(name)
+    if is_sklearn(name):
+        pred = model.fit(train).predict(test)
+        p_click, p_buy, p_seg, r = pred["click"], pred["buy"], pred["segment"], pred["rating"]
+    else:
+        cat, num = tensors(train)
+        opt = torch.optim.Adam(model.parameters(), lr=0.02)
+        gen = torch.Generator().manual_seed(0)
+        for _ in range(250):
+            idx = torch.randint(0, len(train), (256,), generator=gen)
+            batch = EncodedSplit(train.cat[idx], train.num[idx],
+                                 {k: v[idx] for k, v in train.labels.items()}, idx.numpy())
+            opt.zero_grad()
+            total_loss(model(cat[idx], num[idx]), batch).backward()
+            opt.step()
+        model.eval()
+        with torch.no_grad():
+            out = model(*tensors(test))
+        p_click, p_buy = torch.sigmoid(out["click"]).numpy(), torch.sigmoid(out["buy"]).numpy()
+        p_seg = torch.softmax(out["segment"], -1).numpy()
+        r = out["rating"].numpy()
+    auc = roc_auc_score(test.labels["click"], p_click), roc_auc_score(test.labels["buy"], p_buy)
+    assert min(auc) > 0.7, auc
+    assert (p_seg.argmax(1) == test.labels["segment"]).mean() > 0.5  # chance is < 0.4
+    ok = ~np.isnan(test.labels["rating"])
+    assert np.corrcoef(r[ok], test.labels["rating"][ok])[0, 1] > 0.5
+
+
+@pytest.mark.parametrize("name", [n for n in torch_archs() if get_model_class(n).has_gates])
+def test_gate_weights_are_distributions(name):
+    model = build(name)
+    cat, num = tensors(make_data(16))
+    model(cat, num)
+    assert model.gate_weights() == {}  # nothing recorded unless asked
+    model.record_gates = True
+    model(cat, num)
+    gates = model.gate_weights()
+    assert gates
+    for t in TASKS:
+        assert any(k == t.name or k.endswith("/" + t.name) for k in gates), t.name
+    c = model.config
+    width = c.n_experts if name == "mmoe" else c.n_task_experts + c.n_shared_experts if name == "ple" else None
+    for key, w in gates.items():
+        assert w.ndim == 2 and w.shape[0] == 16, key
+        assert not w.requires_grad
+        assert (w >= 0).all() and torch.allclose(w.sum(1), torch.ones(16), atol=1e-5)
+        if width is not None:
+            assert w.shape[1] == width
+    if name == "ple":
+        assert set(gates) == {f"level{l}/{t.name}" for l in range(c.levels) for t in TASKS}
+
+
+@pytest.mark.parametrize("levels", [1, 3])
+def test_ple_any_number_of_levels(levels):
+    model = build("ple", levels=levels)
+    data = make_data(8)
+    total_loss(model(*tensors(data)), data).backward()
+    assert all(p.grad is not None for p in model.parameters())
+    assert len(model.shared_gates) == levels - 1
+
+
+@pytest.mark.parametrize("name", [n for n in torch_archs() if hasattr(get_model_class(n), "conditional")])
+def test_esmm_child_is_parent_times_conditional(name):
+    model = build(name).eval()
+    cat, num = tensors(make_data(50))
+    with torch.no_grad():
+        out, cond = model(cat, num), model.conditional(cat, num)
+        assert set(cond) == {"buy"} and model.parent == "click"
+        p_parent = torch.sigmoid(out["click"])
+        assert torch.allclose(torch.sigmoid(out["buy"]), p_parent * cond["buy"], atol=1e-6)
+    from mtl_core.models.esmm import logit_of_product
+
+    a = torch.tensor([-60.0, -5.0, 0.0, 4.0, 30.0, 80.0], dtype=torch.float64)
+    b = torch.tensor([-40.0, 3.0, 0.0, -2.0, 25.0, 80.0], dtype=torch.float64)
+    got = torch.sigmoid(logit_of_product(a, b))
+    assert torch.isfinite(logit_of_product(a.float(), b.float())).all()
+    assert torch.allclose(got, torch.sigmoid(a) * torch.sigmoid(b), rtol=1e-6, atol=0)
+
+
+def test_esmm_parent_choice_and_errors():
+    assert build("esmm", esmm_parent="buy").parent == "buy"
+    with pytest.raises(ConfigError, match="nope.*|click, buy"):
+        build("esmm", esmm_parent="nope")
+    with pytest.raises(ConfigError, match="rating"):
+        build("esmm", esmm_parent="rating")
+    with pytest.raises(ConfigError, match="two binary"):
+        build_model("esmm", FEATURES, [TASKS[0], TASKS[2]], cfg())
+
+
+@pytest.mark.parametrize("scheme", ["xavier", "kaiming"])
+@pytest.mark.parametrize("name", torch_archs())
+def test_init_schemes(name, scheme):
+    default = build(name, seed=3, init="default", embed_init_std=0.05)
+    model = build(name, seed=3, init=scheme, embed_init_std=0.05)
+    changed = False
+    for (_, m0), (_, m) in zip(default.named_modules(), model.named_modules()):
+        if isinstance(m, torch.nn.Linear):
+            fan_out, fan_in = m.weight.shape
+            bound = (6 / (fan_in + fan_out)) ** 0.5 if scheme == "xavier" else (6 / fan_in) ** 0.5
+            assert m.weight.abs().max() <= bound + 1e-6
+            assert (m.bias == 0).all()
+            changed |= not torch.equal(m.weight, m0.weight)
+        if isinstance(m, FeatureEmbedding):
+            std = m.table.weight.std().item()
+            assert 0.03 < std < 0.07, std
+    assert changed
+
+
+@pytest.mark.parametrize("name", ARCHS)
+def test_same_seed_same_outputs(name):
+    data = make_data(40)
+    if is_sklearn(name):
+        a, b = build(name).fit(data).predict(data), build(name).fit(data).predict(data)
+        assert all(np.array_equal(a[k], b[k]) for k in a)
+        return
+    a, b = build(name, seed=7).eval(), build(name, seed=7).eval()
+    with torch.no_grad():
+        oa, ob = a(*tensors(data)), b(*tensors(data))
+    assert all(torch.equal(oa[k], ob[k]) for k in oa)
+    c = build(name, seed=8).eval()
+    with torch.no_grad():
+        assert any(not torch.equal(oa[k], v) for k, v in c(*tensors(data)).items())
+
+
+@pytest.mark.parametrize("name", [n for n in ARCHS if is_sklearn(n)])
+def test_sklearn_state_round_trips_through_json(name):
+    train, test = make_data(300, seed=4), make_data(100, seed=5)
+    model = build(name).fit(train)
+    state = json.loads(json.dumps(model.state_dict_json()))
+    cls = get_model_class(name)
+    restored = cls.from_state_json(state)
+    in_place = build(name).from_state_json(state)
+    want = model.predict(test)
+    for other in (restored, in_place):
+        got = other.predict(test)
+        assert all(np.allclose(want[k], got[k]) for k in want)
+    with pytest.raises(RuntimeError):
+        build(name).predict(test)
+
+
+@pytest.mark.parametrize("name", [n for n in ARCHS if is_sklearn(n)])
+def test_sklearn_handles_absent_classes_and_unseen_categories(name):
+    train, test = make_data(200, seed=6), make_data(50, seed=7)
+    train.labels["segment"][:] = np.where(train.labels["segment"] == 2, 0, train.labels["segment"])
+    test.cat[:, 1] = 99  # index never seen in training
+    pred = build(name).fit(train).predict(test)
+    assert pred["segment"].shape == (50, 3) and (pred["segment"][:, 2] == 0).all()
+    assert np.allclose(pred["segment"].sum(1), 1.0)

@@ -1,0 +1,140 @@
+"""schema: roles, inference on real data, task specs, targets."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mtl_core.errors import ConfigError, DataError
+from mtl_core.io import read_table
+from mtl_core.schema import (
+    Role, Schema, binary_target, check_features_vs_tasks, infer_schema, parse_task_spec,
+    resolve_tasks, task_target,
+)
+from mtl_core.types import TaskSpec
+
+
+def _frame() -> pd.DataFrame:
+    n = 200
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({
+        "userid": rng.integers(0, 50, n),
+        "sku": rng.integers(0, 30, n).astype(str),
+        "session": rng.integers(0, 80, n).astype(str),
+        "ts": pd.date_range("2024-01-01", periods=n, freq="h").astype(str),
+        "price": rng.random(n) * 100,
+        "color": rng.choice(["red", "blue", "green"], n),
+        "review": [f"this is a rather long free text review number {i}" for i in range(n)],
+        "click": rng.integers(0, 2, n),
+        "rating": rng.integers(1, 6, n).astype(float) + rng.random(n).round(1),
+        "status": rng.choice([" active", "churned ", "paused"], n),
+        "const": 1,
+    })
+
+
+def test_infer_synthetic():
+    sc = infer_schema(_frame())
+    assert sc.user_col == "userid" and sc.item_col == "sku" and sc.session_col == "session"
+    assert sc.time_col == "ts"
+    assert sc.role_of("price") == Role.numeric
+    assert sc.role_of("color") == Role.categorical
+    assert sc.role_of("review") == Role.text
+    assert sc.role_of("click") == Role.label
+    info = {c.name: c for c in sc.columns}
+    assert info["click"].label_kind == "binary" and info["rating"].label_kind == "regression"
+    assert info["color"].cardinality == 3 and info["price"].missing_share == 0
+    assert sc.role_of("const") == Role.ignore
+
+
+def test_roundtrip_and_overrides():
+    sc = infer_schema(_frame(), overrides={"color": "ignore"})
+    assert sc.role_of("color") == Role.ignore
+    assert Schema.from_dict(sc.to_dict()) == sc
+    sc2 = sc.with_roles({"price": Role.label, "session": " categorical"})
+    assert sc2.role_of("price") == Role.label and sc2.session_col is None
+    assert sc.role_of("price") == Role.numeric  # original untouched
+    with pytest.raises(ConfigError, match="'boss'"):
+        sc.with_roles({"price": "boss"})
+    with pytest.raises(DataError, match="'prize'.*'price'"):
+        sc.with_roles({"prize": "label"})
+    assert sc.columns_with("user_id") == ["userid"]
+
+
+def test_rees46_schema(shared_data):
+    path = shared_data / "rees46" / "2019-Oct-head.csv"
+    if not path.exists():
+        pytest.skip("rees46 absent")
+    sc = infer_schema(read_table(path))
+    assert sc.role_of("user_id") == Role.user_id
+    assert sc.role_of("product_id") == Role.item_id
+    assert sc.role_of("user_session") == Role.session_id
+    assert sc.role_of("event_time") == Role.timestamp
+    assert sc.role_of("category_id") == Role.categorical
+    assert sc.role_of("price") == Role.numeric
+
+
+def test_online_retail_schema(shared_data):
+    path = shared_data / "online_retail_ii" / "online_retail_ii_2009_2010.parquet"
+    if not path.exists():
+        pytest.skip("online retail absent")
+    df = pd.read_parquet(path).iloc[:20000]
+    sc = infer_schema(df)
+    assert sc.user_col == "Customer ID" and sc.item_col == "StockCode"
+    assert sc.time_col == "InvoiceDate"
+    assert {c.name: c for c in sc.columns}["Quantity"].label_kind == "regression"
+
+
+def test_parse_task_spec():
+    assert parse_task_spec("click") == TaskSpec("click")
+    assert parse_task_spec("rating:regression") == TaskSpec("rating", "regression")
+    assert parse_task_spec(" Customer ID :multiclass") == TaskSpec("Customer ID", "multiclass")
+    assert parse_task_spec("income_50k=  50000+. ") == TaskSpec("income_50k", "binary", "50000+.")
+    assert parse_task_spec("marital stat:binary=Never married") == TaskSpec("marital stat", "binary", "Never married")
+    with pytest.raises(ConfigError, match="'binar'"):
+        parse_task_spec("click:binar")
+    with pytest.raises(ConfigError):
+        parse_task_spec("  ")
+    with pytest.raises(ConfigError):
+        parse_task_spec("rating:regression=5")
+
+
+def test_resolve_tasks():
+    df = _frame()
+    out = resolve_tasks(df, [TaskSpec("click"), TaskSpec("rating"), TaskSpec("color"), TaskSpec("status", positive="active")])
+    assert [t.kind for t in out] == ["binary", "regression", "multiclass", "binary"]
+    with pytest.raises(DataError, match="'clik'.*'click'"):
+        resolve_tasks(df, [TaskSpec("clik")])
+    with pytest.raises(DataError, match="regression"):
+        resolve_tasks(df, [TaskSpec("color", "regression")])
+    with pytest.raises(DataError, match="'gone'.*'active'"):
+        resolve_tasks(df, [TaskSpec("status", "binary", "gone")])
+    with pytest.raises(DataError, match="twice"):
+        resolve_tasks(df, [TaskSpec("click"), TaskSpec("click")])
+    with pytest.raises(DataError, match="exactly 2"):
+        resolve_tasks(df, [TaskSpec("color", "binary")])
+    df["empty"] = np.nan
+    with pytest.raises(DataError, match="all missing"):
+        resolve_tasks(df, [TaskSpec("empty")])
+
+
+def test_check_features_vs_tasks():
+    check_features_vs_tasks(["price", "color"], [TaskSpec("click")])
+    with pytest.raises(DataError, match="'click'"):
+        check_features_vs_tasks(["price", "click"], [TaskSpec("click")])
+
+
+def test_targets():
+    nan = np.nan
+    t = binary_target(pd.Series([" yes", "no", None, "yes"]), TaskSpec("x", "binary", "yes"))
+    np.testing.assert_array_equal(t, np.array([1, 0, nan, 1], dtype=np.float32))
+    assert t.dtype == np.float32
+    np.testing.assert_array_equal(binary_target(pd.Series(["no", "yes", None]), TaskSpec("x")), [0, 1, nan])
+    np.testing.assert_array_equal(binary_target(pd.Series([0, 1, 1]), TaskSpec("x")), [0, 1, 1])
+    np.testing.assert_array_equal(binary_target(pd.Series([True, False]), TaskSpec("x")), [1, 0])
+    np.testing.assert_array_equal(binary_target(pd.Series(["False", "True"]), TaskSpec("x")), [0, 1])
+    np.testing.assert_array_equal(binary_target(pd.Series(["- 50000.", "50000+."]), TaskSpec("x")), [0, 1])
+    np.testing.assert_array_equal(binary_target(pd.Series([3.0, 7.0, nan]), TaskSpec("x")), [0, 1, nan])
+    r = task_target(pd.Series([1.5, None, 3]), TaskSpec("r", "regression"))
+    assert np.isnan(r[1]) and r[0] == 1.5
+    m = task_target(pd.Series([1.0, 2.0, None]), TaskSpec("m", "multiclass"))
+    assert m[0] == "1" and m[1] == "2" and pd.isna(m[2])

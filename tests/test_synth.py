@@ -1,0 +1,85 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from mtl_core.errors import ConfigError
+from mtl_core.synth import make_synthetic
+
+COLUMNS = ["user_id", "item_id", "timestamp", "user_age", "user_gender", "user_segment",
+           "user_tenure_days", "item_category", "item_brand", "item_price", "item_rating_avg",
+           "device", "hour", "click", "cart", "purchase", "rating", "sales", "segment_label"]
+
+
+def test_columns_and_rates():
+    df = make_synthetic(rows=5000, seed=1)
+    assert list(df.columns) == COLUMNS
+    assert len(df) == 5000
+    assert 0.18 < df["click"].mean() < 0.32
+    assert 0.04 < df["cart"].mean() < 0.12
+    assert 0.01 < df["purchase"].mean() < 0.06
+    assert (df["item_price"] > 0).all()
+    assert df["sales"].min() >= 0
+    assert df["segment_label"].nunique() in (3, 4)
+    r = df["rating"].dropna()
+    assert r.between(1, 5).all()
+    # partial labels: rating only where clicked
+    assert df.loc[df["click"] == 0, "rating"].isna().all()
+    assert df.loc[df["click"] == 1, "rating"].notna().all()
+    t = pd.to_datetime(df["timestamp"])
+    assert (t.max() - t.min()).days >= 28
+    assert not t.is_monotonic_increasing  # random order
+    assert (t.dt.hour.to_numpy() == df["hour"].to_numpy()).all()
+
+
+def test_deterministic_per_seed():
+    a = make_synthetic(rows=3000, seed=7)
+    b = make_synthetic(rows=3000, seed=7)
+    pd.testing.assert_frame_equal(a, b)
+    c = make_synthetic(rows=3000, seed=8)
+    assert not a.equals(c)
+
+
+def test_funnel_implication():
+    df = make_synthetic(rows=8000, task_correlation=-0.3, seed=2)
+    assert ((df["cart"] == 1) <= (df["click"] == 1)).all()
+    assert ((df["purchase"] == 1) <= (df["cart"] == 1)).all()
+    assert ((df["sales"] > 0) == (df["purchase"] == 1)).all()
+
+
+def test_correlation_knob_monotone():
+    rhos = [-0.9, -0.5, 0.0, 0.5, 0.9, 1.0]
+    corr = []
+    for rho in rhos:
+        _, truth = make_synthetic(rows=6000, task_correlation=rho, seed=3, return_truth=True)
+        corr.append(np.corrcoef(truth["click_score"], truth["purchase_score"])[0, 1])
+    assert all(b > a for a, b in zip(corr, corr[1:])), corr
+    assert corr[-1] == pytest.approx(1.0)
+    assert abs(corr[2]) < 0.15
+
+
+def test_same_structure_across_rho():
+    # the click task does not depend on rho: only w_b changes
+    _, t1 = make_synthetic(rows=2000, task_correlation=0.1, seed=4, return_truth=True)
+    _, t2 = make_synthetic(rows=2000, task_correlation=0.8, seed=4, return_truth=True)
+    np.testing.assert_array_equal(t1["click_score"], t2["click_score"])
+    assert np.linalg.norm(t1["w_purchase"]) == pytest.approx(1.0)
+
+
+def test_latent_is_function_of_observed_columns():
+    df, truth = make_synthetic(rows=4000, seed=5, return_truth=True)
+    x = truth["x"]
+    key = df["user_id"] + "|" + df["item_id"] + "|" + df["hour"].astype(str) + "|" + df["device"]
+    # rows with identical observed (user, item, hour, device) have identical latent vectors
+    g = pd.DataFrame(x).groupby(key.to_numpy()).std().fillna(0).to_numpy()
+    assert np.nanmax(g) < 1e-9
+
+
+@pytest.mark.parametrize("bad", [1.5, -1.01, float("nan"), "0.5"])
+def test_rho_validated(bad):
+    with pytest.raises(ConfigError):
+        make_synthetic(rows=100, task_correlation=bad)
+
+
+def test_rows_validated():
+    with pytest.raises(ConfigError):
+        make_synthetic(rows=0)
