@@ -23,6 +23,8 @@ pages = [
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/results.py", title="Results", icon=":material/monitoring:"),
     st.Page("pages/recommend.py", title="Recommend", icon=":material/recommend:"),
+    st.Page("pages/lab.py", title="Trade-off lab", icon=":material/balance:"),
+    st.Page("pages/compare.py", title="Compare runs", icon=":material/compare:"),
 ]
 page = st.navigation(pages)
 

@@ -63,11 +63,36 @@ class Limits:
     max_columns: int = 1_000
     max_categories: int = 2_000_000  # per categorical/id column vocabulary
     max_cell_chars: int = 100_000
+    max_model_params: int = 100_000_000  # trainable parameters of a torch model (embeddings included)
 
     def validate(self) -> "Limits":
         for f in dataclasses.fields(self):
             _number(f"limits.{f.name}", getattr(self, f.name), lo=1, integer=True)
         return self
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None) -> "Limits":
+        """Defaults overridden by ``MTL_LAB_LIMIT_<FIELD>`` environment variables (e.g.
+        ``MTL_LAB_LIMIT_MAX_BYTES=10485760``): how a server operator configures limits for
+        the app and the CLI without code."""
+        import os
+
+        env = os.environ if environ is None else environ
+        values: dict[str, int] = {}
+        for f in dataclasses.fields(cls):
+            var = f"MTL_LAB_LIMIT_{f.name.upper()}"
+            raw = env.get(var)
+            if raw is None or not str(raw).strip():
+                continue
+            try:
+                values[f.name] = int(str(raw).strip().replace("_", ""))
+            except ValueError:
+                raise ConfigError(f"{var} must be a whole number; got {raw!r}.") from None
+        lim = cls(**values)
+        for f in dataclasses.fields(cls):
+            _number(f"MTL_LAB_LIMIT_{f.name.upper()}" if f.name in values else f"limits.{f.name}",
+                    getattr(lim, f.name), lo=1, integer=True)
+        return lim
 
 
 @dataclass
@@ -278,6 +303,7 @@ class TrainConfig:
     diagnostics: bool = True  # record grad norms / cosines / gates per epoch
     diagnostic_batches: int = 4
     max_epochs_limit: int = 1000
+    amp: bool = False  # bf16 autocast of the forward pass on CPU/CUDA (losses stay float32)
 
     def validate(self) -> "TrainConfig":
         from .weighting import WEIGHTINGS
@@ -304,6 +330,8 @@ class TrainConfig:
         _number("train.num_threads", self.num_threads, lo=0, hi=1024, integer=True)
         _number("train.eval_batch_size", self.eval_batch_size, lo=1, integer=True)
         _number("train.diagnostic_batches", self.diagnostic_batches, lo=1, hi=1000, integer=True)
+        if not isinstance(self.amp, bool):
+            raise ConfigError(f"train.amp must be true or false; got {self.amp!r}.")
         return self
 
 
@@ -317,7 +345,7 @@ class RunConfig:
     split: SplitConfig = field(default_factory=SplitConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    limits: Limits = field(default_factory=Limits)
+    limits: Limits = field(default_factory=Limits.from_env)
     name: str | None = None
 
     def validate(self) -> "RunConfig":

@@ -73,10 +73,18 @@ def _load(source: Source, filename: str | None, limits: Limits) -> tuple[bytes, 
     return data, name
 
 
+def _size(n: int) -> str:
+    if n >= 2**20:
+        return f"{n / 2**20:.1f} MiB"
+    if n >= 2**10:
+        return f"{n / 2**10:.1f} KiB"
+    return f"{n} bytes"
+
+
 def _check_bytes(size: int, name: str, limits: Limits) -> None:
     if size > limits.max_bytes:
         raise DataError(
-            f"{name!r} is {size / 2**20:.1f} MiB, more than the limit of {limits.max_bytes / 2**20:.1f} MiB; "
+            f"{name!r} is {_size(size)}, more than the limit of {_size(limits.max_bytes)}; "
             "upload a smaller sample or raise limits.max_bytes."
         )
 
@@ -236,7 +244,7 @@ def _display_sep(sep: str, text: str) -> str:
 # --------------------------------------------------------------------------- public
 def sniff(source: Source, filename: str | None = None, limits: Limits | None = None) -> dict[str, Any]:
     """Detected ``format``, ``encoding`` and ``sep`` of ``source`` (no full parse)."""
-    limits = limits or Limits()
+    limits = limits or Limits.from_env()
     data, name = _load(source, filename, limits)
     data, name = _decompress(data, name, limits)
     fmt = _format_of(data, name, ReadOptions())
@@ -258,7 +266,7 @@ def read_table(
 ) -> pd.DataFrame:
     """Read a CSV/TSV/Parquet table (path, bytes or binary file) into a clean DataFrame."""
     options = options or ReadOptions()
-    limits = limits or Limits()
+    limits = limits or Limits.from_env()
     options.validate()
     limits.validate()
     data, name = _load(source, filename, limits)
@@ -466,9 +474,11 @@ def _clean_strings(df: pd.DataFrame, numeric: bool) -> None:
         if not _is_text(s):
             continue
         if s.dtype == object:
-            # mixed objects (e.g. parquet bytes) stay untouched except strings
             if not s.map(type).eq(str).where(s.notna(), True).all():
-                continue
+                if not numeric:
+                    continue  # mixed objects (e.g. parquet decimals) stay untouched
+                # CSV: the parser made Python ints of integers beyond 64 bits; keep their text
+                s = s.map(lambda v: v if isinstance(v, str) or pd.isna(v) else str(v)).astype(object)
         s = s.str.strip()
         s = s.where(~s.isin(markers))
         if numeric:
@@ -483,9 +493,11 @@ def _maybe_numeric(s: pd.Series) -> pd.Series:
     head = nonnull.iloc[:200]
     if pd.to_numeric(head, errors="coerce").notna().all():
         try:
-            return pd.to_numeric(s)
+            out = pd.to_numeric(s)
         except (ValueError, TypeError):
             return s
+        # integers beyond 64 bits come back as Python objects: keep such ids as text
+        return s if out.dtype == object else out
     if head.str.fullmatch(_THOUSANDS).all() and head.str.contains(",", regex=False).any():
         if nonnull.str.fullmatch(_THOUSANDS).all():
             try:

@@ -143,9 +143,11 @@ class Progress:
 class Job:
     """One submitted function, its progress, result and cancel switch."""
 
-    def __init__(self, fn: Callable, name: str = "", manager: "JobManager | None" = None) -> None:
+    def __init__(self, fn: Callable, name: str = "", manager: "JobManager | None" = None,
+                 owner: str | None = None) -> None:
         self.id = uuid.uuid4().hex
         self.name = name
+        self.owner = owner
         self.fn = fn
         self.progress = Progress()
         self.cancel_event = threading.Event()
@@ -196,8 +198,11 @@ class JobManager:
         self._counter = itertools.count(1)
 
     # -- public ------------------------------------------------------------------------
-    def submit(self, fn: Callable[[Callable, threading.Event], Any], name: str = "") -> Job:
-        job = Job(fn, name=name or f"job-{next(self._counter)}", manager=self)
+    def submit(self, fn: Callable[[Callable, threading.Event], Any], name: str = "",
+               owner: str | None = None) -> Job:
+        """Queue ``fn(callback, cancel_event)``; ``owner`` (e.g. a browser session id) lets a
+        page find its jobs again after a reload (``latest_for``)."""
+        job = Job(fn, name=name or f"job-{next(self._counter)}", manager=self, owner=owner)
         with self._cond:
             self._jobs[job.id] = job
             self._waiting.append(job)
@@ -212,6 +217,14 @@ class JobManager:
             return None
         with self._cond:
             return self._jobs.get(job_id)
+
+    def latest_for(self, owner: str | None) -> Job | None:
+        """The most recently submitted job of ``owner`` (None if it has none)."""
+        if not owner:
+            return None
+        with self._cond:
+            mine = [j for j in self._jobs.values() if j.owner == owner]
+        return mine[-1] if mine else None
 
     def queue_position(self, job: Job) -> int:
         """1-based position among waiting jobs; 0 when not waiting."""
@@ -292,7 +305,11 @@ class JobManager:
                     finished=time.time(),
                 )
             except MTLError as exc:
-                prog.update(status="failed", error=str(exc), message=str(exc), finished=time.time())
+                if job.cancel_event.is_set():  # stopped before anything was learnt
+                    prog.update(status="cancelled", message="Stopped before the first epoch finished; nothing was saved.",
+                                finished=time.time())
+                else:
+                    prog.update(status="failed", error=str(exc), message=str(exc), finished=time.time())
             except Exception as exc:  # noqa: BLE001 - the user sees a short message, the log the traceback
                 log.exception("training job %s failed", job.name)
                 msg = (f"Training stopped by an unexpected error ({type(exc).__name__}). "
@@ -301,4 +318,5 @@ class JobManager:
             finally:
                 self._release()
         finally:
+            job.fn = None  # drop the closure (it may hold a large DataFrame)
             job._done.set()

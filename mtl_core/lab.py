@@ -560,7 +560,7 @@ def correlation_config(arch: str, epochs: int, seed: int) -> RunConfig:
         split=SplitConfig(method="random", seed=int(seed)),
         model=ModelConfig(arch=arch, embed_dim=8, hidden=[32], tower_hidden=[16], n_experts=4),
         train=TrainConfig(epochs=int(epochs), batch_size=256, lr=3e-3, patience=0, diagnostics=False,
-                          seed=int(seed)),
+                          seed=int(seed), num_threads=1),  # small nets: one thread is fastest
         name=f"corrlab-{arch}",
     )
 

@@ -3,6 +3,7 @@ test metrics -> run directory. The CLI and the app both call ``run_experiment``.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .config import RunConfig
-from .errors import ConfigError, DataError, MTLError
+from .errors import ConfigError, DataError, MTLError, TrainingError
 from .types import EncodedSplit, FeatureSpec, TaskInfo, TaskSpec
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,6 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
         raise DataError("Cleaning removed every training row; choose another missing-value strategy than 'drop'.")
     if len(encoded["test"]) == 0:
         raise DataError("The test split is empty; use more rows or a larger test fraction.")
-    labels = {n: {t.name: e.labels[t.name] for t in pre.task_infos_} for n, e in encoded.items()}
     report = _split_report(encoded, pre.task_infos_)
     return Prepared(config, df, schema, tasks, cat_cols, num_cols, user_col, item_col, time_col,
                     splits, pre, encoded, report)
@@ -178,10 +178,31 @@ def _true_original_units(pre, tasks: list[TaskInfo], split: EncodedSplit) -> dic
     return out
 
 
+def _too_big(n_params: int, limit: int, prep: Prepared, what: str) -> DataError:
+    feats = prep.features
+    cards = sorted(zip(feats.cat_cardinalities, feats.cat_names), reverse=True)
+    biggest = f"; the largest vocabulary is {cards[0][1]!r} ({cards[0][0]:,} values)" if cards else ""
+    return DataError(
+        f"The model would have {n_params:,} {what}, more than limits.max_model_params={limit:,}{biggest}; "
+        "lower the embedding size or the layer sizes, raise min_frequency, drop an id column, or raise the limit."
+    )
+
+
 def build_run_model(prep: Prepared):
     from .models import build_model
 
-    return build_model(prep.config.model.arch, prep.features, prep.task_infos, prep.config.model)
+    cfg = prep.config
+    limit = cfg.limits.max_model_params
+    # embedding tables dominate: refuse before allocating them
+    n_embed = sum(int(c) for c in prep.features.cat_cardinalities) * int(cfg.model.embed_dim)
+    if n_embed > limit:
+        raise _too_big(n_embed, limit, prep, "embedding parameters")
+    model = build_model(cfg.model.arch, prep.features, prep.task_infos, cfg.model)
+    if not getattr(model, "is_sklearn", False) and hasattr(model, "parameters"):
+        n_params = sum(int(p.numel()) for p in model.parameters())
+        if n_params > limit:
+            raise _too_big(n_params, limit, prep, "parameters")
+    return model
 
 
 def evaluate_prepared(prep: Prepared, model, device=None) -> tuple[dict, dict, dict[str, np.ndarray]]:
@@ -266,13 +287,17 @@ def _item_user_tables(prep: Prepared, train_pos: np.ndarray):
 
 
 def save_run(prep: Prepared, model, train_result, metrics: dict, curve_data: dict,
-             pred_test: dict[str, np.ndarray], root: str | Path, run_id: str | None = None) -> Path:
+             pred_test: dict[str, np.ndarray], root: str | Path, run_id: str | None = None,
+             writer=None) -> Path:
+    """Write the run's files into ``writer`` (a fresh ``RunWriter`` when None) and publish
+    them atomically; on any failure the temporary directory is removed."""
     import torch
 
     from .runs import RunWriter, new_run_id
 
     cfg = prep.config
-    writer = RunWriter(root, run_id or new_run_id(cfg.model.arch))
+    if writer is None:
+        writer = RunWriter(root, run_id or new_run_id(cfg.model.arch))
     try:
         writer.json("config.json", cfg.to_dict())
         writer.json("metrics.json", metrics)
@@ -336,6 +361,30 @@ def save_run(prep: Prepared, model, train_result, metrics: dict, curve_data: dic
         raise
 
 
+def _is_out_of_memory(exc: BaseException) -> bool:
+    import torch
+
+    oom = getattr(torch.cuda, "OutOfMemoryError", None)
+    return (oom is not None and isinstance(exc, oom)) or "out of memory" in str(exc).lower()
+
+
+def _oom_error(config: RunConfig, trainer) -> TrainingError:
+    import torch
+
+    try:
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except Exception:  # noqa: BLE001 - freeing memory is best effort
+        pass
+    bs = int(config.train.batch_size)
+    smaller = max(1, bs // 4)
+    where = getattr(getattr(trainer, "device", None), "type", "the device")
+    return TrainingError(
+        f"Training ran out of memory on {where} with batch size {bs}; "
+        f"try a smaller batch size, e.g. {smaller}, or a smaller embedding size or fewer experts."
+    )
+
+
 def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
                    callback: Callable | None = None, cancel=None,
                    runs_root: str | Path | None = None, save: bool = True,
@@ -357,10 +406,32 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
     torch.manual_seed(config.train.seed)
     model = build_run_model(prep)
     trainer = Trainer(model, prep.task_infos, config.train, inverse_target=prep.preprocessor.inverse_target)
-    result = trainer.fit(prep.encoded["train"], prep.encoded["val"], callback=callback, cancel=cancel)
-    if result.epochs_run == 0 and result.stopped in ("cancelled", "diverged"):
-        raise MTLError(result.message or "Training stopped before the first epoch finished; nothing was saved.")
-    metrics, curve_data, pred_test = evaluate_prepared(prep, trainer.model, trainer.device)
+    writer = None
+    # data-parallel run under torchrun: only rank 0 evaluates and writes the run directory
+    rank0 = os.environ.get("RANK", "0") == "0" or int(os.environ.get("WORLD_SIZE", "1")) <= 1
+    if save and rank0:
+        # the run's temporary directory exists (status "running", with our pid) for the whole
+        # training: a crash or a restart leaves it for list_interrupted, never a half run
+        from .runs import RunWriter, new_run_id
+
+        writer = RunWriter(runs_root if runs_root is not None else default_runs_root(),
+                           run_id or new_run_id(config.model.arch))
+    try:
+        try:
+            result = trainer.fit(prep.encoded["train"], prep.encoded["val"], callback=callback, cancel=cancel)
+            if result.epochs_run == 0 and result.stopped in ("cancelled", "diverged"):
+                raise TrainingError(result.message or "Training stopped before the first epoch finished; nothing was saved.")
+            if not rank0 or trainer.rank != 0:  # another rank of a torchrun job: rank 0 reports
+                return RunResult(None, {}, pd.DataFrame(result.history), result.stopped, result.message)
+            metrics, curve_data, pred_test = evaluate_prepared(prep, trainer.model, trainer.device)
+        except RuntimeError as exc:
+            if not _is_out_of_memory(exc):
+                raise
+            raise _oom_error(config, trainer) from None
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
     metrics["train"] = {
         "device": result.device, "epochs": result.epochs_run, "best_epoch": result.best_epoch,
         "stopped": result.stopped, "seconds": round(result.seconds, 3),
@@ -372,5 +443,5 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
     run_dir = None
     if save:
         run_dir = save_run(prep, trainer.model, result, metrics, curve_data, pred_test,
-                           runs_root if runs_root is not None else default_runs_root(), run_id)
+                           writer.root, writer.run_id, writer=writer)
     return RunResult(run_dir, metrics, pd.DataFrame(result.history), result.stopped, result.message)

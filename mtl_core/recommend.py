@@ -116,14 +116,13 @@ def fuse(scores: dict[str, np.ndarray], tasks, fusion: dict | None = None,
     binary = [t.name for t in tasks if t.kind == "binary"]
     n = len(next(iter(scores.values()))) if scores else 0
     if mode == "product":
-        names = binary or [t.name for t in tasks]
+        if not binary:  # no probabilities to multiply: fall back to the weighted mode
+            return fuse(scores, tasks, {**fusion, "mode": "weighted"}, price)
         logp = np.zeros(n)
-        for name in names:
+        for name in binary:
             w = float(weights.get(name, 1.0))
             if w:
-                logp += w * np.log(np.clip(scores[name], 1e-12, None)) if name in binary else 0.0
-        if not binary:  # no probabilities: fall back to the weighted mode
-            return fuse(scores, tasks, {**fusion, "mode": "weighted"}, price)
+                logp += w * np.log(np.clip(scores[name], 1e-12, None))
         fused = np.exp(logp)
     elif mode == "weighted":
         fused = np.zeros(n)

@@ -89,7 +89,7 @@ class RunWriter:
     """Collects a run's files in a temporary directory and publishes them atomically."""
 
     def __init__(self, root: str | Path, run_id: str) -> None:
-        if not _ID_RE.match(run_id):
+        if not isinstance(run_id, str) or not _ID_RE.fullmatch(run_id):  # fullmatch: "$" accepts a final newline
             raise DataError(f"Invalid run id {run_id!r}.")
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -291,8 +291,15 @@ class LoadedRun:
                 import torch
 
                 model = build_model(self.meta["arch"], features, self.task_infos, mcfg)
-                state = torch.load(self.path / "model.pt", map_location="cpu", weights_only=True)
-                model.load_state_dict(state)
+                try:
+                    # weights_only: tensors and plain containers only, never code from the file
+                    state = torch.load(self.path / "model.pt", map_location="cpu", weights_only=True)
+                    model.load_state_dict(state)
+                except Exception:  # noqa: BLE001 - unpickling refused, damaged or mismatched file
+                    raise DataError(
+                        f"The model file of run {self.path.name!r} is not a plain set of weights for this model "
+                        "(damaged, edited or not written by MTL Lab), so it was not loaded; train the run again."
+                    ) from None
                 model.eval()
                 self._model = model
         return self._model

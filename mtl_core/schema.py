@@ -62,6 +62,9 @@ _TIME = {_norm(n) for n in ("time", "timestamp", "event_time", "date", "datetime
                             "order_date", "created_at", "time_stamp", "unix_time", "eventtime", "order_time")}
 _LABEL_WORDS = ("click", "cart", "purchase", "buy", "bought", "label", "target", "rating", "sales", "quantity",
                 "income", "convert", "conversion", "churn", "like", "finish", "revenue", "order", "fav")
+# aggregate words mark a label-like name as a feature: item_rating_avg, user_click_count...
+_FEATURE_HINTS = {"avg", "mean", "count", "cnt", "num", "n", "total", "rate", "ratio", "prev", "hist", "last",
+                  "past", "sum", "std", "min", "max", "median", "share", "pct"}
 _REGRESSION_WORDS = ("rating", "sales", "quantity", "revenue", "amount", "price", "score", "duration")
 
 
@@ -193,7 +196,8 @@ def _infer_one(name: str, s: pd.Series) -> ColumnInfo:
         role = Role.timestamp
     elif key.endswith(("id", "code", "key")) and not numeric or (key.endswith(("id", "key")) and numeric):
         role = Role.categorical
-    elif any(w.startswith(lw) for w in words for lw in _LABEL_WORDS) or key in ("y", "istarget"):
+    elif (any(w.startswith(lw) for w in words for lw in _LABEL_WORDS) and not _FEATURE_HINTS.intersection(words)) \
+            or key in ("y", "istarget"):
         role = Role.label
         label_kind = _label_kind(s, nunique)
         if label_kind is None and numeric:

@@ -30,6 +30,7 @@ from .errors import ConfigError
 
 EMBED_DIM = 4
 N_SINUSOIDS = 10
+SIGNAL_SCALE = 3.0  # logit scale of the task scores: how predictable the labels are
 CATEGORIES = ["electronics", "fashion", "home", "beauty", "sports", "books", "toys", "grocery"]
 # median price (lognormal location) and spread per category
 _CAT_PRICE = {
@@ -166,8 +167,8 @@ def make_synthetic(rows: int = 20000, task_correlation: float = 0.5, seed: int =
     s_b = score(w_b)
     noise_a = r_lab.normal(0, 0.1, rows)
     noise_b = r_lab.normal(0, 0.1, rows)
-    za = 1.5 * (s_a + noise_a - s_a.mean()) / (s_a.std() or 1.0)
-    zb = 1.5 * (s_b + noise_b - s_b.mean()) / (s_b.std() or 1.0)
+    za = SIGNAL_SCALE * (s_a + noise_a - s_a.mean()) / (s_a.std() or 1.0)
+    zb = SIGNAL_SCALE * (s_b + noise_b - s_b.mean()) / (s_b.std() or 1.0)
 
     u_click = r_lab.random(rows)
     u_cart = r_lab.random(rows)

@@ -8,9 +8,11 @@ learnt (the best weights so far are restored).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -85,26 +87,43 @@ def to_tensors(split: EncodedSplit, task_names: list[str], device: torch.device)
 
 
 # --------------------------------------------------------------------------- losses
+def masked_loss_sums(outputs: dict[str, torch.Tensor], y: torch.Tensor, mask: torch.Tensor,
+                     tasks: list[TaskInfo], regression_loss: str = "mse",
+                     huber_delta: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per task: the sum of the loss over rows whose label is present, and their count,
+    as two float32 ``[T]`` tensors (no host sync).
+
+    Performance: all binary tasks' losses are one ``binary_cross_entropy_with_logits``
+    call on ``[B, T]``, and the masking/summing is one op for all tasks, instead of ~6
+    small ops per task per batch."""
+    names = [t.name for t in tasks]
+    if all(t.kind == "binary" for t in tasks):
+        out = torch.stack([outputs[n].float() for n in names], 1)  # [B, T]
+        raw = F.binary_cross_entropy_with_logits(out, y, reduction="none")
+    else:
+        cols = []
+        for j, t in enumerate(tasks):
+            out = outputs[t.name].float()  # float32 even under bf16 autocast
+            target = y[:, j]
+            if t.kind == "binary":
+                cols.append(F.binary_cross_entropy_with_logits(out, target, reduction="none"))
+            elif t.kind == "regression":
+                if regression_loss == "huber":
+                    cols.append(F.huber_loss(out, target, reduction="none", delta=huber_delta))
+                else:
+                    cols.append(F.mse_loss(out, target, reduction="none"))
+            else:  # multiclass
+                cols.append(F.cross_entropy(out, target.long(), reduction="none"))
+        raw = torch.stack(cols, 1)  # [B, T]
+    mf = mask.to(raw.dtype)
+    return (raw * mf).sum(0), mf.sum(0)
+
+
 def task_losses(outputs: dict[str, torch.Tensor], y: torch.Tensor, mask: torch.Tensor,
                 tasks: list[TaskInfo], regression_loss: str = "mse", huber_delta: float = 1.0) -> dict[str, torch.Tensor]:
     """Masked mean loss per task. Rows whose label is missing do not count."""
-    losses = {}
-    for j, t in enumerate(tasks):
-        out = outputs[t.name]
-        m = mask[:, j]
-        target = y[:, j]
-        if t.kind == "binary":
-            raw = F.binary_cross_entropy_with_logits(out, target, reduction="none")
-        elif t.kind == "regression":
-            if regression_loss == "huber":
-                raw = F.huber_loss(out, target, reduction="none", delta=huber_delta)
-            else:
-                raw = F.mse_loss(out, target, reduction="none")
-        else:  # multiclass
-            raw = F.cross_entropy(out, target.long(), reduction="none")
-        mf = m.to(raw.dtype)
-        losses[t.name] = (raw * mf).sum() / mf.sum().clamp(min=1.0)
-    return losses
+    sums, counts = masked_loss_sums(outputs, y, mask, tasks, regression_loss, huber_delta)
+    return dict(zip([t.name for t in tasks], (sums / counts.clamp(min=1.0)).unbind()))
 
 
 # --------------------------------------------------------------------------- prediction
@@ -195,15 +214,82 @@ def quick_metrics(tasks: list[TaskInfo], y: np.ndarray, mask: np.ndarray, preds:
 
 
 # --------------------------------------------------------------------------- trainer
+def _fused_ok(params: list[torch.Tensor]) -> bool:
+    """True when torch's fused Adam kernel can take these parameters (float32/16 on one
+    CPU or CUDA device)."""
+    return bool(params) and len({p.device for p in params}) == 1 and all(
+        p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float16, torch.bfloat16, torch.float64)
+        for p in params)
+
+
 def make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
     params = [p for p in params if p.requires_grad]
     if config.optimizer == "sgd":
         return torch.optim.SGD(params, lr=config.lr, weight_decay=config.weight_decay)
     if config.optimizer == "momentum":
         return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    # Performance: the fused Adam kernel updates every parameter in one pass (one read and
+    # write of the dense embedding table's state per step instead of ~8) and makes no host
+    # sync for the step count: 4-5x faster optimizer steps on CPU. Same update rule.
+    kw = {"fused": True} if _fused_ok(params) else {}
     if config.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, **kw)
+    return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, **kw)
+
+
+# --------------------------------------------------------------------------- distributed
+def dist_env_world_size() -> int:
+    """WORLD_SIZE set by ``torchrun`` (1 when not launched by it)."""
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1"))
+    except ValueError:
+        return 1
+
+
+def dist_active() -> bool:
+    """True inside an initialised process group of more than one process."""
+    import torch.distributed as dist
+
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def dist_rank() -> int:
+    """This process's rank (0 when not distributed)."""
+    import torch.distributed as dist
+
+    return dist.get_rank() if dist_active() else 0
+
+
+def init_distributed(device: torch.device) -> torch.device:
+    """Join the process group when launched by ``torchrun`` with WORLD_SIZE > 1 (gloo on
+    CPU, NCCL on CUDA; each rank on ``cuda:LOCAL_RANK``). Returns the device to train on.
+    Without torchrun it does nothing."""
+    import torch.distributed as dist
+
+    if dist_env_world_size() <= 1 or not dist.is_available():
+        return device
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if device.type == "cuda":
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    if device.type == "cpu":
+        # share the cores between the ranks on this machine (torchrun's OMP_NUM_THREADS=1
+        # is overridden by set_threads)
+        local_world = int(os.environ.get("LOCAL_WORLD_SIZE", str(dist.get_world_size())))
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, local_world)))
+    return device
+
+
+def _autocast(device: torch.device, enabled: bool):
+    """bf16 autocast on CPU/CUDA when ``enabled`` (``TrainConfig.amp``), else a no-op."""
+    if not enabled:
+        return contextlib.nullcontext()
+    if device.type not in ("cpu", "cuda"):
+        log.warning("train.amp: bf16 autocast is only used on CPU and CUDA; training in float32 on %s", device.type)
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
 def _stop_score(spec: str, val_loss: dict[str, float], val_metrics: dict[str, dict]) -> tuple[float | None, bool]:
@@ -231,6 +317,9 @@ class Trainer:
         self.config = config
         self.device = torch.device(device) if device is not None else pick_device(config.device)
         self.inverse_target = inverse_target
+        #: rank in a ``torchrun`` process group (0 otherwise); set by ``fit``
+        self.rank = 0
+        self.world_size = 1
 
     # -- sklearn baselines are fitted in one go ------------------------------------------
     def _fit_sklearn(self, train: EncodedSplit, val: EncodedSplit | None, callback) -> TrainResult:
@@ -264,7 +353,16 @@ class Trainer:
             raise TrainingError("The training split is empty; use more rows or a larger train fraction.")
         torch.manual_seed(cfg.seed)
         gen = torch.Generator().manual_seed(cfg.seed)
-        dev = self.device
+        # data-parallel under torchrun (WORLD_SIZE > 1): every rank holds the prepared
+        # tensors, trains on its shard of each epoch's permutation with batch_size/world
+        # rows per step (same effective batch), gradients are averaged by DDP
+        dev = self.device = init_distributed(self.device)
+        distributed = dist_active()
+        if distributed:
+            import torch.distributed as dist
+
+            self.rank, self.world_size = dist.get_rank(), dist.get_world_size()
+        rank, world = self.rank, self.world_size
         model = self.model.to(dev)
         model.train()
         tr = to_tensors(train, self.task_names, dev)
@@ -274,14 +372,31 @@ class Trainer:
             va_y_np, va_mask_np = va.y.cpu().numpy(), va.mask.cpu().numpy()
 
         from .weighting import build_weighting
+        from .weighting.base import Weighting
 
         weighting = build_weighting(cfg.weighting, self.task_names, cfg, dev)
+        fwd = model
+        if distributed:
+            if type(weighting).backward is not Weighting.backward:
+                raise TrainingError(f"Distributed training supports loss-weighting methods (fixed, uncertainty, dwa), "
+                                    f"not the gradient method '{cfg.weighting}'; run it in one process.")
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            fwd = DDP(model, device_ids=[dev.index] if dev.type == "cuda" else None)
         optimizer = make_optimizer(list(model.parameters()) + list(weighting.parameters()), cfg)
-        n = len(tr)
-        bs = min(cfg.batch_size, n)
+        n_all = len(tr)
+        # rows per rank; the last n_all % world rows of each epoch's permutation are skipped
+        # so that every rank runs the same number of steps
+        n = n_all // world if distributed else n_all
+        if n == 0:
+            raise TrainingError(f"The training split has {n_all} rows, fewer than the {world} processes.")
+        bs = min(max(1, cfg.batch_size // world), n)
         steps = math.ceil(n / bs)
         T = len(self.tasks)
-        diag_fn = self._diagnostics_fn(model)
+        diag_fn = self._diagnostics_fn(model) if rank == 0 else None
+        if rank != 0:
+            callback = None  # progress is reported once, by rank 0
+        amp = bool(getattr(cfg, "amp", False))
 
         history: list[dict] = []
         weights_history: list[dict] = []
@@ -303,7 +418,9 @@ class Trainer:
         epoch = 0
         for epoch in range(1, cfg.epochs + 1):
             t_epoch = time.perf_counter()
-            perm = torch.randperm(n, generator=gen).to(dev)
+            perm = torch.randperm(n_all, generator=gen).to(dev)
+            if distributed:  # the same permutation on every rank; rank r takes rows r, r+world, ...
+                perm = perm[rank:n * world:world]
             cat, num, y, mask = tr.cat[perm], tr.num[perm], tr.y[perm], tr.mask[perm]
             loss_sum = torch.zeros(T, device=dev, dtype=torch.float64)
             cnt_sum = torch.zeros(T, device=dev, dtype=torch.float64)
@@ -313,17 +430,20 @@ class Trainer:
                     cancelled = True
                     break
                 sl = slice(step * bs, (step + 1) * bs)
-                out = model(cat[sl], num[sl])
-                losses = task_losses(out, y[sl], mask[sl], self.tasks, cfg.regression_loss, cfg.huber_delta)
+                with _autocast(dev, amp):
+                    out = fwd(cat[sl], num[sl])
+                # Performance: one [T] sum/count pair per batch (no per-task dict/stack in
+                # the bookkeeping, and no .item(): nothing here waits for the device)
+                sums, counts = masked_loss_sums(out, y[sl], mask[sl], self.tasks, cfg.regression_loss, cfg.huber_delta)
+                losses = dict(zip(self.task_names, (sums / counts.clamp(min=1.0)).unbind()))
                 optimizer.zero_grad(set_to_none=True)
                 weighting.backward(losses, model)
                 if cfg.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                 optimizer.step()
                 with torch.no_grad():
-                    nb = mask[sl].sum(0).to(torch.float64)
-                    loss_sum += torch.stack([losses[t].detach().to(torch.float64) for t in self.task_names]) * nb
-                    cnt_sum += nb
+                    loss_sum += sums.detach()  # = mean loss x labelled rows of the batch
+                    cnt_sum += counts
                 samples_done += min(bs, n - step * bs)
                 now = time.perf_counter()
                 if callback and now - last_report >= 0.5:
@@ -332,6 +452,9 @@ class Trainer:
                     callback(TrainEvent("batch", epoch=epoch, epochs=cfg.epochs, step=step + 1, steps=steps,
                                         samples_per_s=samples_done / max(elapsed, 1e-9)))
             train_seconds += time.perf_counter() - t_epoch
+            if distributed:  # epoch loss over all ranks' rows
+                dist.all_reduce(loss_sum)
+                dist.all_reduce(cnt_sum)
             if cancelled and cnt_sum.sum() == 0:
                 stopped, message = "cancelled", f"stopped by the user in epoch {epoch}"
                 epoch -= 1
@@ -352,8 +475,13 @@ class Trainer:
             val_loss: dict[str, float] = {}
             val_metrics: dict[str, dict] = {}
             if va is not None:
-                val_loss, preds = _eval_losses(model, va, self.tasks, cfg)
-                val_metrics = quick_metrics(self.tasks, va_y_np, va_mask_np, preds, self.inverse_target)
+                if rank == 0:
+                    val_loss, preds = _eval_losses(model, va, self.tasks, cfg)
+                    val_metrics = quick_metrics(self.tasks, va_y_np, va_mask_np, preds, self.inverse_target)
+                if distributed:  # computed once, on rank 0; every rank takes the same decisions
+                    shared = [val_loss, val_metrics]
+                    dist.broadcast_object_list(shared, src=0)
+                    val_loss, val_metrics = shared
                 for t in self.task_names:
                     history.append({"epoch": epoch, "split": "val", "task": t, "loss": val_loss[t], **val_metrics.get(t, {})})
             weighting.on_epoch_end(epoch, train_loss)
@@ -374,7 +502,7 @@ class Trainer:
                 best_state = last_good_state
             else:
                 bad_epochs += 1
-            sps = samples_done / max(train_seconds, 1e-9)
+            sps = samples_done * world / max(train_seconds, 1e-9)
             if callback:
                 callback(TrainEvent("epoch", epoch=epoch, epochs=cfg.epochs, step=steps, steps=steps,
                                     samples_per_s=sps, train_loss=train_loss, val_loss=val_loss,
@@ -388,7 +516,7 @@ class Trainer:
                 break
         if best_epoch:
             model.load_state_dict(best_state)
-        sps = samples_done / max(train_seconds, 1e-9)
+        sps = samples_done * world / max(train_seconds, 1e-9)  # all ranks' samples
         seconds = time.perf_counter() - t_start
         if callback:
             callback(TrainEvent("end", epoch=epoch, epochs=cfg.epochs, samples_per_s=sps,

@@ -23,7 +23,7 @@ tab_up, tab_sample, tab_synth, tab_funnel = st.tabs(
 
 with tab_up:
     max_mb = int(st.get_option("server.maxUploadSize"))
-    up = st.file_uploader("Table file (CSV, TSV, TXT or Parquet)", type=["csv", "tsv", "txt", "parquet"],
+    up = st.file_uploader("Table file (CSV, TSV, TXT or Parquet)", type=["csv", "tsv", "txt", "parquet", "gz", "zip"],
                           key="upload", help=f"Up to {max_mb} MB. Delimiter and encoding are detected.")
     st.caption(f"Size limit: {max_mb} MB per file. One row per user–item interaction works best "
                "(user id, item id, features, and 0/1 or numeric label columns).")
@@ -129,7 +129,7 @@ schema = ss["schema"]
 
 # --------------------------------------------------------------------------- preview
 st.header("Preview")
-st.markdown(_ui.data_summary())
+st.markdown(f"**{ss.get('data_name')}** · {len(df):,} rows × {df.shape[1]} columns (first 200 rows shown)")
 st.dataframe(df.head(200), height=260, key=f"preview_{ver}")
 
 # --------------------------------------------------------------------------- roles
@@ -138,7 +138,7 @@ st.caption("How each column is used. Ids and categoricals are embedded, numerics
            "label columns become tasks below; 'ignore' and unticked columns are not model inputs.")
 table = app_state.roles_table(schema, ss.get("roles"), ss.get("drop"), ss.get("tasks"))
 edited = st.data_editor(
-    table, key=f"roles_{ver}", hide_index=True, width="stretch",
+    table, key=f"roles_{ver}", hide_index=True, width="stretch", height=min(38 + 35 * len(table), 560),
     disabled=["column", "dtype", "missing %", "distinct"],
     column_config={
         "role": st.column_config.SelectboxColumn("role", options=list(app_state.ROLES), required=True),
@@ -149,7 +149,7 @@ edited = st.data_editor(
 with _ui.errors_here():
     roles, drop = app_state.roles_from_table(edited, schema, ss.get("tasks"))
     ss["roles"], ss["drop"] = roles, drop
-    schema_now = schema.with_roles(roles)
+    schema.with_roles(roles)  # validates the overrides (DataError shown here)
 
 # --------------------------------------------------------------------------- tasks
 st.header("Tasks")
@@ -163,22 +163,24 @@ tasks = st.multiselect(
 ss["tasks"] = list(tasks)
 kinds = dict(ss.get("task_kinds") or {})
 positives = dict(ss.get("task_positive") or {})
-for t in tasks:
+grid = st.columns(min(3, len(tasks))) if tasks else []
+for i, t in enumerate(tasks):
     info = next((c for c in schema.columns if c.name == t), None)
-    c2, c3 = st.columns([1, 1], vertical_alignment="bottom")
-    kind = c2.selectbox(f"Kind of {t}", app_state.TASK_KIND_CHOICES,
-                        index=app_state.TASK_KIND_CHOICES.index(kinds.get(t, "auto")),
-                        key=f"kind_{ver}_{t}", help=f"auto: inferred (suggested: {getattr(info, 'label_kind', None) or 'none'}).")
-    kinds[t] = kind
-    numeric = pd.api.types.is_numeric_dtype(df[t])
-    if kind in ("auto", "binary") and not numeric:
-        vals = [""] + df[t].dropna().astype(str).value_counts().index.tolist()[:50]
-        pos = c3.selectbox(f"Positive value of {t}", vals, index=vals.index(positives[t]) if positives.get(t) in vals else 0,
-                           key=f"pos_{ver}_{t}", format_func=lambda v: v or "(detect)",
-                           help="Rows with this value count as 1, all others as 0.")
-        positives[t] = pos or None
-    else:
-        positives.pop(t, None)
+    with grid[i % len(grid)]:
+        kind = st.selectbox(f"Kind of {t}", app_state.TASK_KIND_CHOICES,
+                            index=app_state.TASK_KIND_CHOICES.index(kinds.get(t, "auto")), key=f"kind_{ver}_{t}",
+                            help=f"auto: inferred (suggested: {getattr(info, 'label_kind', None) or 'none'}).")
+        kinds[t] = kind
+        numeric = pd.api.types.is_numeric_dtype(df[t])
+        if kind in ("auto", "binary") and not numeric:
+            vals = [""] + df[t].dropna().astype(str).value_counts().index.tolist()[:50]
+            pos = st.selectbox(f"Positive value of {t}", vals,
+                               index=vals.index(positives[t]) if positives.get(t) in vals else 0,
+                               key=f"pos_{ver}_{t}", format_func=lambda v: v or "(detect)",
+                               help="Rows with this value count as 1, all others as 0.")
+            positives[t] = pos or None
+        else:
+            positives.pop(t, None)
 ss["task_kinds"] = {t: k for t, k in kinds.items() if t in tasks}
 ss["task_positive"] = {t: p for t, p in positives.items() if t in tasks and p}
 
@@ -225,11 +227,13 @@ if resolved:
     with _ui.errors_here():
         from mtl_core.schema import binary_target
 
-        rates = {}
+        rates: dict = {}
         for r in resolved:
             if r.kind == "binary":
                 y = binary_target(df[r.column], r)
                 rates[r.key] = float(pd.Series(y).mean())
+            elif r.kind == "multiclass":
+                rates[r.key] = df[r.column].dropna().astype(str).value_counts(normalize=True).head(12).to_dict()
         if rates:
             _ui.plot(figures.label_balance(rates), key=f"fig_balance_{ver}")
 

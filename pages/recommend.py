@@ -2,6 +2,8 @@
 ranking score whose weights you set."""
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from pages import _ui
@@ -21,8 +23,9 @@ rid = run.run_id
 infos = run.task_infos
 binary = [t.name for t in infos if t.kind == "binary"]
 
+MAX_LISTED = 5000
 try:
-    users = list_users(run)
+    users = list_users(run, limit=MAX_LISTED)
 except Exception as exc:  # noqa: BLE001 - e.g. no user column in this run's data
     _ui.show_error(exc)
     st.stop()
@@ -31,8 +34,12 @@ if not users:
     st.stop()
 
 c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
-user = c1.selectbox("User", users, key=f"rec_user_{rid}", help="Type to search; most active users first.",
-                    format_func=str)
+user = c1.selectbox("User", users, key=f"rec_user_{rid}", format_func=str,
+                    help=f"Type to search; most active users first (the {MAX_LISTED:,} most active are listed).")
+typed = st.text_input("…or any user id (also one never seen in training)", key=f"rec_typed_{rid}",
+                      max_chars=200, placeholder="e.g. u00042")
+if typed.strip():
+    user = typed.strip()
 k = c2.slider("How many items", 1, 50, 10, key=f"rec_k_{rid}")
 exclude = c3.toggle("Hide items already bought", value=True, key=f"rec_excl_{rid}")
 
@@ -85,6 +92,11 @@ with left:
                 min_value=0.0, max_value=1.0, format="%.3f") if (c.startswith("score:") and c[6:] in binary) else
                 st.column_config.NumberColumn(c, format="%.4f") for c in score_cols},
         )
+        from mtl_core.metrics import to_safe_csv
+
+        st.download_button("Download these recommendations (CSV)", to_safe_csv(recs),
+                           file_name=re.sub(r"[^A-Za-z0-9_.-]", "_", f"{rid}-recommendations-{user}")[:120] + ".csv", mime="text/csv",
+                           key=f"rec_dl_{rid}", icon=":material/download:")
 with right:
     st.subheader("History")
     with _ui.errors_here():

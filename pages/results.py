@@ -95,7 +95,10 @@ if binary:
                         k[j].metric(name.capitalize() if name != "f1" else "F1", "–" if v is None else f"{v:.3f}")
                     info = infos.get(t)
                     pos = info.positive if info is not None and info.positive else None
-                    labels = [f"not {pos}", str(pos)] if pos else [f"no {t}", t]
+                    if pos is None or str(pos).strip().lower() in ("1", "1.0", "true", "yes"):
+                        labels = [f"no {t}", t]
+                    else:
+                        labels = [f"not {pos}", str(pos)]
                     _ui.plot(figures.confusion_heatmap(res["confusion"], labels, f"{t}: confusion matrix at {thr:.2f}"),
                              key=f"fig_cm_{rid}_{t}")
     with tabs["ROC · PR · calibration"]:

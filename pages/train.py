@@ -118,7 +118,7 @@ ss["train_settings"] = s
 
 # --------------------------------------------------------------------------- submit
 mgr = _ui.job_manager()
-job = mgr.get(ss["job_ids"][-1]) if ss.get("job_ids") else None
+job = mgr.latest_for(ss["sid"])  # survives a page reload: the session id is in the URL
 busy = job is not None and job.status in ("queued", "running")
 
 c1, c2 = st.columns([1, 3], vertical_alignment="center")
@@ -138,12 +138,14 @@ if clicked and not busy:
 
             return run_experiment(cfg, df, callback=callback, cancel=cancel, runs_root=root, background=True)
 
-        job = mgr.submit(work, name=cfg.name or f"{cfg.model.arch}")
+        job = mgr.submit(work, name=cfg.name or f"{cfg.model.arch}", owner=ss["sid"])
         ss["job_ids"] = [*ss.get("job_ids", []), job.id][-20:]
         ss["job_done_seen"] = None
     except Exception as exc:  # noqa: BLE001 - shown next to the Train button
         _ui.show_error(exc)
-        job = mgr.get(ss["job_ids"][-1]) if ss.get("job_ids") else None
+        job = mgr.latest_for(ss["sid"])
+    else:
+        st.rerun()  # redraw with the Train button disabled while the job runs
 
 # --------------------------------------------------------------------------- live progress
 if job is not None:
@@ -164,13 +166,23 @@ if job is not None:
                 sps = snap.get("samples_per_s") or 0.0
                 text = (f"Epoch {max(1, snap['epoch'])}/{snap['epochs'] or '?'} · "
                         f"{sps:,.0f} samples/s · {snap['elapsed_s']:.0f} s")
-                if snap.get("phase") == "end":
+                if not snap.get("phase"):
+                    text = "Preparing the data: split, cleaning and encoding…"
+                elif snap.get("phase") == "end":
                     text = snap.get("message") or text
                 st.progress(frac, text=text)
             elif status == "done":
                 st.success(f"Finished in {snap['elapsed_s']:.1f} s. The run is saved.", icon=":material/check_circle:")
+                task_metrics = (getattr(job.result, "metrics", None) or {}).get("tasks", {})
+                if task_metrics:
+                    cols = st.columns(min(4, len(task_metrics)))
+                    for i, (name, m) in enumerate(task_metrics.items()):
+                        key = next((k for k in ("auc", "rmse", "accuracy") if m.get(k) is not None), None)
+                        if key:
+                            cols[i % len(cols)].metric(f"{name} · test {key.upper()}", f"{float(m[key]):.3f}")
             elif status == "cancelled":
-                msg = "Stopped." + (" What was learnt so far is saved as a run." if snap.get("run_dir") else "")
+                msg = "Stopped. " + ("What was learnt so far is saved as a run." if snap.get("run_dir")
+                                     else (snap.get("message") or ""))
                 st.warning(msg, icon=":material/stop_circle:")
             else:
                 st.error(snap.get("error") or "Training failed.", icon=":material/error:")

@@ -251,7 +251,7 @@ def build_corpus(directory: str | Path) -> list[CorpusCase]:
     add("cell_99k_chars", _csv(base.assign(category=["x" * 99_000] + ["y"] * (len(base) - 1))), "ok",
         "a 99,000-character cell (under the limit)", **CLICK)
     add("too_big_bytes", good * 4, "error", "larger than a 4 KiB configured limit",
-        limits={"max_bytes": 4096}, match="MiB.*max_bytes")
+        limits={"max_bytes": 4096}, match="KiB.*limit of 4.0 KiB.*max_bytes")
     add("too_big_gzip", gzip.compress(("a,b\n" + "1,2\n" * 20_000).encode(), mtime=0), "error",
         "small gzip that expands past a 4 KiB limit", limits={"max_bytes": 4096}, match="decompressed|max_bytes")
     add("too_many_rows", good, "error", "60 rows with a configured limit of 10", limits={"max_rows": 10},

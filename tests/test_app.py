@@ -178,6 +178,107 @@ def test_task_error_is_shown_next_to_the_tasks(runs_root):
     assert at.error and "item_category" in at.error[0].value
 
 
+def _event_log(n: int = 600) -> pd.DataFrame:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({
+        "visitorid": [f"u{i}" for i in rng.integers(0, 40, n)],
+        "itemid": [f"i{i}" for i in rng.integers(0, 30, n)],
+        "event": rng.choice(["view", "addtocart", "transaction"], n, p=[0.8, 0.15, 0.05]),
+        "timestamp": np.sort(rng.integers(1_600_000_000, 1_600_100_000, n)),
+    })
+
+
+def test_funnel_builder_turns_an_event_log_into_tasks(runs_root):
+    from mtl_core.schema import infer_schema
+
+    at = _app()
+    at.switch_page("pages/data.py")
+    at.run()
+    log = _event_log()
+    at.session_state["df"] = log
+    at.session_state["schema"] = infer_schema(log)
+    at.session_state["data_name"] = "events.csv"
+    at.session_state["data_version"] = 7
+    at.run()
+    _no_errors(at)
+    assert at.selectbox(key="fun_user_7").value == "visitorid"
+    assert at.selectbox(key="fun_event_7").value == "event"
+    at.multiselect(key="fun_stages_7").set_value(["view", "addtocart", "transaction"]).run()
+    at.button(key="fun_go").click().run()
+    _no_errors(at)
+    df = at.session_state["df"]
+    assert {"addtocart", "transaction"} <= set(df.columns)
+    assert len(df) < len(log)  # one row per user-item pair
+    assert at.session_state["tasks"] == ["addtocart", "transaction"]
+    assert at.session_state["data_name"].startswith("funnel table")
+
+
+def test_stop_button_cancels_training(runs_root):
+    at = _app()
+    at.run()
+    at.button(key="start_sample").click().run()
+    at.switch_page("pages/train.py")
+    at.run()
+    at.number_input(key="tr_epochs").set_value(200)
+    at.number_input(key="tr_patience").set_value(0)
+    at.select_slider(key="tr_bs").set_value(64)
+    at.button(key="train_go").click().run()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until it is really training
+        at.run()
+        if at.get("progress"):
+            break
+        time.sleep(0.2)
+    assert at.get("progress"), "training never started"
+    at.button(key="train_stop").click().run()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        at.run()
+        if at.warning or at.success or at.error:
+            break
+        time.sleep(0.2)
+    assert not at.exception
+    assert at.warning and at.warning[0].value.startswith("Stopped"), [w.value for w in at.warning]
+    assert not at.success
+
+
+def test_queued_job_shows_its_position_then_runs(runs_root, monkeypatch):
+    import threading
+
+    from pages import _ui
+
+    monkeypatch.setenv("MTL_LAB_MAX_JOBS", "1")
+    _ui.job_manager.clear()
+    release = threading.Event()
+    try:
+        mgr = _ui.job_manager()
+        assert mgr.max_concurrent == 1
+        mgr.submit(lambda cb, cancel: release.wait(30), owner="another-session")
+        at = _app()
+        at.run()
+        at.button(key="start_sample").click().run()
+        at.switch_page("pages/train.py")
+        at.run()
+        at.number_input(key="tr_epochs").set_value(1)
+        at.select_slider(key="tr_bs").set_value(2048)
+        at.button(key="train_go").click().run()
+        _no_errors(at)
+        assert any("Queued (position 1)" in i.value for i in at.info), [i.value for i in at.info]
+        assert at.button(key="train_go").disabled
+        release.set()
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not at.success:
+            time.sleep(0.3)
+            at.run()
+        _no_errors(at)
+        assert at.success and "Finished" in at.success[0].value
+    finally:
+        release.set()
+        _ui.job_manager.clear()
+
+
 def test_unexpected_error_is_short_and_without_traceback(runs_root, monkeypatch):
     import mtl_core.runs as runs
 
@@ -246,6 +347,14 @@ def test_recommend_page_shows_top_k(run_session):
     at.slider(key=next(s.key for s in at.slider if s.key.startswith("rec_k_"))).set_value(5).run()
     assert len(at.dataframe[0].value) == 5
     _no_errors(at)
+    # weighted fusion, and a user never seen in training
+    at.radio(key=next(r.key for r in at.radio if r.key.startswith("rec_mode_"))).set_value("weighted").run()
+    _no_errors(at)
+    assert at.dataframe[0].value["fused_score"].is_monotonic_decreasing
+    at.text_input(key=next(t.key for t in at.text_input if t.key.startswith("rec_typed_"))).input("nobody").run()
+    _no_errors(at)
+    assert any("not seen in training" in c.value for c in at.caption)
+    assert len(at.dataframe[0].value) == 5
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -265,6 +374,9 @@ def test_train_page_shows_finished_run_and_links_results(run_session):
     assert Path(at.session_state["selected_run"]).is_dir()
     assert "Loss per task" in _titles(at)
     assert at.button(key="train_to_results")
+    aucs = {m.label: float(m.value) for m in at.metric if "test AUC" in m.label}
+    assert set(aucs) == {"click · test AUC", "purchase · test AUC"}
+    assert all(0 <= v <= 1 for v in aucs.values())
 
 
 # --------------------------------------------------------------------------- app_state

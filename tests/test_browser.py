@@ -200,13 +200,6 @@ def test_upload_train_results_recommend(server, page, tmp_path):
     _no_exception(pg)
     _shot(pg, "recommend")
 
-    # a reload keeps the session's runs
-    pg.reload()
-    pg.get_by_role("heading", name="Recommend").first.wait_for()
-    _settle(pg)
-    pg.get_by_text("Top 10 for").first.wait_for()
-    _no_exception(pg)
-
     # a broken upload shows its error next to the uploader and keeps the previous data
     bad = tmp_path / "broken.csv"
     bad.write_text("a,a\n1,2\n", encoding="utf-8")
@@ -217,4 +210,14 @@ def test_upload_train_results_recommend(server, page, tmp_path):
     expect(pg.locator('[data-testid="stAlertContentError"]').first).to_be_visible()
     assert pg.locator('[data-testid="stException"]').count() == 0
     expect(pg.locator('[data-testid="stMain"]')).to_contain_text("2,000 rows × 19 columns")
+
+    # a reload (a new Streamlit session) still finds this browser session's runs
+    _nav(pg, "Recommend")
+    pg.get_by_text("Top 10 for").first.wait_for()
+    _settle(pg)
+    pg.reload()
+    pg.get_by_role("heading", name="Recommend").first.wait_for()
+    _settle(pg)
+    pg.get_by_text("Top 10 for").first.wait_for()
+    _no_exception(pg)
     assert "Traceback" not in server["log"].read_text()

@@ -76,6 +76,34 @@ def test_cancel_running_and_queued():
     assert snap["status"] == "done" and snap["run_dir"] == "/tmp/x"
 
 
+def test_latest_job_per_owner():
+    mgr = JobManager(max_concurrent=2, num_threads=1)
+    a1 = mgr.submit(lambda cb, c: None, owner="a")
+    b1 = mgr.submit(lambda cb, c: None, owner="b")
+    a2 = mgr.submit(lambda cb, c: None, owner="a")
+    assert mgr.latest_for("a") is a2 and mgr.latest_for("b") is b1
+    assert mgr.latest_for("c") is None and mgr.latest_for(None) is None
+    for j in (a1, b1, a2):
+        assert j.wait(5)
+
+
+def test_error_after_cancel_counts_as_cancelled():
+    mgr = JobManager(max_concurrent=1, num_threads=1)
+    gate = threading.Event()
+
+    def fn(cb, cancel):
+        gate.wait(5)
+        raise DataError("Training stopped before the first epoch finished; nothing was saved.")
+
+    job = mgr.submit(fn)
+    assert _wait_until(lambda: job.status == "running")
+    job.cancel()
+    gate.set()
+    assert job.wait(5)
+    snap = job.snapshot()
+    assert snap["status"] == "cancelled" and snap["error"] is None
+
+
 def test_mtl_error_message_reaches_the_user():
     mgr = JobManager(max_concurrent=1, num_threads=1)
 

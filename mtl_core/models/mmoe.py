@@ -8,6 +8,7 @@ the input to the experts), then applies its tower (``config.tower_hidden``).
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..types import FeatureSpec, TaskInfo
@@ -29,9 +30,15 @@ class MMoE(MultiTaskModel):
     def forward(self, cat: torch.Tensor, num: torch.Tensor) -> dict[str, torch.Tensor]:
         x = self.embedding(cat, num)  # [B, C*E + D]
         experts = self.experts(x)  # [B, n_experts, H]
+        # Performance: all tasks' gates as one Linear (weights concatenated per call; the
+        # parameters and state dict keep one Linear per task), one softmax, one mixing op.
+        gw = torch.cat([self.gates[n].weight for n in self.task_names])  # [T*E, d]
+        gb = torch.cat([self.gates[n].bias for n in self.task_names])
+        logits = F.linear(x, gw, gb).view(x.shape[0], len(self.task_names), -1)  # [B, T, E]
+        mixed_all, w = gated_mix(logits, experts.unsqueeze(1))  # [B, T, H], [B, T, E]
         mixed = {}
-        for name in self.task_names:
-            mixed[name], w = gated_mix(self.gates[name](x), experts)  # [B, H], [B, n_experts]
+        for j, name in enumerate(self.task_names):
+            mixed[name] = mixed_all[:, j]  # [B, H]
             if self.record_gates:
-                self.last_gates[name] = w.detach()
+                self.last_gates[name] = w[:, j].detach()  # [B, n_experts]
         return self.towers(mixed)  # task -> [B] or [B, K]

@@ -1,0 +1,159 @@
+"""Trade-off lab commands for the CLI: ``baseline``, ``sweep`` and ``corrlab``.
+
+``add_commands(subparsers, commands)`` adds the three sub-parsers and registers their
+handlers in ``commands`` (the CLI's name -> handler table). Errors are ``MTLError``s, which
+``mtl_core.cli`` prints as ``error: ...`` with exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .errors import ConfigError
+
+
+def _floats(s: str, name: str) -> list[float]:
+    try:
+        out = [float(x) for x in s.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"{name} must be comma-separated numbers, e.g. 0,0.5,1; got {s!r}.") from None
+    if not out:
+        raise ConfigError(f"{name} must list at least one number; got {s!r}.")
+    return out
+
+
+def _seeds(s: str) -> list[int]:
+    try:
+        out = [int(x) for x in s.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"--seeds must be comma-separated whole numbers, e.g. 0,1,2; got {s!r}.") from None
+    if not out:
+        raise ConfigError(f"--seeds must list at least one seed; got {s!r}.")
+    return out
+
+
+def _add_train_options(p: argparse.ArgumentParser) -> None:
+    """The options ``cli.config_from_args`` reads (``--data``, ``--task``, model and training)."""
+    from .cli import _add_read_options
+
+    _add_read_options(p)
+    p.add_argument("--config", help="a run's config.json (other options override it)")
+    p.add_argument("--task", action="append", default=None,
+                   help="COLUMN[:binary|regression|multiclass][=POSITIVE]; repeat for several tasks")
+    for flag in ("--user-col", "--item-col", "--time-col", "--drop", "--arch", "--weighting", "--weights",
+                 "--optimizer", "--split", "--device", "--hidden", "--tower-hidden", "--esmm-parent", "--name"):
+        p.add_argument(flag)
+    for flag in ("--epochs", "--batch-size", "--seed", "--embed-dim", "--experts", "--patience"):
+        p.add_argument(flag, type=int)
+    for flag in ("--lr", "--weight-decay"):
+        p.add_argument(flag, type=float)
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+
+def add_commands(subparsers, commands: dict | None = None) -> None:
+    """Add ``baseline``, ``sweep`` and ``corrlab`` to ``subparsers``; each sets its handler
+    with ``set_defaults(func=...)``, and they are also registered in ``commands`` when given."""
+    s = subparsers.add_parser("baseline", help="multi-task model vs single-task models per task (negative transfer)")
+    _add_train_options(s)
+    s.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2 (3+ separate noise from transfer)")
+    s.add_argument("--out", help="runs folder (default: ./runs or $MTL_LAB_RUNS)")
+    s.set_defaults(func=cmd_baseline)
+
+    s = subparsers.add_parser("sweep", help="Pareto sweep of fixed loss weights for two tasks")
+    _add_train_options(s)
+    s.add_argument("--points", type=int, default=5, help="number of fixed weightings (w_a, 1 - w_a)")
+    s.add_argument("--learned", default="uncertainty,gradnorm",
+                   help="comma-separated learned weighting methods to add ('' for none)")
+    s.add_argument("--no-single", action="store_true", help="skip the single-task reference point")
+    s.add_argument("--out", help="runs folder; the sweep goes to OUT/sweeps/<id>")
+    s.set_defaults(func=cmd_sweep)
+
+    s = subparsers.add_parser("corrlab", help="MMoE-paper synthetic experiment: metric vs task correlation")
+    s.add_argument("--correlations", default="0,0.5,0.9,1", help="comma-separated task correlations")
+    s.add_argument("--archs", default="shared_bottom,mmoe,single", help="comma-separated architectures")
+    s.add_argument("--rows", type=int, default=8000)
+    s.add_argument("--epochs", type=int, default=8)
+    s.add_argument("--seeds", default="0,1,2")
+    s.add_argument("--out", help="write the result table to this CSV file")
+    s.add_argument("--runs", help="runs folder for the saved result (default: ./runs or $MTL_LAB_RUNS)")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_corrlab)
+
+    if commands is not None:
+        commands.update(COMMANDS)
+
+
+def _progress(quiet: bool):
+    last = {"msg": None}
+
+    def cb(p: dict) -> None:
+        if quiet:
+            return
+        msg = p.get("message", "")
+        if msg != last["msg"] and "epoch" not in msg:
+            last["msg"] = msg
+            print(f"[{p.get('fraction', 0):4.0%}] {msg}", file=sys.stderr, flush=True)
+
+    return cb
+
+
+def _config(a):
+    from .cli import config_from_args
+
+    return config_from_args(a)
+
+
+def cmd_baseline(a) -> int:
+    from .lab import negative_transfer
+
+    cfg = _config(a)
+    table = negative_transfer(cfg, seeds=_seeds(a.seeds), callback=_progress(a.quiet), runs_root=a.out)
+    print(table.drop(columns=["explanation"]).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print()
+    for _, r in table.iterrows():
+        print(f"{r['task']}: {r['verdict']}. {r['explanation']}")
+    if table.attrs.get("path"):
+        print(f"\nsaved to {table.attrs['path']}")
+    return 0
+
+
+def cmd_sweep(a) -> int:
+    from .lab import pareto_sweep
+
+    cfg = _config(a)
+    if not a.task or len(a.task) < 2:
+        raise ConfigError("A sweep needs two tasks: give --task A --task B (more tasks keep weight 1).")
+    from .schema import parse_task_spec
+
+    ta, tb = parse_task_spec(a.task[0]).key, parse_task_spec(a.task[1]).key
+    learned = [m.strip() for m in (a.learned or "").split(",") if m.strip()]
+    res = pareto_sweep(cfg, None, ta, tb, n_points=a.points, learned=learned, include_single=not a.no_single,
+                       callback=_progress(a.quiet), runs_root=a.out)
+    cols = ["label", "kind", "val_a", "val_b", "test_a", "test_b", "pareto"]
+    print(f"A = {ta} ({res.metric_a}), B = {tb} ({res.metric_b}); test metrics are plotted, validation "
+          "metrics are the ones to choose by.")
+    print(res.points[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(json.dumps({"sweep_dir": str(res.path) if res.path else None, "status": res.status}))
+    return 0
+
+
+def cmd_corrlab(a) -> int:
+    from .lab import correlation_lab
+
+    table = correlation_lab(correlations=_floats(a.correlations, "--correlations"),
+                            archs=[x.strip() for x in a.archs.split(",") if x.strip()],
+                            rows=a.rows, epochs=a.epochs, seeds=_seeds(a.seeds),
+                            callback=_progress(a.quiet), runs_root=a.runs)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if a.out:
+        from .cli import _write_table
+
+        _write_table(table, a.out)
+        print(f"wrote {len(table)} rows to {a.out}")
+    return 0
+
+
+COMMANDS = {"baseline": cmd_baseline, "sweep": cmd_sweep, "corrlab": cmd_corrlab}
+
+__all__ = ["add_commands", "cmd_baseline", "cmd_sweep", "cmd_corrlab", "COMMANDS"]

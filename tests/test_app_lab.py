@@ -1,0 +1,148 @@
+"""AppTest for the Trade-off lab and Compare runs pages: they render on a fresh session and
+with finished runs of the session, and a small Pareto sweep runs to the end in the
+background and shows its plot."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mtl_core import app_state
+from mtl_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from mtl_core.synth import make_synthetic
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+TIMEOUT = 60
+
+
+@pytest.fixture
+def root(tmp_path, monkeypatch):
+    r = tmp_path / "runs"
+    monkeypatch.setenv("MTL_LAB_RUNS", str(r))
+    monkeypatch.chdir(ROOT)
+    return r
+
+
+def _app(sid: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if sid:
+        at.query_params["s"] = sid
+    return at
+
+
+def _no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _titles(at: AppTest) -> list[str]:
+    out = []
+    for el in at.get("plotly_chart"):
+        title = json.loads(el.proto.spec).get("layout", {}).get("title", {})
+        out.append(title.get("text", "") if isinstance(title, dict) else str(title))
+    return out
+
+
+def _small_df():
+    return make_synthetic(rows=1200, task_correlation=0.5, seed=2)
+
+
+def _cfg(arch: str, lr: float = 3e-3) -> RunConfig:
+    return RunConfig(
+        data=DataConfig(tasks=["click", "purchase"], user_col="user_id", item_col="item_id", time_col="timestamp"),
+        model=ModelConfig(arch=arch, embed_dim=4, hidden=[8], tower_hidden=[4], n_experts=2),
+        train=TrainConfig(epochs=2, batch_size=256, lr=lr, patience=0, num_threads=1, weighting="uncertainty"),
+        name=f"test-{arch}",
+    )
+
+
+@pytest.fixture
+def session_with_runs(root):
+    from mtl_core.pipeline import run_experiment
+
+    sid = app_state.new_session_id()
+    runs = app_state.session_runs_root(root, sid)
+    df = _small_df()
+    mmoe = run_experiment(_cfg("mmoe"), df, runs_root=runs).run_dir
+    run_experiment(_cfg("shared_bottom", lr=1e-2), df, runs_root=runs)
+    return sid, str(mmoe)
+
+
+@pytest.mark.parametrize("page", ["lab", "compare"])
+def test_page_renders_on_a_fresh_session(root, page):
+    at = _app()
+    at.switch_page(f"pages/{page}.py")
+    at.run()
+    _no_errors(at)
+    assert at.title[0].value == {"lab": "Trade-off lab", "compare": "Compare runs"}[page]
+
+
+def test_lab_diagnostics_with_finished_runs(session_with_runs):
+    sid, mmoe = session_with_runs
+    at = _app(sid)
+    at.switch_page("pages/lab.py")
+    at.run()
+    _no_errors(at)
+    assert "Gradient norms on shared parameters" in _titles(at)  # newest run: shared bottom
+    at.selectbox(key="lab_run").set_value(mmoe).run()
+    _no_errors(at)
+    titles = _titles(at)
+    for expected in ("Task weights over training", "Gradient norms on shared parameters",
+                     "Gradient cosine similarity between tasks", "Gate weights per task (epoch 2)"):
+        assert any(expected in t for t in titles), (expected, titles)
+    # the epoch slider moves the gate heatmap
+    at.select_slider(key=next(s.key for s in at.select_slider if s.key.startswith("lab_gate_ep_"))).set_value(1).run()
+    _no_errors(at)
+    assert any("Gate weights per task (epoch 1)" in t for t in _titles(at))
+    # every chart has its explanation
+    assert len(at.caption) >= len(_titles(at))
+
+
+def test_compare_page_with_finished_runs(session_with_runs):
+    at = _app(session_with_runs[0])
+    at.switch_page("pages/compare.py")
+    at.run()
+    _no_errors(at)
+    assert len(at.dataframe[0].value) == 2  # all runs of the session
+    assert "Validation loss across runs" in _titles(at)
+    diff = at.dataframe[2].value
+    assert set(diff.index) == {"model.arch", "train.lr", "name"}
+    metrics = at.dataframe[1].value
+    assert "click:auc" in metrics.index
+
+
+def test_small_sweep_completes_and_shows_the_pareto_plot(root):
+    from mtl_core.schema import infer_schema
+
+    df = _small_df()
+    at = _app()
+    at.session_state["df"] = df
+    at.session_state["schema"] = infer_schema(df)
+    at.session_state["data_name"] = "small"
+    at.session_state["tasks"] = ["click", "purchase"]
+    at.session_state["train_settings"] = {**app_state.default_train_settings(["click", "purchase"]),
+                                          "arch": "shared_bottom", "epochs": 1, "batch_size": 512,
+                                          "hidden": "8", "tower_hidden": "4", "embed_dim": 4}
+    at.switch_page("pages/lab.py")
+    at.run()
+    _no_errors(at)
+    at.slider(key="ps_points").set_value(2)
+    at.multiselect(key="ps_learned").set_value(["uncertainty"])
+    at.button(key="ps_go").click().run()
+    _no_errors(at)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        at.run()
+        if any("Pareto sweep finished" in s.value for s in at.success) or at.error or at.warning:
+            break
+        time.sleep(0.3)
+    _no_errors(at)
+    assert any("Pareto sweep finished" in s.value for s in at.success), [s.value for s in at.success]
+    titles = _titles(at)
+    assert any(t.startswith("Trade-off: AUC click (test) vs AUC purchase (test)") for t in titles), titles
+    points = next(d.value for d in at.dataframe if "label" in d.value.columns)
+    assert list(points["kind"]) == ["sweep", "sweep", "learned", "single"]
