@@ -73,7 +73,7 @@ def add_commands(subparsers, commands: dict | None = None) -> None:
     s.add_argument("--correlations", default="0,0.5,0.9,1", help="comma-separated task correlations")
     s.add_argument("--archs", default="shared_bottom,mmoe,single", help="comma-separated architectures")
     s.add_argument("--rows", type=int, default=8000)
-    s.add_argument("--epochs", type=int, default=8)
+    s.add_argument("--epochs", type=int, default=12)
     s.add_argument("--seeds", default="0,1,2")
     s.add_argument("--out", help="write the result table to this CSV file")
     s.add_argument("--runs", help="runs folder for the saved result (default: ./runs or $MTL_LAB_RUNS)")

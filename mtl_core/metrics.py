@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import math
 from typing import Any, Iterable
 
@@ -405,14 +406,20 @@ def metrics_table(metrics: dict) -> pd.DataFrame:
     return df[cols].reset_index(drop=True)
 
 
+_CSV_INNER_TRIGGER = re.compile(r"([\r\n])(?=[=+\-@\t\r])")
+
+
 def escape_csv_cell(value: Any) -> Any:
     """OWASP CSV-injection guard: a string starting with ``= + - @``, tab or CR gets a leading ``'``.
 
     Non-strings (numbers, including negative ones, None, bools) are returned unchanged.
     """
-    if isinstance(value, str) and value.startswith(_CSV_TRIGGERS):
-        return "'" + value
-    return value
+    if not isinstance(value, str):
+        return value
+    if value.startswith(_CSV_TRIGGERS):
+        value = "'" + value
+    # a line break inside a cell starts a new line for some readers: guard those lines too
+    return _CSV_INNER_TRIGGER.sub(r"\1'", value)
 
 
 def to_safe_csv(df: pd.DataFrame) -> str:
@@ -431,5 +438,6 @@ def to_safe_csv(df: pd.DataFrame) -> str:
             continue
         frame[col] = s.astype(object).map(escape_csv_cell)
     buf = io.StringIO()
-    frame.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+    # QUOTE_NONNUMERIC: every text cell is quoted, so embedded CR/LF stay inside their cell
+    frame.to_csv(buf, index=False, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
     return buf.getvalue()

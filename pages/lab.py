@@ -139,7 +139,9 @@ with tab_diag:
                 c1, c2 = st.columns(2)
                 with c1:
                     last = diag[-1].get("cosine") or {}
-                    _ui.plot(figures.grad_cosine_heatmap(last, tasks), key=f"lab_cos_{rid}")
+                    fig = figures.grad_cosine_heatmap(last, tasks)
+                    fig.update_layout(title={"text": f"Gradient cosine, last epoch ({diag[-1]['epoch']})"})
+                    _ui.plot(fig, key=f"lab_cos_{rid}")
                     st.caption("Agreement of the tasks' gradients in the last epoch: near 1 they push the shared "
                                "layers the same way, below 0 they fight. Persistent negative cells are where "
                                "PCGrad or more task-specific capacity (MMoE/PLE) can help.")
@@ -201,7 +203,7 @@ with tab_nt:
                 st.subheader("Multi-task vs single-task (test split)")
                 flagged = table[table["verdict"] == "negative transfer"]
                 if len(flagged):
-                    st.error("Negative transfer on " + ", ".join(flagged["task"].astype(str)) +
+                    st.warning("Negative transfer on " + ", ".join(flagged["task"].astype(str)) +
                              ": the multi-task model is worse than a model trained on that task alone.",
                              icon=":material/warning:")
                 else:
@@ -289,7 +291,7 @@ with tab_corr:
                                default=["shared_bottom", "mmoe", "single"], key="cl_archs")
         c1, c2, c3 = st.columns(3)
         rows = c1.number_input("Rows", 500, 200_000, 8000, step=1000, key="cl_rows")
-        epochs = c2.number_input("Epochs", 1, 50, 8, key="cl_epochs")
+        epochs = c2.number_input("Epochs", 1, 50, 12, key="cl_epochs")
         n_seeds = c3.number_input("Seeds", 1, 10, 3, key="cl_seeds",
                                   help="Each seed draws new data, split and initialisation.")
         running = _job_panel("cl", "Correlation lab")

@@ -146,3 +146,49 @@ def test_small_sweep_completes_and_shows_the_pareto_plot(root):
     assert any(t.startswith("Trade-off: AUC click (test) vs AUC purchase (test)") for t in titles), titles
     points = next(d.value for d in at.dataframe if "label" in d.value.columns)
     assert list(points["kind"]) == ["sweep", "sweep", "learned", "single"]
+
+
+def _wait_for(at: AppTest, text: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at.run()
+        if any(text in s.value for s in at.success) or at.error or at.exception:
+            break
+        time.sleep(0.3)
+    _no_errors(at)
+    assert any(text in s.value for s in at.success), [s.value for s in at.success]
+
+
+def test_negative_transfer_and_correlation_lab_tabs(root):
+    from mtl_core.schema import infer_schema
+
+    df = _small_df()
+    at = _app()
+    at.session_state["df"] = df
+    at.session_state["schema"] = infer_schema(df)
+    at.session_state["tasks"] = ["click", "purchase"]
+    at.session_state["train_settings"] = {**app_state.default_train_settings(["click", "purchase"]),
+                                          "arch": "shared_bottom", "epochs": 1, "batch_size": 512,
+                                          "hidden": "8", "tower_hidden": "4", "embed_dim": 4}
+    at.switch_page("pages/lab.py")
+    at.run()
+    at.multiselect(key="nt_seeds").set_value([0, 1])
+    at.button(key="nt_go").click().run()
+    _wait_for(at, "Negative-transfer check finished")
+    table = next(d.value for d in at.dataframe if "verdict" in d.value.columns)
+    assert list(table["task"]) == ["click", "purchase"] and (table["n_seeds"] == 2).all()
+    assert table["verdict"].str.contains("transfer|variation").all()
+    assert at.warning or any("No negative transfer" in s.value for s in at.success)
+
+    at.multiselect(key="cl_corrs").set_value([0.0, 1.0])
+    at.number_input(key="cl_rows").set_value(600)
+    at.number_input(key="cl_epochs").set_value(1)
+    at.number_input(key="cl_seeds").set_value(1)
+    at.button(key="cl_go").click().run()
+    _wait_for(at, "Correlation lab finished")
+    titles = _titles(at)
+    assert any("AUC click vs single-task" in t for t in titles), titles
+    assert any("RMSE rating vs single-task" in t for t in titles), titles
+    at.radio(key="cl_view").set_value("Metric").run()
+    _no_errors(at)
+    assert any("AUC click (test)" in t for t in _titles(at))

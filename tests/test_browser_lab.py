@@ -123,6 +123,7 @@ def _panel(pg):
 def _fill(loc, value: str) -> None:
     loc.fill(value)
     loc.press("Enter")
+    loc.page.wait_for_timeout(800)  # let Streamlit start the rerun before _settle looks for it
 
 
 def test_pareto_sweep_and_correlation_lab(server, page):
@@ -152,6 +153,7 @@ def test_pareto_sweep_and_correlation_lab(server, page):
     slider.first.focus()
     for _ in range(3):  # 5 -> 2 points
         pg.keyboard.press("ArrowLeft")
+    pg.wait_for_timeout(800)
     _settle(pg)
     expect(panel.get_by_text("6 trainings", exact=False)).to_be_visible()
     panel.get_by_role("button", name="Run the sweep").click()
@@ -159,7 +161,7 @@ def test_pareto_sweep_and_correlation_lab(server, page):
     _settle(pg)
     panel = _panel(pg)
     expect(panel.get_by_text("Pareto sweep finished", exact=False)).to_be_visible()
-    legend = panel.locator(".js-plotly-plot .legendtext").all_inner_texts()
+    legend = panel.locator(".js-plotly-plot .legendtext").all_text_contents()  # SVG text
     assert {"Weight sweep", "Learned weighting", "Single-task", "Pareto front"} <= set(legend), legend
     _no_exception(pg)
     _shot(pg, SHOTS / "lab_pareto.png")
@@ -168,11 +170,11 @@ def test_pareto_sweep_and_correlation_lab(server, page):
     pg.get_by_role("tab", name="Correlation lab").click()
     panel = _panel(pg)
     if not DOCS_MODE:
-        _fill(panel.get_by_label("Rows"), "1000")
+        _fill(panel.get_by_role("spinbutton", name="Rows"), "1000")
         _settle(pg)
-        _fill(_panel(pg).get_by_label("Epochs"), "2")
+        _fill(_panel(pg).get_by_role("spinbutton", name="Epochs"), "2")
         _settle(pg)
-        _fill(_panel(pg).get_by_label("Seeds"), "1")
+        _fill(_panel(pg).get_by_role("spinbutton", name="Seeds"), "1")
         _settle(pg)
     _panel(pg).get_by_role("button", name="Run the correlation lab").click()
     _panel(pg).locator(".js-plotly-plot .gtitle", has_text="Effect of task correlation").first.wait_for(

@@ -175,8 +175,6 @@ def test_csv_downloads_escape_formula_cells(cell):
     df = pd.DataFrame({"item": [cell, "plain"], cell: [1, 2], "score": [-1.5, 2.0]})
     text = to_safe_csv(df)
     assert ("'" + cell).replace('"', '""') in text
-    if "\r" in cell:
-        return  # a bare CR splits the row for csv readers: see the xfail test below
     rows = list(csv.reader(io.StringIO(text, newline="")))
     header, body = rows[0], rows[1:]
     for value in header + [r[0] for r in body]:
@@ -186,9 +184,6 @@ def test_csv_downloads_escape_formula_cells(cell):
     assert body[1][0] == "plain"
 
 
-@pytest.mark.xfail(strict=True, reason="metrics.to_safe_csv leaves a bare CR inside a cell unquoted "
-                   "(pandas quotes \\n but not \\r with lineterminator='\\n'), so a reader that breaks rows "
-                   "on CR sees '=1+1' at the start of a line; fix: quote/escape cells containing CR")
 def test_csv_download_cell_with_embedded_cr_cannot_start_a_formula_row():
     text = to_safe_csv(pd.DataFrame({"a": ["x\r=1+1"], "b": [1]}))
     for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
