@@ -17,53 +17,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                 "--disable-dev-shm-usage"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"{url} not healthy after {timeout:.0f}s")
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return r.status == 200
-    except OSError:
-        return False
+sys.path.insert(0, str(ROOT / "tests"))
+from browser_support import CHROMIUM, CHROMIUM_ARGS, healthy, streamlit_server  # noqa: E402
 
 
 class RssSampler(threading.Thread):
@@ -252,37 +217,24 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="mtl-load-"))
     runs = tmp / "runs"
     csvs = [make_data(i, a.rows, tmp) for i in range(a.sessions)]
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "MTL_LAB_RUNS": str(runs), "MTL_LAB_MAX_JOBS": str(a.max_jobs),
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     sampler = None
     results: list[dict] = []
     queued: list = []
-    try:
-        wait_healthy(url + "/_stcore/health", proc)
-        sampler = RssSampler(proc.pid)
-        base_rss = sampler.rss()
-        sampler.start()
-        remaining = a.deadline - (time.monotonic() - t_start)
-        results, queued = asyncio.run(drive(a.sessions, url, csvs, a.epochs, max(30.0, remaining)))
-        server_up = proc.poll() is None and healthy(url + "/_stcore/health")
-        check_storage(runs, results)
-    finally:
-        if sampler is not None:
-            sampler.stop.set()
-            sampler.join(5)
-        proc.terminate()
+    server_up = False
+    with streamlit_server(tmp, {"MTL_LAB_MAX_JOBS": str(a.max_jobs)}) as srv:
+        url, proc = srv["url"], srv["proc"]
         try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+            sampler = RssSampler(proc.pid)
+            base_rss = sampler.rss()
+            sampler.start()
+            remaining = a.deadline - (time.monotonic() - t_start)
+            results, queued = asyncio.run(drive(a.sessions, url, csvs, a.epochs, max(30.0, remaining)))
+            server_up = proc.poll() is None and healthy(url + "/_stcore/health")
+            check_storage(runs, results)
+        finally:
+            if sampler is not None:
+                sampler.stop.set()
+                sampler.join(5)
     wall = time.monotonic() - t_start
     peak = max((s for _, s in sampler.samples), default=0) if sampler else 0
     last = sampler.samples[-1][1] if sampler and sampler.samples else 0

@@ -10,7 +10,7 @@ permutation + all batches; evaluation excluded), train_seconds, test AUC per tas
 The model is the same on both sides (and in ``rechub_worker.py``): MMoE, embedding dim 4
 per field (one table, N(0, 0.01) init), 8 experts Linear(d,16)+ReLU, a softmax gate per
 task Linear(d,8), towers Linear(16,8)+ReLU+Linear(8,1) (final bias 0), no dropout/batchnorm,
-loss = mean of the two BCE losses, Adam(lr 1e-3, weight_decay 1e-4), one epoch, seed 0.
+loss = mean of the two BCE losses, Adam(lr 1e-3, weight_decay 1e-4), one epoch, seed --seed.
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def auc(y: np.ndarray, p: np.ndarray) -> float:
 
 
 # --------------------------------------------------------------------------- MTL Lab
-def run_mtl(path: str, batch: int, epochs: int, device: str, amp: bool) -> dict:
+def run_mtl(path: str, batch: int, epochs: int, device: str, amp: bool, seed: int = 0) -> dict:
     import torch
 
     from mtl_core.config import ModelConfig, TrainConfig
@@ -70,13 +70,13 @@ def run_mtl(path: str, batch: int, epochs: int, device: str, amp: bool) -> dict:
     kw = dict(epochs=epochs, lr=LR, optimizer="adam", weight_decay=WEIGHT_DECAY,
               # torch-rechub's MTLTrainer minimises the MEAN of the task losses
               task_weights={"click": 0.5, "purchase": 0.5}, patience=0, device=device,
-              diagnostics=False, seed=0)
+              diagnostics=False, seed=seed)
     if batch:
         kw["batch_size"] = batch
     if amp:
         kw["amp"] = True
     tcfg = TrainConfig(**kw).validate()
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     model = build_model("mmoe", feats, tasks, mcfg)
     trainer = Trainer(model, tasks, tcfg)
     res = trainer.fit(train, None)
@@ -87,7 +87,7 @@ def run_mtl(path: str, batch: int, epochs: int, device: str, amp: bool) -> dict:
 
 
 # --------------------------------------------------------------------------- plain loop
-def run_plain(path: str, batch: int, epochs: int, device: str, amp: bool) -> dict:
+def run_plain(path: str, batch: int, epochs: int, device: str, amp: bool, seed: int = 0) -> dict:
     import torch
     from torch import nn
     import torch.nn.functional as F
@@ -119,14 +119,14 @@ def run_plain(path: str, batch: int, epochs: int, device: str, amp: bool) -> dic
 
     d, tr, te = load(path)
     dev = torch.device(device if device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"))
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     model = PlainMMoE(d["vocab"], d["num"].shape[1]).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
     cat = torch.from_numpy(d["cat"][tr]).to(dev)
     num = torch.from_numpy(d["num"][tr]).to(dev)
     y = torch.from_numpy(d["y"][tr]).to(dev)
     n = len(tr)
-    gen = torch.Generator().manual_seed(0)
+    gen = torch.Generator().manual_seed(seed)
     if dev.type == "cuda":
         torch.cuda.synchronize()
     t0 = time.perf_counter()
@@ -162,13 +162,15 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--amp", action="store_true", help="bf16 autocast")
+    ap.add_argument("--seed", type=int, default=0, help="model init / shuffling seed (the split is fixed)")
     a = ap.parse_args()
     import torch
 
     torch.set_num_threads(a.threads)
     fn = run_mtl if a.side == "mtl" else run_plain
-    out = fn(a.data, a.batch or (0 if a.side == "mtl" else 1024), a.epochs, a.device, a.amp)
+    out = fn(a.data, a.batch or (0 if a.side == "mtl" else 1024), a.epochs, a.device, a.amp, a.seed)
     out["amp"] = a.amp
+    out["seed"] = a.seed
     out["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(out), flush=True)
 

@@ -18,7 +18,7 @@ models/multi_task/mmoe.py, trainers/mtl_trainer.py):
   The towers' final bias is zeroed as in MTL Lab.
 - loss: MTLTrainer's ``sum(BCELoss per task) / n_task`` (MTL Lab runs with task weights
   0.5/0.5 to match); Adam(lr 1e-3, weight_decay 1e-4); batch 1024; one epoch; seed 0;
-  DataLoader(shuffle=True, num_workers=0) as built by ``DataGenerator``.
+  DataLoader(shuffle=True, num_workers=0) as built by ``DataGenerator``; seed --seed.
 """
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--keep-batchnorm", action="store_true")
+    ap.add_argument("--seed", type=int, default=0, help="model init / shuffling seed (the split is fixed)")
     a = ap.parse_args()
 
     import torch
@@ -52,8 +53,8 @@ def main() -> None:
     from torch_rechub.utils.data import DataGenerator
 
     torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
-    np.random.seed(0)
+    torch.manual_seed(a.seed)
+    np.random.seed(a.seed)
     d = np.load(a.data)
     tr, te = d["train_idx"], d["test_idx"]
     cat_names = [str(c) for c in d["cat_names"]]
@@ -110,7 +111,7 @@ def main() -> None:
     secs = sum(times)
     last = log[-1]
     print(json.dumps({"side": "rechub", "batch": a.batch, "samples_per_s": len(tr) * a.epochs / secs,
-                      "train_seconds": secs, "device": a.device, "batchnorm": a.keep_batchnorm,
+                      "train_seconds": secs, "device": a.device, "batchnorm": a.keep_batchnorm, "seed": a.seed,
                       "auc": {"click": float(last[2]), "purchase": float(last[3])},
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}), flush=True)
 

@@ -37,14 +37,14 @@ def load_avg() -> str:
         return "n/a"
 
 
-def run_one(kind: str, batch: int, a, data: Path, amp: bool = False) -> dict | None:
+def run_one(kind: str, batch: int, a, data: Path, amp: bool = False, seed: int = 0) -> dict | None:
     if kind == "rechub":
         py = str(Path(a.rechub_venv) / "bin" / "python")
         cmd = [py, str(HERE / "rechub_worker.py"), "--data", str(data), "--batch", str(batch),
-               "--threads", str(a.threads), "--device", a.device]
+               "--threads", str(a.threads), "--device", a.device, "--seed", str(seed)]
     else:
         cmd = [sys.executable, str(HERE / "mtl_worker.py"), "--side", kind, "--data", str(data),
-               "--batch", str(batch), "--threads", str(a.threads), "--device", a.device]
+               "--batch", str(batch), "--threads", str(a.threads), "--device", a.device, "--seed", str(seed)]
         if amp:
             cmd.append("--amp")
     env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), MKL_NUM_THREADS=str(a.threads))
@@ -80,6 +80,9 @@ def main() -> None:
     ap.add_argument("--big-batch", type=int, default=0,
                     help="also measure MTL Lab and the plain loop at this batch size (CUDA: 8192 by default)")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per measurement")
+    ap.add_argument("--fixed-seed", action="store_true",
+                    help="seed 0 in every repetition (default: repetition i uses seed i on every side, so the "
+                         "median AUC compares training runs, not one lucky initialisation)")
     a = ap.parse_args()
 
     from mtl_core.config import TrainConfig
@@ -105,16 +108,17 @@ def main() -> None:
                     ("plain PyTorch loop, bf16 autocast", "plain", big, True)]
 
     info = {"command": " ".join(sys.argv), "rows": a.rows, "threads": a.threads, "device": a.device,
+            "seeds": "0 in every repetition" if a.fixed_seed else "repetition i uses seed i",
             "cpu_count": os.cpu_count(), "load_before": load_avg(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
             "mtl_default_batch": default_bs}
     print(f"data {data} | {a.reps} reps | threads {a.threads} | device {a.device} | load {info['load_before']}", flush=True)
     results: dict[tuple, list[dict]] = {c: [] for c in configs}
     for rep in range(a.reps):
         for c in configs:
-            r = run_one(c[1], c[2], a, data, c[3])
+            r = run_one(c[1], c[2], a, data, c[3], seed=0 if a.fixed_seed else rep)
             if r:
                 results[c].append(r)
-                print(f"  rep {rep + 1} {c[0]:<34} batch {c[2]:>5}: {r['samples_per_s']:>9,.0f} samples/s "
+                print(f"  rep {rep + 1} seed {r.get('seed', 0)} {c[0]:<34} batch {c[2]:>5}: {r['samples_per_s']:>9,.0f} samples/s "
                       f"AUC click {r['auc']['click']:.4f} purchase {r['auc']['purchase']:.4f} "
                       f"RSS {r['peak_rss_mb']:,.0f} MB (load {r['load_after']})", flush=True)
     info["load_after"] = load_avg()

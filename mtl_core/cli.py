@@ -107,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--k", type=int, default=10)
     s.add_argument("--include-bought", action="store_true")
     # LAB COMMANDS (each sets its handler with set_defaults(func=...))
-    from .cli_lab import add_commands; add_commands(sub)  # noqa: E702 - trade-off lab commands
+    from .cli_lab import add_commands
+
+    add_commands(sub)  # trade-off lab: baseline, sweep, corrlab
     return p
 
 

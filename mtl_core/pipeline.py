@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .config import RunConfig
-from .errors import ConfigError, DataError, MTLError, TrainingError
+from .errors import ConfigError, DataError, TrainingError
 from .types import EncodedSplit, FeatureSpec, TaskInfo, TaskSpec
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     """Validate the configuration against the data, split and fit preprocessing."""
     from .preprocess import Preprocessor
     from .schema import check_features_vs_tasks, infer_schema, parse_task_spec, resolve_tasks
-    from .split import split_indices, split_report
+    from .split import split_indices
 
     config.validate()
     if df is None:

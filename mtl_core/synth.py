@@ -15,6 +15,12 @@ Score a drives ``click``; score b drives ``cart`` and ``purchase`` (conditional 
 cart), giving the funnel ``purchase ⇒ cart ⇒ click``. At ρ = 1 the two scoring functions
 coincide; at ρ = 0 they are unrelated.
 
+With ``engagement_targets=True`` two more columns carry the task scores directly as dense
+regression targets, as in the paper (both tasks regression, every row labelled):
+``dwell_time`` (seconds on the product page, affine in score a) and ``basket_value`` (value
+of the basket after the impression, affine in score b). They are off by default so the
+standard table (and ``data/sample.csv``) keeps its columns; the correlation lab uses them.
+
 Everything is vectorised numpy; the same ``seed`` gives the same frame bit-for-bit, and the
 random structure (embeddings, u1, u2, α, β, noise) does not depend on ``task_correlation``,
 so frames generated at several ρ with one seed differ only through w_b.
@@ -43,6 +49,10 @@ SEGMENT_LABELS = ["bargain_hunter", "loyalist", "explorer", "impulse"]
 DEVICES = ["mobile", "desktop", "tablet"]
 START = np.datetime64("2024-03-01T00:00:00", "s")
 DAYS = 30
+
+# engagement targets: (mean, sd) of the affine maps of the standardised noisy scores a / b
+DWELL_TIME = (180.0, 15.0)  # seconds
+BASKET_VALUE = (250.0, 20.0)  # currency units
 
 TARGET_CLICK = 0.25
 TARGET_CART_GIVEN_CLICK = 0.08 / 0.25
@@ -84,12 +94,19 @@ def _check(rows, task_correlation, n_users, n_items) -> None:
 
 def make_synthetic(rows: int = 20000, task_correlation: float = 0.5, seed: int = 0,
                    n_users: int | None = None, n_items: int | None = None,
-                   return_truth: bool = False):
+                   return_truth: bool = False, engagement_targets: bool = False):
     """Generate a synthetic multi-task e-commerce table (see the module docstring).
 
     Returns the DataFrame, or ``(df, truth)`` when ``return_truth``; ``truth`` holds the
     noise-free task scores ``click_score`` and ``purchase_score`` (float64 ``[rows]``), the
     latent matrix ``x`` and the vectors ``w_click`` / ``w_purchase``.
+
+    ``engagement_targets=True`` appends the regression columns ``dwell_time`` (score a) and
+    ``basket_value`` (score b): ``mean + sd · (s_k + ε_k − mean(s_k)) / std(s_k)`` with the same
+    noise ``ε_k ~ N(0, 0.1²)`` as the binary labels, rounded to 0.1 (0.01 for money) and
+    floored at 0 (12 standard deviations below the mean, so practically never: the scores'
+    left tail reaches about −10 standard deviations).
+    Every other column is identical with and without them.
     """
     _check(rows, task_correlation, n_users, n_items)
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
@@ -221,6 +238,10 @@ def make_synthetic(rows: int = 20000, task_correlation: float = 0.5, seed: int =
         "sales": sales,
         "segment_label": seg_label,
     })
+    if engagement_targets:
+        ea, eb = za / SIGNAL_SCALE, zb / SIGNAL_SCALE  # standardised noisy scores a and b
+        df["dwell_time"] = np.round(np.maximum(DWELL_TIME[0] + DWELL_TIME[1] * ea, 0.0), 1)
+        df["basket_value"] = np.round(np.maximum(BASKET_VALUE[0] + BASKET_VALUE[1] * eb, 0.0), 2)
     if not return_truth:
         return df
     truth = {

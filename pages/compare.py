@@ -66,7 +66,12 @@ with _ui.errors_here():
     st.subheader("Test metrics side by side")
     m = cmp["metrics"].rename(index=short).T
     m.index.name = "metric"
-    st.dataframe(m.astype(str).replace({"nan": "", "None": ""}), key="cmp_metrics")
+    def _cell(v) -> str:
+        if v is None or (isinstance(v, float) and pd.isna(v)):
+            return ""
+        return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+    st.dataframe(m.map(_cell), key="cmp_metrics")
     st.caption("One column per run. For AUC, F1, accuracy and R² higher is better; for log-loss, RMSE "
                "and MAE lower is better.")
 

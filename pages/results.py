@@ -2,9 +2,7 @@
 calibration, regression errors, ranking quality, training curves and downloads."""
 from __future__ import annotations
 
-import json
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 

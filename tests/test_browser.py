@@ -7,45 +7,16 @@ playwright is missing.
 """
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
+from browser_support import (CHROMIUM, ROOT, assert_no_exception, full_page_shot, launch_chromium, settle,
+                             streamlit_server)
+
 SHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    last = ""
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200 and r.read().strip() == b"ok":
-                    return
-        except OSError as exc:
-            last = str(exc)
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} not healthy after {timeout:.0f}s ({last})")
 
 
 @pytest.fixture(scope="module")
@@ -54,24 +25,8 @@ def server(tmp_path_factory):
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run the browser test")
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     tmp = tmp_path_factory.mktemp("browser")
-    port = _free_port()
-    env = {**os.environ, "MTL_LAB_RUNS": str(tmp / "runs"), "MTL_LAB_MAX_JOBS": "1",
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", proc)
-        yield {"url": f"http://127.0.0.1:{port}", "tmp": tmp, "log": tmp / "server.log"}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with streamlit_server(tmp, {"MTL_LAB_MAX_JOBS": "1"}) as srv:
+        yield {**srv, "tmp": tmp}
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +34,7 @@ def page(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = launch_chromium(p)
         ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
         pg = ctx.new_page()
         pg.set_default_timeout(60_000)
@@ -88,33 +43,15 @@ def page(server):
         browser.close()
 
 
-def _settle(pg, timeout: float = 60_000) -> None:
-    """Wait until Streamlit is not running a script (the status widget is gone)."""
-    pg.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=timeout)
-    pg.locator('[data-testid="stAppViewContainer"]').wait_for(state="visible")
+_settle = settle
 
 
 def _no_exception(pg) -> None:
-    exc = pg.locator('[data-testid="stException"]')
-    assert exc.count() == 0, exc.first.inner_text()
-    text = pg.locator('[data-testid="stMain"]').inner_text()
-    assert "Traceback" not in text
-    for err in pg.locator('[data-testid="stAlertContentError"]').all():
-        raise AssertionError(f"error shown on the page: {err.inner_text()}")
+    assert_no_exception(pg)
 
 
 def _shot(pg, name: str) -> None:
-    """Full-page screenshot: Streamlit scrolls inside its main container, so grow the
-    viewport to the content height first."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    height = pg.evaluate(
-        "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
-        " return m ? m.scrollHeight : document.body.scrollHeight; }")
-    pg.set_viewport_size({"width": 1400, "height": int(min(max(height + 40, 900), 9000))})
-    pg.wait_for_timeout(0)  # let layout catch up (no fixed sleep: zero delay)
-    _settle(pg)
-    pg.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-    pg.set_viewport_size({"width": 1400, "height": 1000})
+    full_page_shot(pg, SHOTS / f"{name}.png")
 
 
 def _nav(pg, title: str) -> None:

@@ -11,44 +11,17 @@ or playwright is missing.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
+from browser_support import (CHROMIUM, ROOT, assert_no_exception, full_page_shot, launch_chromium, settle,
+                             streamlit_server)
+
 SHOTS = ROOT / "docs" / "screenshots"
 DOCS_MODE = os.environ.get("MTL_LAB_DOCS_SHOTS") == "1"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} not healthy after {timeout:.0f}s")
 
 
 @pytest.fixture(scope="module")
@@ -56,25 +29,8 @@ def server(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run the browser test")
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    tmp = tmp_path_factory.mktemp("browser_lab")
-    port = _free_port()
-    env = {**os.environ, "MTL_LAB_RUNS": str(tmp / "runs"), "MTL_LAB_MAX_JOBS": "1",
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", proc)
-        yield {"url": f"http://127.0.0.1:{port}", "log": tmp / "server.log"}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with streamlit_server(tmp_path_factory.mktemp("browser_lab"), {"MTL_LAB_MAX_JOBS": "1"}) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +38,7 @@ def page(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = launch_chromium(p)
         ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
         pg = ctx.new_page()
         pg.set_default_timeout(60_000)
@@ -91,29 +47,12 @@ def page(server):
         browser.close()
 
 
-def _settle(pg, timeout: float = 60_000) -> None:
-    pg.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=timeout)
-    pg.locator('[data-testid="stAppViewContainer"]').wait_for(state="visible")
-
-
-def _no_exception(pg) -> None:
-    exc = pg.locator('[data-testid="stException"]')
-    assert exc.count() == 0, exc.first.inner_text()
-    assert "Traceback" not in pg.locator('[data-testid="stMain"]').inner_text()
-    for err in pg.locator('[data-testid="stAlertContentError"]').all():
-        if err.is_visible():
-            raise AssertionError(f"error shown on the page: {err.inner_text()}")
+_settle = settle
+_no_exception = assert_no_exception
 
 
 def _shot(pg, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    height = pg.evaluate(
-        "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
-        " return m ? m.scrollHeight : document.body.scrollHeight; }")
-    pg.set_viewport_size({"width": 1400, "height": int(min(max(height + 40, 900), 6000))})
-    _settle(pg)
-    pg.screenshot(path=str(path), full_page=True)
-    pg.set_viewport_size({"width": 1400, "height": 1000})
+    full_page_shot(pg, path, max_height=6000)
 
 
 def _panel(pg):
@@ -121,9 +60,13 @@ def _panel(pg):
 
 
 def _fill(loc, value: str) -> None:
+    """Type a value and commit it (Enter); the frontend keeps it in the widget state that
+    every later rerun (e.g. a button click) sends, so no wait is needed for ordering."""
+    from playwright.sync_api import expect
+
     loc.fill(value)
     loc.press("Enter")
-    loc.page.wait_for_timeout(800)  # let Streamlit start the rerun before _settle looks for it
+    expect(loc).to_have_value(value)
 
 
 def test_pareto_sweep_and_correlation_lab(server, page):
@@ -148,14 +91,13 @@ def test_pareto_sweep_and_correlation_lab(server, page):
     # Pareto sweep: 2 fixed weightings + uncertainty + gradnorm + single-task models
     pg.get_by_role("tab", name="Pareto sweep").click()
     panel = _panel(pg)
-    expect(panel.get_by_text("9 trainings of 2 epochs", exact=False)).to_be_visible()
+    expect(panel.get_by_text("9 trainings of 2 epochs", exact=False)).to_be_visible(timeout=60_000)
     slider = panel.get_by_role("slider")
     slider.first.focus()
     for _ in range(3):  # 5 -> 2 points
         pg.keyboard.press("ArrowLeft")
-    pg.wait_for_timeout(800)
+    expect(panel.get_by_text("6 trainings", exact=False)).to_be_visible(timeout=60_000)
     _settle(pg)
-    expect(panel.get_by_text("6 trainings", exact=False)).to_be_visible()
     panel.get_by_role("button", name="Run the sweep").click()
     _panel(pg).locator(".js-plotly-plot .gtitle", has_text="Trade-off:").first.wait_for(timeout=240_000)
     _settle(pg)

@@ -1,0 +1,109 @@
+"""Shared helpers for real-browser work: start ``streamlit run app.py`` on 127.0.0.1, launch
+Debian's Chromium through Playwright (never ``playwright install``), and wait on page
+conditions (never fixed sleeps). Used by the browser tests and by bench/ scripts."""
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                 "--disable-dev-shm-usage"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def healthy(url: str, timeout: float = 5.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
+    """Poll ``url`` until it answers 200 (or the server dies, or ``timeout`` passes)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+        if healthy(url, timeout=2):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not healthy after {timeout:.0f}s")
+
+
+@contextlib.contextmanager
+def streamlit_server(workdir: Path, env_extra: dict | None = None, timeout: float = 90.0):
+    """Run the app on a free loopback port; yields ``{"url", "proc", "log"}`` and always
+    terminates the server."""
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = {**os.environ, "MTL_LAB_RUNS": str(workdir / "runs"),
+           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **(env_extra or {})}
+    log_path = workdir / "server.log"
+    log = open(log_path, "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(f"{url}/_stcore/health", proc, timeout)
+        yield {"url": url, "proc": proc, "log": log_path}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def launch_chromium(playwright):
+    """Debian's Chromium through Playwright, headless, with the flags this machine needs."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+# --------------------------------------------------------------------------- page conditions
+def settle(pg, timeout: float = 60_000) -> None:
+    """Wait until Streamlit is not running a script (its status widget is gone)."""
+    pg.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=timeout)
+    pg.locator('[data-testid="stAppViewContainer"]').wait_for(state="visible")
+
+
+def assert_no_exception(pg) -> None:
+    """Fail on any exception block, traceback text or visible error alert on the page."""
+    exc = pg.locator('[data-testid="stException"]')
+    assert exc.count() == 0, exc.first.inner_text()
+    assert "Traceback" not in pg.locator('[data-testid="stMain"]').inner_text()
+    for err in pg.locator('[data-testid="stAlertContentError"]').all():
+        if err.is_visible():
+            raise AssertionError(f"error shown on the page: {err.inner_text()}")
+
+
+def full_page_shot(pg, path: Path, width: int = 1400, max_height: int = 9000) -> None:
+    """Full-page screenshot: Streamlit scrolls inside its main container, so grow the
+    viewport to the content height first, then restore it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    height = pg.evaluate(
+        "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+        " return m ? m.scrollHeight : document.body.scrollHeight; }")
+    pg.set_viewport_size({"width": width, "height": int(min(max(height + 40, 900), max_height))})
+    settle(pg)
+    pg.screenshot(path=str(path), full_page=True)
+    pg.set_viewport_size({"width": width, "height": 1000})
