@@ -75,6 +75,9 @@ def add_commands(subparsers, commands: dict | None = None) -> None:
     s.add_argument("--rows", type=int, default=8000)
     s.add_argument("--epochs", type=int, default=12)
     s.add_argument("--seeds", default="0,1,2")
+    s.add_argument("--tasks", default=None,
+                   help="comma-separated task specs (default click,rating:regression; the paper's set-up: "
+                        "dwell_time:regression,basket_value:regression)")
     s.add_argument("--out", help="write the result table to this CSV file")
     s.add_argument("--runs", help="runs folder for the saved result (default: ./runs or $MTL_LAB_RUNS)")
     s.add_argument("--quiet", action="store_true")
@@ -144,7 +147,8 @@ def cmd_corrlab(a) -> int:
     table = correlation_lab(correlations=_floats(a.correlations, "--correlations"),
                             archs=[x.strip() for x in a.archs.split(",") if x.strip()],
                             rows=a.rows, epochs=a.epochs, seeds=_seeds(a.seeds),
-                            callback=_progress(a.quiet), runs_root=a.runs)
+                            callback=_progress(a.quiet), runs_root=a.runs,
+                            tasks=[x.strip() for x in a.tasks.split(",") if x.strip()] if a.tasks else None)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     if a.out:
         from .cli import _write_table

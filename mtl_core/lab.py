@@ -46,6 +46,10 @@ HEADLINE = {"binary": ("auc", True), "regression": ("rmse", False), "multiclass"
 #: and for RMSE this fraction of the single-task RMSE)
 DEFAULT_TOLERANCE = {"auc": 0.005, "accuracy": 0.005, "rmse": 0.01}
 CORRELATION_TASKS = ["click", "rating:regression"]
+#: the paper's set-up: two dense regression targets driven directly by the task scores
+#: (``make_synthetic(engagement_targets=True)``); pass ``tasks=ENGAGEMENT_TASKS`` to the lab
+ENGAGEMENT_TASKS = ["dwell_time:regression", "basket_value:regression"]
+_ENGAGEMENT_COLUMNS = ("dwell_time", "basket_value")
 
 VERDICT_NEGATIVE = "negative transfer"
 VERDICT_POSITIVE = "positive transfer"
@@ -547,16 +551,23 @@ def load_sweep(path) -> SweepResult:
 
 # --------------------------------------------------------------------------- correlation lab
 CORRELATION_COLUMNS = ["correlation", "model", "task", "metric", "value", "std", "vs_single", "vs_single_std",
-                       "n_seeds"]
+                       "vs_single_se", "n_seeds"]
 
 
-def correlation_config(arch: str, epochs: int, seed: int) -> RunConfig:
-    """The small model used by the correlation lab (the same for every architecture)."""
+def correlation_config(arch: str, epochs: int, seed: int, tasks: Sequence[str] | None = None) -> RunConfig:
+    """The small model used by the correlation lab (the same for every architecture).
+
+    ``tasks`` defaults to ``CORRELATION_TASKS``; the engagement columns of the generated
+    table that are not tasks are dropped (they are affine in the task scores, so as
+    features they would leak the labels)."""
     from .config import DataConfig, ModelConfig, SplitConfig, TrainConfig
+    from .schema import parse_task_spec
 
+    tasks = list(tasks) if tasks is not None else list(CORRELATION_TASKS)
+    keys = {parse_task_spec(t).key for t in tasks}
     return RunConfig(
-        data=DataConfig(tasks=list(CORRELATION_TASKS), user_col="user_id", item_col="item_id",
-                        time_col="timestamp"),
+        data=DataConfig(tasks=tasks, user_col="user_id", item_col="item_id", time_col="timestamp",
+                        drop=[c for c in _ENGAGEMENT_COLUMNS if c not in keys]),
         split=SplitConfig(method="random", seed=int(seed)),
         # MMoE as in the paper's synthetic study: 8 small experts; shared bottom and single-task
         # nets use one expert-sized bottom ([16]) before their towers
@@ -571,16 +582,18 @@ def correlation_lab(correlations: Iterable[float] = (0.0, 0.5, 0.9, 1.0),
                     archs: Iterable[str] = ("shared_bottom", "mmoe", "single"),
                     rows: int = 8000, epochs: int = 12, seeds: Iterable[int] = (0, 1, 2),
                     callback: Callable | None = None, cancel=None, runs_root=None, save: bool = True,
-                    background: bool = False) -> pd.DataFrame:
+                    background: bool = False, tasks: Sequence[str] | None = None) -> pd.DataFrame:
     """The MMoE paper's synthetic experiment on ``make_synthetic``: for each task
     correlation ρ and seed (data, split and initialisation), train each architecture on the
     tasks ``click`` (driven by score a; AUC) and ``rating`` (regression driven by score b,
-    observed after a click; RMSE) and record their test metrics.
+    observed after a click; RMSE) and record their test metrics. ``tasks`` replaces the two
+    tasks, e.g. ``ENGAGEMENT_TASKS`` (``dwell_time`` / ``basket_value``: dense regression
+    targets affine in scores a / b, the paper's own set-up).
 
     Returns ``correlation, model, task, metric, value`` (mean over seeds), ``std`` (across
     seeds; None with one), ``vs_single`` (mean paired difference to the single-task model of
     the same data and seed, positive = better; None without ``single`` in ``archs``),
-    ``vs_single_std`` and ``n_seeds``. The data of one seed differ between ρ only through
+    ``vs_single_std``, ``vs_single_se`` (its standard error, std / √n) and ``n_seeds``. The data of one seed differ between ρ only through
     the second task's weight vector, so the paired difference removes most of the
     seed-to-seed spread.
     """
@@ -605,17 +618,20 @@ def correlation_lab(correlations: Iterable[float] = (0.0, 0.5, 0.9, 1.0),
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or not 1 <= epochs <= 200:
         raise ConfigError(f"epochs must be a whole number between 1 and 200; got {epochs!r}.")
     seeds = _check_seeds(seeds)
-    cfg0 = correlation_config(archs[0], epochs, seeds[0]).validate()
+    tasks = list(CORRELATION_TASKS) if tasks is None else [str(t) for t in tasks]
+    if not tasks:
+        raise ConfigError("tasks must name at least one task, e.g. click and rating:regression.")
+    cfg0 = correlation_config(archs[0], epochs, seeds[0], tasks).validate()
     set_threads(cfg0.train.num_threads, background=background)
     rep = _Reporter("correlation_lab", len(corrs) * len(seeds) * len(archs), callback)
     raw: list[dict] = []
     status = "complete"
     for rho in corrs:
         for seed in seeds:
-            data = make_synthetic(rows=int(rows), task_correlation=rho, seed=seed)
-            prep = prepare(correlation_config(archs[0], epochs, seed), data)
+            data = make_synthetic(rows=int(rows), task_correlation=rho, seed=seed, engagement_targets=True)
+            prep = prepare(correlation_config(archs[0], epochs, seed, tasks), data)
             for arch in archs:
-                cfg = correlation_config(arch, epochs, seed)
+                cfg = correlation_config(arch, epochs, seed, tasks)
                 rep.start(f"ρ={rho:g}, seed {seed}: {arch}")
                 res = _train_eval(prep, prep.task_infos, cfg.model, cfg.train, arch, rep, cancel)
                 if res is None:
@@ -636,7 +652,7 @@ def correlation_lab(correlations: Iterable[float] = (0.0, 0.5, 0.9, 1.0),
     if save and len(table):
         meta = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "status": status,
                 "correlations": corrs, "archs": archs, "rows": int(rows), "epochs": int(epochs), "seeds": seeds,
-                "tasks": list(CORRELATION_TASKS),
+                "tasks": list(tasks),
                 "seconds": round(time.perf_counter() - rep.t0, 2),
                 "note": "Test-split metrics; vs_single > 0 means better than the single-task model."}
         table.attrs["path"] = str(_save_dir(runs_root, "corrlab", {"corrlab.json": meta, "results.csv": table,
@@ -666,6 +682,7 @@ def summarise_correlation(raw: pd.DataFrame) -> pd.DataFrame:
                     "std": float(v.std(ddof=1)) if len(v) >= 2 else None,
                     "vs_single": float(gap.mean()) if len(gap) else None,
                     "vs_single_std": float(gap.std(ddof=1)) if len(gap) >= 2 else None,
+                    "vs_single_se": float(gap.std(ddof=1) / math.sqrt(len(gap))) if len(gap) >= 2 else None,
                     "n_seeds": int(len(v))})
     return pd.DataFrame(out, columns=CORRELATION_COLUMNS)
 

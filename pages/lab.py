@@ -326,7 +326,8 @@ with tab_corr:
                     if view == "Metric":
                         fig = figures.correlation_lab_plot(d, value_col="value", metric_name=f"{metric} {task} (test)")
                     else:
-                        dd = d[d["model"] != "single"].rename(columns={"std": "_std", "vs_single_std": "std"})
+                        err_col = "vs_single_se" if "vs_single_se" in d.columns else "vs_single_std"
+                        dd = d[d["model"] != "single"].rename(columns={"std": "_std", err_col: "std"})
                         fig = figures.correlation_lab_plot(dd, value_col="vs_single",
                                                            metric_name=f"{metric} {task} vs single-task")
                         fig.add_hline(y=0, line={"color": "#999", "dash": "dot", "width": 1})
@@ -337,7 +338,8 @@ with tab_corr:
                            "correlation rather than across the axis.")
             else:
                 st.caption("How much better (above 0) or worse than single-task models each shared model is, "
-                           "paired by seed; RMSE is sign-flipped so up is always better. In the paper the "
+                           "paired by seed (error bars: standard error over seeds); RMSE is sign-flipped so up "
+                           "is always better. In the paper the "
                            "shared bottom falls furthest below 0 as the correlation drops, and MMoE less.")
             st.caption(f"{lab.get('rows', '?'):,} rows · {lab.get('epochs', '?')} epochs · seeds "
                        f"{', '.join(map(str, lab.get('seeds', [])))} · {lab.get('seconds', '?')} s · "

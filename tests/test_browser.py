@@ -115,6 +115,9 @@ def test_upload_train_results_recommend(server, page, tmp_path):
     pg.get_by_role("button", name="Train", exact=True).click()
     _chart(pg, "Loss per task", timeout=120_000)
     pg.get_by_text("Finished in").wait_for(timeout=180_000)
+    # the page redraws once the job is done: the results link appears, Train is enabled again
+    pg.get_by_role("button", name="See the results").wait_for(timeout=60_000)
+    expect(pg.get_by_role("button", name="Train", exact=True)).to_be_enabled(timeout=60_000)
     _settle(pg)
     _no_exception(pg)
     _shot(pg, "train")

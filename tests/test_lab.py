@@ -160,6 +160,16 @@ def test_correlation_lab_rows(tmp_path):
     assert len(lab.load_correlation_lab(saved[0]["path"])) == len(df)
 
 
+def test_correlation_lab_engagement_tasks():
+    df = lab.correlation_lab(correlations=(0.0,), archs=("mmoe", "single"), rows=600, epochs=1, seeds=(0, 1),
+                             tasks=lab.ENGAGEMENT_TASKS, save=False)
+    assert set(df["task"]) == {"dwell_time", "basket_value"} and set(df["metric"]) == {"rmse"}
+    assert df["vs_single_se"].notna().all()
+    assert np.allclose(df["vs_single_se"], df["vs_single_std"] / np.sqrt(2))
+    cfg = lab.correlation_config("mmoe", 1, 0)
+    assert set(cfg.data.drop) == {"dwell_time", "basket_value"}  # never features of the default tasks
+
+
 def test_correlation_lab_validates():
     with pytest.raises(ConfigError, match="correlations"):
         lab.correlation_lab(correlations=(2.0,), save=False)

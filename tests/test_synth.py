@@ -83,3 +83,14 @@ def test_rho_validated(bad):
 def test_rows_validated():
     with pytest.raises(ConfigError):
         make_synthetic(rows=0)
+
+
+def test_engagement_targets_follow_the_scores():
+    plain = make_synthetic(rows=3000, task_correlation=0.0, seed=6)
+    df, truth = make_synthetic(rows=3000, task_correlation=0.0, seed=6, engagement_targets=True, return_truth=True)
+    assert list(df.columns) == COLUMNS + ["dwell_time", "basket_value"]
+    pd.testing.assert_frame_equal(df[COLUMNS], plain)  # every other column unchanged
+    assert df[["dwell_time", "basket_value"]].notna().all().all() and (df[["dwell_time", "basket_value"]] >= 0).all().all()
+    assert np.corrcoef(df["dwell_time"], truth["click_score"])[0, 1] > 0.99
+    assert np.corrcoef(df["basket_value"], truth["purchase_score"])[0, 1] > 0.99
+    assert abs(np.corrcoef(df["dwell_time"], df["basket_value"])[0, 1]) < 0.3
