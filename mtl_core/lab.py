@@ -50,6 +50,18 @@ CORRELATION_TASKS = ["click", "rating:regression"]
 #: (``make_synthetic(engagement_targets=True)``); pass ``tasks=ENGAGEMENT_TASKS`` to the lab
 ENGAGEMENT_TASKS = ["dwell_time:regression", "basket_value:regression"]
 _ENGAGEMENT_COLUMNS = ("dwell_time", "basket_value")
+#: data sets of the correlation lab: ``ecommerce`` (``synth.make_synthetic``: click / rating on
+#: a shop table whose latent vector mostly comes from id embeddings) and ``paper`` (the MMoE
+#: paper's own data, ``synth.make_mmoe_paper_data``: x ∈ R^100 observed directly, two
+#: regression targets)
+CORRELATION_DATASETS = ("ecommerce", "paper")
+PAPER_TASKS = ["task_a:regression", "task_b:regression"]
+#: spread of the sinusoids' frequencies α on the paper data. The paper's N(0, 0.01) (sd 0.1)
+#: makes both targets almost linear in w_k^T x; sd 1 makes some seeds' targets oscillate so fast
+#: that no model learns them; sd 0.5 is in between (see docs/LAB.md)
+PAPER_ALPHA_STD = 0.5
+#: default epochs of the correlation lab per data set
+CORRELATION_EPOCHS = {"ecommerce": 12, "paper": 15}
 
 VERDICT_NEGATIVE = "negative transfer"
 VERDICT_POSITIVE = "positive transfer"
@@ -554,15 +566,38 @@ CORRELATION_COLUMNS = ["correlation", "model", "task", "metric", "value", "std",
                        "vs_single_se", "n_seeds"]
 
 
-def correlation_config(arch: str, epochs: int, seed: int, tasks: Sequence[str] | None = None) -> RunConfig:
+def _check_dataset(dataset) -> str:
+    if dataset not in CORRELATION_DATASETS:
+        raise ConfigError(f"dataset must be one of {', '.join(CORRELATION_DATASETS)}; got {dataset!r}.")
+    return str(dataset)
+
+
+def correlation_config(arch: str, epochs: int, seed: int, tasks: Sequence[str] | None = None,
+                       dataset: str = "ecommerce") -> RunConfig:
     """The small model used by the correlation lab (the same for every architecture).
 
-    ``tasks`` defaults to ``CORRELATION_TASKS``; the engagement columns of the generated
-    table that are not tasks are dropped (they are affine in the task scores, so as
-    features they would leak the labels)."""
+    ``ecommerce``: ``tasks`` defaults to ``CORRELATION_TASKS``; the engagement columns of the
+    generated table that are not tasks are dropped (they are affine in the task scores, so as
+    features they would leak the labels).
+
+    ``paper``: ``tasks`` defaults to ``PAPER_TASKS``; the 100 numeric columns are the features
+    and the sizes follow the paper's comparison of models of similar size: shared bottom [113]
+    vs MMoE 8 experts × [16], towers [8]; single-task nets [16] + [8] per task."""
     from .config import DataConfig, ModelConfig, SplitConfig, TrainConfig
     from .schema import parse_task_spec
 
+    dataset = _check_dataset(dataset)
+    if dataset == "paper":
+        tasks = list(tasks) if tasks is not None else list(PAPER_TASKS)
+        return RunConfig(
+            data=DataConfig(tasks=tasks),
+            split=SplitConfig(method="random", seed=int(seed)),
+            model=ModelConfig(arch=arch, hidden=[113] if arch == "shared_bottom" else [16], tower_hidden=[8],
+                              n_experts=8),
+            train=TrainConfig(epochs=int(epochs), batch_size=128, lr=3e-3, patience=0, diagnostics=False,
+                              seed=int(seed), num_threads=1),
+            name=f"corrlab-paper-{arch}",
+        )
     tasks = list(tasks) if tasks is not None else list(CORRELATION_TASKS)
     keys = {parse_task_spec(t).key for t in tasks}
     return RunConfig(
@@ -580,10 +615,17 @@ def correlation_config(arch: str, epochs: int, seed: int, tasks: Sequence[str] |
 
 def correlation_lab(correlations: Iterable[float] = (0.0, 0.5, 0.9, 1.0),
                     archs: Iterable[str] = ("shared_bottom", "mmoe", "single"),
-                    rows: int = 8000, epochs: int = 12, seeds: Iterable[int] = (0, 1, 2),
+                    rows: int = 8000, epochs: int | None = None, seeds: Iterable[int] = (0, 1, 2),
                     callback: Callable | None = None, cancel=None, runs_root=None, save: bool = True,
-                    background: bool = False, tasks: Sequence[str] | None = None) -> pd.DataFrame:
-    """The MMoE paper's synthetic experiment on ``make_synthetic``: for each task
+                    background: bool = False, tasks: Sequence[str] | None = None,
+                    dataset: str = "ecommerce") -> pd.DataFrame:
+    """The MMoE paper's synthetic experiment.
+
+    ``dataset="paper"``: the paper's own data (``synth.make_mmoe_paper_data``, x ∈ R^100
+    observed directly, α sd ``PAPER_ALPHA_STD``), two regression tasks ``task_a`` / ``task_b``
+    (RMSE), shared bottom [113] vs MMoE 8 × [16] (``correlation_config``).
+
+    ``dataset="ecommerce"``: ``make_synthetic``; for each task
     correlation ρ and seed (data, split and initialisation), train each architecture on the
     tasks ``click`` (driven by score a; AUC) and ``rating`` (regression driven by score b,
     observed after a click; RMSE) and record their test metrics. ``tasks`` replaces the two
@@ -593,14 +635,19 @@ def correlation_lab(correlations: Iterable[float] = (0.0, 0.5, 0.9, 1.0),
     Returns ``correlation, model, task, metric, value`` (mean over seeds), ``std`` (across
     seeds; None with one), ``vs_single`` (mean paired difference to the single-task model of
     the same data and seed, positive = better; None without ``single`` in ``archs``),
-    ``vs_single_std``, ``vs_single_se`` (its standard error, std / √n) and ``n_seeds``. The data of one seed differ between ρ only through
-    the second task's weight vector, so the paired difference removes most of the
-    seed-to-seed spread.
+    ``vs_single_std``, ``vs_single_se`` (its standard error, std / √n) and ``n_seeds``. The
+    data of one seed differ between ρ only through the second task's weight vector, so the
+    paired difference removes most of the seed-to-seed spread. ``epochs`` defaults to
+    ``CORRELATION_EPOCHS[dataset]``.
     """
     from .device import set_threads
     from .models import MODELS
     from .pipeline import prepare
-    from .synth import make_synthetic
+    from .synth import make_mmoe_paper_data, make_synthetic
+
+    dataset = _check_dataset(dataset)
+    if epochs is None:
+        epochs = CORRELATION_EPOCHS[dataset]
 
     try:
         corrs = [float(c) for c in correlations]
@@ -618,20 +665,25 @@ def correlation_lab(correlations: Iterable[float] = (0.0, 0.5, 0.9, 1.0),
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or not 1 <= epochs <= 200:
         raise ConfigError(f"epochs must be a whole number between 1 and 200; got {epochs!r}.")
     seeds = _check_seeds(seeds)
-    tasks = list(CORRELATION_TASKS) if tasks is None else [str(t) for t in tasks]
+    default_tasks = PAPER_TASKS if dataset == "paper" else CORRELATION_TASKS
+    tasks = list(default_tasks) if tasks is None else [str(t) for t in tasks]
     if not tasks:
-        raise ConfigError("tasks must name at least one task, e.g. click and rating:regression.")
-    cfg0 = correlation_config(archs[0], epochs, seeds[0], tasks).validate()
+        raise ConfigError(f"tasks must name at least one task, e.g. {' and '.join(default_tasks)}.")
+    cfg0 = correlation_config(archs[0], epochs, seeds[0], tasks, dataset).validate()
     set_threads(cfg0.train.num_threads, background=background)
     rep = _Reporter("correlation_lab", len(corrs) * len(seeds) * len(archs), callback)
     raw: list[dict] = []
     status = "complete"
     for rho in corrs:
         for seed in seeds:
-            data = make_synthetic(rows=int(rows), task_correlation=rho, seed=seed, engagement_targets=True)
-            prep = prepare(correlation_config(archs[0], epochs, seed, tasks), data)
+            if dataset == "paper":
+                data = make_mmoe_paper_data(rows=int(rows), task_correlation=rho, seed=seed,
+                                            alpha_std=PAPER_ALPHA_STD)
+            else:
+                data = make_synthetic(rows=int(rows), task_correlation=rho, seed=seed, engagement_targets=True)
+            prep = prepare(correlation_config(archs[0], epochs, seed, tasks, dataset), data)
             for arch in archs:
-                cfg = correlation_config(arch, epochs, seed, tasks)
+                cfg = correlation_config(arch, epochs, seed, tasks, dataset)
                 rep.start(f"ρ={rho:g}, seed {seed}: {arch}")
                 res = _train_eval(prep, prep.task_infos, cfg.model, cfg.train, arch, rep, cancel)
                 if res is None:
@@ -652,7 +704,7 @@ def correlation_lab(correlations: Iterable[float] = (0.0, 0.5, 0.9, 1.0),
     if save and len(table):
         meta = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "status": status,
                 "correlations": corrs, "archs": archs, "rows": int(rows), "epochs": int(epochs), "seeds": seeds,
-                "tasks": list(tasks),
+                "tasks": list(tasks), "dataset": dataset,
                 "seconds": round(time.perf_counter() - rep.t0, 2),
                 "note": "Test-split metrics; vs_single > 0 means better than the single-task model."}
         table.attrs["path"] = str(_save_dir(runs_root, "corrlab", {"corrlab.json": meta, "results.csv": table,

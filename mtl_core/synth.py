@@ -252,3 +252,68 @@ def make_synthetic(rows: int = 20000, task_correlation: float = 0.5, seed: int =
         "w_purchase": w_b,
     }
     return df, truth
+
+
+# ---------------------------------------------------------------------- the paper's own data
+PAPER_DIM = 100
+PAPER_TASKS = ("task_a", "task_b")
+
+
+def make_mmoe_paper_data(rows: int = 8000, task_correlation: float = 0.5, seed: int = 0, dim: int = PAPER_DIM,
+                         n_sinusoids: int = N_SINUSOIDS, alpha_std: float = 0.1, beta_std: float = 0.1,
+                         noise_std: float = 0.1, scale: float = 1.0, return_truth: bool = False):
+    """The synthetic data of the MMoE paper (Ma et al., KDD 2018, Section 4.2), observed directly.
+
+    ``x ∈ R^dim`` with i.i.d. N(0, 1) entries is the table itself (columns ``x00`` .. ``x99``
+    for ``dim`` = 100; no ids to learn). Two orthonormal ``u1, u2``; ``w_a = c·u1`` and
+    ``w_b = c·(ρ·u1 + sqrt(1 − ρ²)·u2)`` with ``c = scale``; the two regression targets are
+
+        task_k = w_k^T x + Σ_{i=1..m} sin(α_i w_k^T x + β_i) + ε_k
+
+    with ``m = n_sinusoids``, ``α_i ~ N(0, alpha_std²)``, ``β_i ~ N(0, beta_std²)`` shared by
+    both tasks and ``ε_k ~ N(0, noise_std²)``. The paper's values are N(0, 0.01), i.e. standard
+    deviation 0.1 for α, β and ε (the defaults); with them the sinusoids are nearly linear in
+    ``w_k^T x``, so ``alpha_std = 1`` gives markedly non-linear tasks.
+
+    The random structure (x, u1, u2, α, β, ε) does not depend on ``task_correlation``: frames of
+    one seed at several ρ differ only through ``w_b``, and the same seed gives the same frame
+    bit-for-bit. ``return_truth`` also returns ``{"score_a", "score_b"}`` (the noise-free
+    targets), ``x``, ``w_a``, ``w_b``, ``alpha`` and ``beta``.
+    """
+    if isinstance(rows, bool) or not isinstance(rows, (int, np.integer)) or rows < 10:
+        raise ConfigError(f"rows must be a whole number >= 10; got {rows!r}.")
+    if (isinstance(task_correlation, bool) or not isinstance(task_correlation, (int, float, np.floating))
+            or not math.isfinite(task_correlation) or not -1.0 <= task_correlation <= 1.0):
+        raise ConfigError(f"task_correlation must be a number between -1 and 1; got {task_correlation!r}.")
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ConfigError(f"seed must be a whole number >= 0; got {seed!r}.")
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not 2 <= dim <= 10_000:
+        raise ConfigError(f"dim must be a whole number between 2 and 10,000; got {dim!r}.")
+    if isinstance(n_sinusoids, bool) or not isinstance(n_sinusoids, (int, np.integer)) or n_sinusoids < 0:
+        raise ConfigError(f"n_sinusoids must be a whole number >= 0; got {n_sinusoids!r}.")
+    for name, v in (("alpha_std", alpha_std), ("beta_std", beta_std), ("noise_std", noise_std), ("scale", scale)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not math.isfinite(v) or v < 0:
+            raise ConfigError(f"{name} must be a finite number >= 0; got {v!r}.")
+    rows, dim, rho = int(rows), int(dim), float(task_correlation)
+    r_x, r_task, r_noise = (np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(3))
+    x = r_x.normal(0.0, 1.0, (rows, dim))
+    q, _ = np.linalg.qr(r_task.normal(0.0, 1.0, (dim, 2)))
+    u1, u2 = q[:, 0], q[:, 1]
+    w_a = scale * u1
+    w_b = scale * (rho * u1 + math.sqrt(max(0.0, 1.0 - rho * rho)) * u2)
+    alpha = r_task.normal(0.0, alpha_std, int(n_sinusoids))
+    beta = r_task.normal(0.0, beta_std, int(n_sinusoids))
+
+    def score(w: np.ndarray) -> np.ndarray:
+        z = x @ w
+        return z + np.sin(np.outer(z, alpha) + beta).sum(axis=1)
+
+    s_a, s_b = score(w_a), score(w_b)
+    eps = r_noise.normal(0.0, noise_std, (rows, 2))
+    width = max(2, len(str(dim - 1)))
+    df = pd.DataFrame(x, columns=[f"x{j:0{width}d}" for j in range(dim)])
+    df[PAPER_TASKS[0]] = s_a + eps[:, 0]
+    df[PAPER_TASKS[1]] = s_b + eps[:, 1]
+    if not return_truth:
+        return df
+    return df, {"score_a": s_a, "score_b": s_b, "x": x, "w_a": w_a, "w_b": w_b, "alpha": alpha, "beta": beta}

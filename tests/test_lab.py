@@ -170,6 +170,23 @@ def test_correlation_lab_engagement_tasks():
     assert set(cfg.data.drop) == {"dwell_time", "basket_value"}  # never features of the default tasks
 
 
+def test_correlation_lab_paper_dataset(tmp_path):
+    df = lab.correlation_lab(correlations=(0.0, 1.0), archs=("shared_bottom", "mmoe", "single"), rows=400,
+                             epochs=1, seeds=(0, 1), dataset="paper", runs_root=tmp_path)
+    assert list(df.columns) == lab.CORRELATION_COLUMNS
+    assert len(df) == 2 * 3 * 2  # correlations x models x tasks
+    assert set(df["task"]) == {"task_a", "task_b"} and set(df["metric"]) == {"rmse"}
+    assert df["value"].notna().all() and (df["n_seeds"] == 2).all() and df["vs_single_se"].notna().all()
+    assert np.allclose(df.loc[df["model"] == "single", "vs_single"], 0.0)
+    assert lab.list_correlation_labs(tmp_path)[0]["dataset"] == "paper"
+    sb, mmoe = lab.correlation_config("shared_bottom", 1, 0, dataset="paper"), lab.correlation_config("mmoe", 1, 0,
+                                                                                                        dataset="paper")
+    assert sb.model.hidden == [113] and mmoe.model.hidden == [16] and mmoe.model.n_experts == 8
+    assert sb.data.user_col is None and sb.data.tasks == lab.PAPER_TASKS
+    with pytest.raises(ConfigError, match="dataset"):
+        lab.correlation_lab(dataset="census", save=False)
+
+
 def test_correlation_lab_validates():
     with pytest.raises(ConfigError, match="correlations"):
         lab.correlation_lab(correlations=(2.0,), save=False)
@@ -214,6 +231,10 @@ def test_cli_lab_commands(shop, tmp_path, capsys):
                "--epochs", "1", "--seeds", "0", "--out", str(tmp_path / "c.csv"), "--runs", str(tmp_path / "runs"),
                "--quiet"])
     assert rc == 0 and len(pd.read_csv(tmp_path / "c.csv")) == 8
+    rc = main(["corrlab", "--dataset", "paper", "--correlations", "0.5", "--archs", "mmoe,single", "--rows", "300",
+               "--epochs", "1", "--seeds", "0", "--out", str(tmp_path / "p.csv"), "--runs", str(tmp_path / "runs"),
+               "--quiet"])
+    assert rc == 0 and set(pd.read_csv(tmp_path / "p.csv")["task"]) == {"task_a", "task_b"}
     capsys.readouterr()
     assert main(["sweep", "--data", str(data), "--task", "click", "--points", "2"]) == 2
     assert "two tasks" in capsys.readouterr().err

@@ -94,3 +94,41 @@ def test_engagement_targets_follow_the_scores():
     assert np.corrcoef(df["dwell_time"], truth["click_score"])[0, 1] > 0.99
     assert np.corrcoef(df["basket_value"], truth["purchase_score"])[0, 1] > 0.99
     assert abs(np.corrcoef(df["dwell_time"], df["basket_value"])[0, 1]) < 0.3
+
+
+# ---------------------------------------------------------------------- the MMoE paper's data
+def test_paper_data_deterministic_and_shaped():
+    from mtl_core.synth import make_mmoe_paper_data
+
+    a = make_mmoe_paper_data(rows=500, task_correlation=0.3, seed=4)
+    pd.testing.assert_frame_equal(a, make_mmoe_paper_data(rows=500, task_correlation=0.3, seed=4))
+    assert not a.equals(make_mmoe_paper_data(rows=500, task_correlation=0.3, seed=5))
+    assert list(a.columns) == [f"x{j:02d}" for j in range(100)] + ["task_a", "task_b"]
+    x = a.filter(like="x").to_numpy()
+    assert abs(x.mean()) < 0.05 and 0.95 < x.std() < 1.05  # i.i.d. N(0, 1) inputs
+    # only w_b depends on rho: the inputs and task a are the same at another rho
+    b = make_mmoe_paper_data(rows=500, task_correlation=0.9, seed=4)
+    pd.testing.assert_frame_equal(a.drop(columns="task_b"), b.drop(columns="task_b"))
+    with pytest.raises(ConfigError):
+        make_mmoe_paper_data(rows=500, task_correlation=1.5)
+    with pytest.raises(ConfigError):
+        make_mmoe_paper_data(rows=500, dim=1)
+
+
+def test_paper_data_score_correlation_follows_rho():
+    from mtl_core.synth import make_mmoe_paper_data
+
+    for rho in (0.0, 0.5, 0.9, 1.0):
+        df, t = make_mmoe_paper_data(rows=20000, task_correlation=rho, seed=1, return_truth=True)
+        assert np.dot(t["w_a"], t["w_b"]) == pytest.approx(rho)
+        assert np.linalg.norm(t["w_b"]) == pytest.approx(1.0)
+        r = np.corrcoef(t["score_a"], t["score_b"])[0, 1]
+        assert r == pytest.approx(rho, abs=0.05), (rho, r)  # the paper's α (sd 0.1): nearly linear
+        # the observed targets are the noise-free scores plus N(0, 0.1²) noise
+        assert np.std(df["task_a"] - t["score_a"]) == pytest.approx(0.1, rel=0.05)
+    # the lab's α (sd 0.5): the sinusoids can pull the score correlation below ρ (seed 1:
+    # 0.26 at ρ = 0.5), but it still rises with ρ from ≈ 0 to exactly 1
+    corr = [np.corrcoef(*(lambda t: (t["score_a"], t["score_b"]))(
+        make_mmoe_paper_data(rows=20000, task_correlation=rho, seed=1, alpha_std=0.5, return_truth=True)[1]))[0, 1]
+        for rho in (0.0, 0.5, 0.9, 1.0)]
+    assert abs(corr[0]) < 0.05 and all(b > a for a, b in zip(corr, corr[1:])) and corr[-1] == pytest.approx(1.0)
