@@ -240,8 +240,13 @@ def cmd_train(a) -> int:
 
     cfg = config_from_args(a)
 
+    import os
+
+    # under torchrun every rank runs this command: only rank 0 talks
+    quiet = a.quiet or os.environ.get("RANK", "0") != "0"
+
     def progress(ev) -> None:
-        if a.quiet or ev.kind != "epoch":
+        if quiet or ev.kind != "epoch":
             return
         parts = [f"epoch {ev.epoch}/{ev.epochs}"]
         parts.append("train loss " + " ".join(f"{k}={v:.4f}" for k, v in ev.train_loss.items()))
@@ -254,6 +259,8 @@ def cmd_train(a) -> int:
         print(" | ".join(parts), flush=True)
 
     res = run_experiment(cfg, callback=progress, runs_root=a.out)
+    if os.environ.get("RANK", "0") != "0":
+        return 0
     summary = {"run_dir": str(res.run_dir), "status": res.status, **res.metrics}
     print(json.dumps(summary, indent=2, default=str))
     return 0

@@ -31,6 +31,39 @@ STATUSES = ("queued", "running", "done", "failed", "cancelled")
 FINISHED = ("done", "failed", "cancelled")
 
 
+#: modules a training job needs; importing them is pure-Python work that holds the GIL for
+#: seconds, so a server imports them once, in the background, instead of inside each job
+#: (under several users' page reruns an import inside a job thread could take minutes)
+WARM_MODULES = ("torch", "sklearn.impute", "sklearn.preprocessing", "sklearn.metrics",
+                "mtl_core.pipeline", "mtl_core.trainer", "mtl_core.metrics", "mtl_core.preprocess",
+                "mtl_core.split", "mtl_core.recommend", "mtl_core.diagnostics", "mtl_core.models.mmoe",
+                "mtl_core.weighting.fixed")
+_warm_lock = threading.Lock()
+_warm_started = False
+
+
+def warm_up_in_background(modules: tuple[str, ...] = WARM_MODULES) -> bool:
+    """Import the training stack once per process in a daemon thread. Returns True when
+    this call started it (later calls do nothing)."""
+    global _warm_started
+    with _warm_lock:
+        if _warm_started:
+            return False
+        _warm_started = True
+
+    def run() -> None:
+        import importlib
+
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - a failed warm-up only costs time later
+                log.debug("warm-up import of %s failed", name, exc_info=True)
+
+    threading.Thread(target=run, name="mtl-warm-up", daemon=True).start()
+    return True
+
+
 def recommended_threads(cpu_count: int | None = None) -> int:
     """Torch intra-op threads for a training job inside the app.
 

@@ -95,9 +95,11 @@ def _lookup(codes: np.ndarray, keys: np.ndarray, index: pd.Index) -> np.ndarray:
     return np.where(codes >= 0, pos[np.maximum(codes, 0)], -1)
 
 
-def _to_float(s: pd.Series, col: str, what: str = "numbers") -> tuple[np.ndarray, int]:
+def _to_float(s: pd.Series, col: str, what: str = "numbers", strict: bool = True) -> tuple[np.ndarray, int]:
     """A column as float64 (NaN = missing, inf kept) and the number of text values coerced
-    to missing. More than half of the non-missing values unreadable -> DataError."""
+    to missing. When fitting (``strict``), more than half of the non-missing values
+    unreadable -> DataError; when transforming new rows, unreadable values become missing
+    (the column was learnt as numeric on the training rows)."""
     if pd.api.types.is_bool_dtype(s.dtype):
         return s.to_numpy(dtype=np.float64, na_value=np.nan), 0
     if pd.api.types.is_numeric_dtype(s.dtype):
@@ -113,7 +115,7 @@ def _to_float(s: pd.Series, col: str, what: str = "numbers") -> tuple[np.ndarray
     n_present = int(present.sum())
     bad_rows = present & bad_key[np.maximum(codes, 0)]
     n_bad = int(bad_rows.sum())
-    if n_present and n_bad * 2 > n_present:
+    if strict and n_present and n_bad * 2 > n_present:
         example = keys[np.flatnonzero(bad_key)[0]]
         raise DataError(
             f"column {col!r} has text like {example!r} where {what} are needed; "
@@ -421,7 +423,7 @@ class Preprocessor:
             if raw is not None and col in raw:
                 x = raw[col].copy()
             else:
-                x, _ = _to_float(df[col], col)
+                x, _ = _to_float(df[col], col, strict=False)
                 x = np.where(np.isfinite(x), x, np.nan)
             miss = np.isnan(x)
             r = {"imputed": 0, "clipped": 0, "dropped": 0}
@@ -497,7 +499,7 @@ class Preprocessor:
                 y = np.where(pos < 0, np.nan, pos.astype(np.float64))
             return y.astype(np.float32)
         if info.kind == "regression":
-            y, _ = _to_float(s, info.column, what="numbers (a regression target)")
+            y, _ = _to_float(s, info.column, what="numbers (a regression target)", strict=False)
             y = np.where(np.isfinite(y), y, np.nan)
             return ((y - st["mean"]) / st["scale"]).astype(np.float32)
         codes, keys = _factorize_keys(s)

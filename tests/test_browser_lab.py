@@ -103,6 +103,8 @@ def test_pareto_sweep_and_correlation_lab(server, page):
     _settle(pg)
     panel = _panel(pg)
     expect(panel.get_by_text("Pareto sweep finished", exact=False)).to_be_visible()
+    expect(panel.get_by_role("button", name="Stop")).to_have_count(0, timeout=60_000)  # page redrawn
+    _settle(pg)
     legend = panel.locator(".js-plotly-plot .legendtext").all_text_contents()  # SVG text
     assert {"Weight sweep", "Learned weighting", "Single-task", "Pareto front"} <= set(legend), legend
     _no_exception(pg)
@@ -123,6 +125,8 @@ def test_pareto_sweep_and_correlation_lab(server, page):
         timeout=300_000)
     _settle(pg)
     expect(_panel(pg).get_by_text("Correlation lab finished", exact=False)).to_be_visible()
+    expect(_panel(pg).get_by_role("button", name="Stop")).to_have_count(0, timeout=60_000)  # page redrawn
+    _settle(pg)
     _no_exception(pg)
     _shot(pg, SHOTS / "lab_correlation.png")
     if DOCS_MODE:

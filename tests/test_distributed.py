@@ -57,7 +57,7 @@ TRAIN_SCRIPT = textwrap.dedent('''
 ''')
 
 
-def _torchrun(args: list[str], cwd: Path, timeout: int = 120) -> subprocess.CompletedProcess:
+def _torchrun(args: list[str], cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     env.pop("WORLD_SIZE", None)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", *args]
@@ -73,7 +73,7 @@ def test_two_ranks_match_one_process_with_the_same_effective_batch(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     env.pop("WORLD_SIZE", None)
     p = subprocess.run([sys.executable, str(script), str(tmp_path / "single.pt")], env=env,
-                       capture_output=True, text=True, timeout=120)
+                       capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-3000:]
     ddp, single = torch.load(tmp_path / "ddp.pt"), torch.load(tmp_path / "single.pt")
     meta_ddp = json.loads((tmp_path / "ddp.pt.json").read_text())
@@ -98,7 +98,7 @@ def test_torchrun_cli_writes_one_run_matching_a_single_process(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     env.pop("WORLD_SIZE", None)
     p = subprocess.run([sys.executable, *args, "--out", str(tmp_path / "single")], cwd=ROOT, env=env,
-                       capture_output=True, text=True, timeout=120)
+                       capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-3000:]
     runs = [d for d in (tmp_path / "ddp").iterdir() if d.is_dir()]
     assert len(runs) == 1, [d.name for d in (tmp_path / "ddp").iterdir()]  # written once, by rank 0

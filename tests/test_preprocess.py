@@ -292,3 +292,17 @@ def test_num_always_finite_and_many_rows_fast():
     enc = p.fit(df).transform(df)
     assert time.perf_counter() - t0 < 5
     assert np.isfinite(enc.num).all()
+
+
+def test_text_in_a_numeric_column_of_new_rows_becomes_missing_not_an_error():
+    """Fitting refuses a text column used as numbers; new rows (validation, test, a user's
+    candidate items) with a stray text value are imputed like any missing value."""
+    train = pd.DataFrame({"cat": ["a", "b", "a", "b"], "x": [1.0, 2.0, 3.0, 4.0], "y": [0, 1, 0, 1]})
+    p = Preprocessor(PreprocessConfig(missing="median", scaling="none"), ["cat"], ["x"], [TaskSpec("y", "binary")])
+    p.fit(train)
+    new = pd.DataFrame({"cat": ["a", "a"], "x": ["oops", "5"], "y": [0, 1]})
+    enc = p.transform(new)
+    np.testing.assert_allclose(enc.num[:, 0], [2.5, 5.0])
+    with pytest.raises(DataError, match="text like 'oops'"):
+        Preprocessor(PreprocessConfig(), ["cat"], ["x"], [TaskSpec("y", "binary")]).fit(
+            pd.DataFrame({"cat": ["a", "b", "a"], "x": ["oops", "bad", "1"], "y": [0, 1, 0]}))
