@@ -18,19 +18,17 @@ import argparse
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+sys.path.insert(0, str(ROOT / "tests"))
+from browser_support import launch_chromium, streamlit_server  # noqa: E402
+
 
 HEADLESS = r'''
 import json, sys, time
@@ -47,27 +45,6 @@ print(json.dumps({{"seconds": time.perf_counter() - t0, "train_seconds": res.met
 '''
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc, timeout: float = 90) -> None:
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        if proc.poll() is not None:
-            raise RuntimeError("streamlit exited")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(url)
-
-
 def load_avg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -80,61 +57,45 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     tmp = Path(tempfile.mkdtemp(prefix="mtl-app-timing-"))
-    port = free_port()
-    env = {**os.environ, "MTL_LAB_RUNS": str(tmp / "runs"), "MTL_LAB_MAX_JOBS": "1",
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     out: dict = {"load_before": load_avg()}
-    try:
-        wait_healthy(url + "/_stcore/health", proc)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    with streamlit_server(tmp, {"MTL_LAB_MAX_JOBS": "1"}) as srv, sync_playwright() as p:
+        url = srv["url"]
+        browser = launch_chromium(p)
 
-            def first_page() -> float:
-                ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-                pg = ctx.new_page()
-                t0 = time.perf_counter()
-                pg.goto(url)
-                pg.get_by_role("heading", name="MTL Lab").first.wait_for(state="visible", timeout=60_000)
-                dt = time.perf_counter() - t0
-                ctx.close()
-                return dt
-
-            out["first_page_cold_s"] = first_page()
-            warm = [first_page() for _ in range(a.warm_visits)]
-            out["first_page_warm_s"] = statistics.median(warm)
-            out["first_page_warm_all_s"] = [round(x, 3) for x in warm]
-            print(f"first page: cold {out['first_page_cold_s']:.2f} s, warm median {out['first_page_warm_s']:.2f} s "
-                  f"{out['first_page_warm_all_s']} (target <= 2 s)", flush=True)
-
+        def first_page() -> float:
             ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
             pg = ctx.new_page()
-            pg.set_default_timeout(120_000)
-            pg.goto(url)
-            pg.get_by_role("heading", name="MTL Lab").first.wait_for()
-            pg.get_by_role("button", name="Open the sample and train").click()
-            pg.get_by_role("heading", name="Train", exact=True).first.wait_for()
-            pg.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=120_000)
             t0 = time.perf_counter()
-            pg.get_by_role("button", name="Train", exact=True).click()
-            done = pg.get_by_text("Finished in").first
-            done.wait_for(timeout=a.timeout * 1000)
-            out["app_click_to_finished_s"] = time.perf_counter() - t0
-            m = re.search(r"Finished in ([0-9.]+) s", done.inner_text())
-            out["app_job_elapsed_s"] = float(m.group(1)) if m else None
+            pg.goto(url)
+            pg.get_by_role("heading", name="MTL Lab").first.wait_for(state="visible", timeout=60_000)
+            dt = time.perf_counter() - t0
             ctx.close()
-            browser.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            return dt
+
+        out["first_page_cold_s"] = first_page()
+        warm = [first_page() for _ in range(a.warm_visits)]
+        out["first_page_warm_s"] = statistics.median(warm)
+        out["first_page_warm_all_s"] = [round(x, 3) for x in warm]
+        print(f"first page: cold {out['first_page_cold_s']:.2f} s, warm median {out['first_page_warm_s']:.2f} s "
+              f"{out['first_page_warm_all_s']} (target <= 2 s)", flush=True)
+
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        pg = ctx.new_page()
+        pg.set_default_timeout(120_000)
+        pg.goto(url)
+        pg.get_by_role("heading", name="MTL Lab").first.wait_for()
+        pg.get_by_role("button", name="Open the sample and train").click()
+        pg.get_by_role("heading", name="Train", exact=True).first.wait_for()
+        pg.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=120_000)
+        t0 = time.perf_counter()
+        pg.get_by_role("button", name="Train", exact=True).click()
+        done = pg.get_by_text("Finished in").first
+        done.wait_for(timeout=a.timeout * 1000)
+        out["app_click_to_finished_s"] = time.perf_counter() - t0
+        m = re.search(r"Finished in ([0-9.]+) s", done.inner_text())
+        out["app_job_elapsed_s"] = float(m.group(1)) if m else None
+        ctx.close()
+        browser.close()
 
     configs = sorted((tmp / "runs").rglob("config.json"))
     if not configs:

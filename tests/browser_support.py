@@ -107,3 +107,20 @@ def full_page_shot(pg, path: Path, width: int = 1400, max_height: int = 9000) ->
     settle(pg)
     pg.screenshot(path=str(path), full_page=True)
     pg.set_viewport_size({"width": width, "height": 1000})
+
+
+@contextlib.contextmanager
+def chromium_page(width: int = 1400, height: int = 1000, timeout_ms: int = 60_000):
+    """A fresh Chromium page (own browser and context), closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        ctx = browser.new_context(viewport={"width": width, "height": height})
+        pg = ctx.new_page()
+        pg.set_default_timeout(timeout_ms)
+        try:
+            yield pg
+        finally:
+            ctx.close()
+            browser.close()

@@ -10,46 +10,26 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptest_support import ROOT, assert_no_errors, chart_specs, chart_titles, new_app
 from mtl_core import app_state
 from mtl_core.config import RunConfig
 from mtl_core.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
 PAGES = ["start", "data", "train", "results", "recommend"]
-TIMEOUT = 60
 
 
 @pytest.fixture
 def runs_root(tmp_path, monkeypatch):
-    root = tmp_path / "runs"
-    monkeypatch.setenv("MTL_LAB_RUNS", str(root))
+    r = tmp_path / "runs"
+    monkeypatch.setenv("MTL_LAB_RUNS", str(r))
     monkeypatch.chdir(ROOT)
-    return root
+    return r
 
 
-def _app(sid: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    if sid:
-        at.query_params["s"] = sid
-    return at
-
-
-def _no_errors(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def _specs(at: AppTest) -> list[dict]:
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
-
-
-def _titles(at: AppTest) -> list[str]:
-    out = []
-    for spec in _specs(at):
-        title = spec.get("layout", {}).get("title", {})
-        out.append(title.get("text", "") if isinstance(title, dict) else str(title))
-    return out
+_app = new_app
+_no_errors = assert_no_errors
+_specs = chart_specs
+_titles = chart_titles
 
 
 def _train(at: AppTest, epochs: int = 2, timeout: float = 120) -> None:

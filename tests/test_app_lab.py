@@ -3,20 +3,15 @@ with finished runs of the session, and a small Pareto sweep runs to the end in t
 background and shows its plot."""
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptest_support import ROOT, assert_no_errors, chart_specs, chart_titles, new_app
 from mtl_core import app_state
 from mtl_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from mtl_core.synth import make_synthetic
-
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
-TIMEOUT = 60
 
 
 @pytest.fixture
@@ -27,24 +22,10 @@ def root(tmp_path, monkeypatch):
     return r
 
 
-def _app(sid: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    if sid:
-        at.query_params["s"] = sid
-    return at
-
-
-def _no_errors(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def _titles(at: AppTest) -> list[str]:
-    out = []
-    for el in at.get("plotly_chart"):
-        title = json.loads(el.proto.spec).get("layout", {}).get("title", {})
-        out.append(title.get("text", "") if isinstance(title, dict) else str(title))
-    return out
+_app = new_app
+_no_errors = assert_no_errors
+_specs = chart_specs
+_titles = chart_titles
 
 
 def _small_df():

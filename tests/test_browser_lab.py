@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import (CHROMIUM, ROOT, assert_no_exception, full_page_shot, launch_chromium, settle,
+from browser_support import (CHROMIUM, ROOT, assert_no_exception, chromium_page, full_page_shot, settle,
                              streamlit_server)
 
 SHOTS = ROOT / "docs" / "screenshots"
@@ -35,16 +35,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-        pg = ctx.new_page()
-        pg.set_default_timeout(60_000)
+    with chromium_page() as pg:
         yield pg
-        ctx.close()
-        browser.close()
 
 
 _settle = settle

@@ -1,0 +1,37 @@
+"""Shared helpers for Streamlit AppTest page tests."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+TIMEOUT = 60
+
+
+def new_app(sid: str | None = None) -> AppTest:
+    """The whole app (app.py with st.navigation); ``sid`` pre-sets the session id in the URL."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if sid:
+        at.query_params["s"] = sid
+    return at
+
+
+def assert_no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def chart_specs(at: AppTest) -> list[dict]:
+    """Every Plotly chart on the page, as its figure JSON."""
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def chart_titles(at: AppTest) -> list[str]:
+    out = []
+    for spec in chart_specs(at):
+        title = spec.get("layout", {}).get("title", {})
+        out.append(title.get("text", "") if isinstance(title, dict) else str(title))
+    return out
