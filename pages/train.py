@@ -115,6 +115,10 @@ s["device"] = c3.selectbox("Device", DEVICES, index=_idx(DEVICES, s["device"]), 
                            help="auto: a GPU when there is one, else the CPU.")
 s["name"] = c4.text_input("Run name (optional)", s.get("name", ""), key="tr_name", max_chars=80)
 ss["train_settings"] = s
+_n_train = int(len(ss["df"]) * float(s["train_frac"]))
+_steps = -(-_n_train // int(s["batch_size"])) if _n_train else 0
+st.caption(f"Budget: {int(s['epochs'])} epochs × {_steps:,} steps of {int(s['batch_size']):,} rows "
+           f"(about {_n_train:,} training rows).")
 
 # --------------------------------------------------------------------------- submit
 mgr = _ui.job_manager()

@@ -73,6 +73,8 @@ def test_pareto_sweep_and_correlation_lab(server, page):
     pg.get_by_role("heading", name="Train", exact=True).first.wait_for()
     _settle(pg)
     _fill(pg.get_by_label("Epochs"), "2")
+    # the server has the new value once the page's budget line says so (then it is safe to leave)
+    expect(pg.get_by_text("Budget: 2 epochs", exact=False)).to_be_visible(timeout=60_000)
     _settle(pg)
 
     pg.locator('[data-testid="stSidebarNav"] a', has_text="Trade-off lab").first.click()
