@@ -168,11 +168,17 @@ def cmd_synth(a) -> int:
     return 0
 
 
-def _ints(s: str, name: str) -> list[int]:
+def _numbers(s: str, name: str, kind=float, example: str = "0,0.5,1") -> list:
+    """A comma-separated list of numbers (``kind`` int or float) from an option, or a
+    ConfigError naming the option."""
+    words = "whole numbers" if kind is int else "numbers"
     try:
-        return [int(x) for x in _split_list(s)]
+        out = [kind(x) for x in _split_list(s)]
     except ValueError:
-        raise ConfigError(f"{name} must be comma-separated whole numbers; got {s!r}.") from None
+        raise ConfigError(f"{name} must be comma-separated {words}, e.g. {example}; got {s!r}.") from None
+    if not out:
+        raise ConfigError(f"{name} must list at least one value; got {s!r}.")
+    return out
 
 
 def config_from_args(a) -> RunConfig:
@@ -197,9 +203,9 @@ def config_from_args(a) -> RunConfig:
     if a.embed_dim is not None:
         m.embed_dim = a.embed_dim
     if a.hidden:
-        m.hidden = _ints(a.hidden, "--hidden")
+        m.hidden = _numbers(a.hidden, "--hidden", int, "64,32")
     if a.tower_hidden:
-        m.tower_hidden = _ints(a.tower_hidden, "--tower-hidden")
+        m.tower_hidden = _numbers(a.tower_hidden, "--tower-hidden", int, "32")
     if a.experts is not None:
         m.n_experts = a.experts
     if a.esmm_parent:

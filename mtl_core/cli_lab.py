@@ -10,27 +10,8 @@ import argparse
 import json
 import sys
 
+from .cli import _numbers
 from .errors import ConfigError
-
-
-def _floats(s: str, name: str) -> list[float]:
-    try:
-        out = [float(x) for x in s.split(",") if x.strip()]
-    except ValueError:
-        raise ConfigError(f"{name} must be comma-separated numbers, e.g. 0,0.5,1; got {s!r}.") from None
-    if not out:
-        raise ConfigError(f"{name} must list at least one number; got {s!r}.")
-    return out
-
-
-def _seeds(s: str) -> list[int]:
-    try:
-        out = [int(x) for x in s.split(",") if x.strip()]
-    except ValueError:
-        raise ConfigError(f"--seeds must be comma-separated whole numbers, e.g. 0,1,2; got {s!r}.") from None
-    if not out:
-        raise ConfigError(f"--seeds must list at least one seed; got {s!r}.")
-    return out
 
 
 def _add_train_options(p: argparse.ArgumentParser) -> None:
@@ -115,7 +96,8 @@ def cmd_baseline(a) -> int:
     from .lab import negative_transfer
 
     cfg = _config(a)
-    table = negative_transfer(cfg, seeds=_seeds(a.seeds), callback=_progress(a.quiet), runs_root=a.out)
+    seeds = _numbers(a.seeds, "--seeds", int, "0,1,2")
+    table = negative_transfer(cfg, seeds=seeds, callback=_progress(a.quiet), runs_root=a.out)
     print(table.drop(columns=["explanation"]).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print()
     for _, r in table.iterrows():
@@ -148,9 +130,9 @@ def cmd_sweep(a) -> int:
 def cmd_corrlab(a) -> int:
     from .lab import correlation_lab
 
-    table = correlation_lab(correlations=_floats(a.correlations, "--correlations"),
+    table = correlation_lab(correlations=_numbers(a.correlations, "--correlations"),
                             archs=[x.strip() for x in a.archs.split(",") if x.strip()],
-                            rows=a.rows, epochs=a.epochs, seeds=_seeds(a.seeds),
+                            rows=a.rows, epochs=a.epochs, seeds=_numbers(a.seeds, "--seeds", int, "0,1,2"),
                             callback=_progress(a.quiet), runs_root=a.runs, dataset=a.dataset,
                             tasks=[x.strip() for x in a.tasks.split(",") if x.strip()] if a.tasks else None)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))

@@ -35,3 +35,18 @@ def chart_titles(at: AppTest) -> list[str]:
         title = spec.get("layout", {}).get("title", {})
         out.append(title.get("text", "") if isinstance(title, dict) else str(title))
     return out
+
+
+def run_until(at: AppTest, done, timeout: float = 120, every: float = 0.3) -> bool:
+    """Rerun the app until ``done(at)`` holds (fragment timers do not fire in AppTest, so
+    background jobs are followed by polling); False when ``timeout`` seconds pass first."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        at.run()
+        if done(at):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(every)

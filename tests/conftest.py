@@ -35,3 +35,34 @@ def repo_root() -> Path:
 def _runs_root(tmp_path, monkeypatch):
     """Every test writes runs to its own temporary folder."""
     monkeypatch.setenv("MTL_LAB_RUNS", str(tmp_path / "runs"))
+
+
+@pytest.fixture
+def runs_root(tmp_path, monkeypatch) -> Path:
+    """This test's runs folder (MTL_LAB_RUNS, set above), with the repository as the working
+    directory, as ``streamlit run app.py`` has it (AppTest page tests)."""
+    monkeypatch.chdir(ROOT)
+    return tmp_path / "runs"
+
+
+# --------------------------------------------------------------------------- real browser
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory):
+    """``streamlit run app.py`` on a free loopback port, one job slot, its own runs folder
+    (browser tests; skipped without Debian's chromium or playwright)."""
+    from browser_support import CHROMIUM, streamlit_server
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run the browser test")
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with streamlit_server(tmp_path_factory.mktemp("browser"), {"MTL_LAB_MAX_JOBS": "1"}) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def browser_page(app_server):
+    """One headless Chromium page for the module's tests."""
+    from browser_support import chromium_page
+
+    with chromium_page() as pg:
+        yield pg

@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from apptest_support import ROOT, assert_no_errors, chart_specs, chart_titles, new_app
+from apptest_support import ROOT, assert_no_errors, chart_specs, chart_titles, new_app, run_until
 from mtl_core import app_state
 from mtl_core.config import RunConfig
 from mtl_core.errors import ConfigError
 
 PAGES = ["start", "data", "train", "results", "recommend"]
-
-
-@pytest.fixture
-def runs_root(tmp_path, monkeypatch):
-    r = tmp_path / "runs"
-    monkeypatch.setenv("MTL_LAB_RUNS", str(r))
-    monkeypatch.chdir(ROOT)
-    return r
-
-
-_app = new_app
-_no_errors = assert_no_errors
-_specs = chart_specs
-_titles = chart_titles
 
 
 def _train(at: AppTest, epochs: int = 2, timeout: float = 120) -> None:
@@ -39,14 +24,9 @@ def _train(at: AppTest, epochs: int = 2, timeout: float = 120) -> None:
     at.number_input(key="tr_epochs").set_value(epochs)
     at.select_slider(key="tr_bs").set_value(1024)
     at.button(key="train_go").click().run()
-    _no_errors(at)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        at.run()
-        if at.success or at.error or at.warning:
-            break
-        time.sleep(0.3)
-    _no_errors(at)
+    assert_no_errors(at)
+    run_until(at, lambda a: a.success or a.error or a.warning, timeout)
+    assert_no_errors(at)
     assert any("Finished" in s.value for s in at.success), [s.value for s in at.success]
 
 
@@ -57,10 +37,10 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     mp.setenv("MTL_LAB_RUNS", str(root))
     mp.chdir(ROOT)
-    at = _app()
+    at = new_app()
     at.run()
     at.button(key="start_sample").click().run()
-    _no_errors(at)
+    assert_no_errors(at)
     _train(at)
     sid = at.session_state["sid"]
     yield {"at": at, "root": root, "sid": sid}
@@ -79,19 +59,19 @@ def run_session(trained, monkeypatch):
 # --------------------------------------------------------------------------- smoke
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_on_a_fresh_session(runs_root, page):
-    at = _app()
+    at = new_app()
     at.switch_page(f"pages/{page}.py")
     at.run()
-    _no_errors(at)
+    assert_no_errors(at)
     assert at.title and at.title[0].value
     assert app_state.valid_session_id(at.session_state["sid"])
     assert at.query_params["s"] == [at.session_state["sid"]] or at.query_params["s"] == at.session_state["sid"]
 
 
 def test_start_page_does_not_import_torch_before_drawing(runs_root):
-    at = _app()
+    at = new_app()
     at.run()
-    _no_errors(at)
+    assert_no_errors(at)
     assert at.title[0].value == "MTL Lab"
     assert at.button(key="start_sample").proto.type == "primary"
     assert any("Training device" in c.value for c in at.caption)
@@ -109,36 +89,36 @@ def test_cold_start_imports_neither_torch_nor_sklearn_metrics():
 
 
 def test_invalid_session_id_is_replaced(runs_root):
-    at = _app(sid="../../etc")
+    at = new_app(sid="../../etc")
     at.run()
     sid = at.session_state["sid"]
     assert app_state.valid_session_id(sid) and sid != "../../etc"
 
 
 def test_start_button_opens_sample_and_switches_to_train(runs_root):
-    at = _app()
+    at = new_app()
     at.run()
     at.button(key="start_sample").click().run()
-    _no_errors(at)
+    assert_no_errors(at)
     assert at.title[0].value == "Train"
     assert list(at.session_state["tasks"]) == ["click", "purchase"]
     assert len(at.session_state["df"]) > 1000
 
 
 def test_data_page_with_sample(runs_root):
-    at = _app()
+    at = new_app()
     at.switch_page("pages/data.py")
     at.run()
     at.button(key="data_sample").click().run()
-    _no_errors(at)
+    assert_no_errors(at)
     ver = at.session_state["data_version"]
     ms = at.multiselect(key=f"tasks_{ver}")
     assert ms.value == ["click", "purchase"]
     ms.set_value(["click", "purchase", "rating"]).run()
-    _no_errors(at)
+    assert_no_errors(at)
     assert at.session_state["tasks"] == ["click", "purchase", "rating"]
     assert any("rating → regression" in c.value for c in at.caption)
-    titles = _titles(at)
+    titles = chart_titles(at)
     assert any("issing" in t for t in titles) and any("Label balance" in t for t in titles)
     # the roles editor and cleaning choices exist and feed the config
     assert at.session_state["preprocess"]["missing"] == "median"
@@ -147,7 +127,7 @@ def test_data_page_with_sample(runs_root):
 
 
 def test_task_error_is_shown_next_to_the_tasks(runs_root):
-    at = _app()
+    at = new_app()
     at.switch_page("pages/data.py")
     at.run()
     at.button(key="data_sample").click().run()
@@ -173,7 +153,7 @@ def _event_log(n: int = 600) -> pd.DataFrame:
 def test_funnel_builder_turns_an_event_log_into_tasks(runs_root):
     from mtl_core.schema import infer_schema
 
-    at = _app()
+    at = new_app()
     at.switch_page("pages/data.py")
     at.run()
     log = _event_log()
@@ -182,12 +162,12 @@ def test_funnel_builder_turns_an_event_log_into_tasks(runs_root):
     at.session_state["data_name"] = "events.csv"
     at.session_state["data_version"] = 7
     at.run()
-    _no_errors(at)
+    assert_no_errors(at)
     assert at.selectbox(key="fun_user_7").value == "visitorid"
     assert at.selectbox(key="fun_event_7").value == "event"
     at.multiselect(key="fun_stages_7").set_value(["view", "addtocart", "transaction"]).run()
     at.button(key="fun_go").click().run()
-    _no_errors(at)
+    assert_no_errors(at)
     df = at.session_state["df"]
     assert {"addtocart", "transaction"} <= set(df.columns)
     assert len(df) < len(log)  # one row per user-item pair
@@ -196,7 +176,7 @@ def test_funnel_builder_turns_an_event_log_into_tasks(runs_root):
 
 
 def test_stop_button_cancels_training(runs_root):
-    at = _app()
+    at = new_app()
     at.run()
     at.button(key="start_sample").click().run()
     at.switch_page("pages/train.py")
@@ -205,20 +185,10 @@ def test_stop_button_cancels_training(runs_root):
     at.number_input(key="tr_patience").set_value(0)
     at.select_slider(key="tr_bs").set_value(64)
     at.button(key="train_go").click().run()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # wait until it is really training
-        at.run()
-        if at.get("progress"):
-            break
-        time.sleep(0.2)
+    run_until(at, lambda a: a.get("progress"), 60, every=0.2)  # wait until it is really training
     assert at.get("progress"), "training never started"
     at.button(key="train_stop").click().run()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        at.run()
-        if at.warning or at.success or at.error:
-            break
-        time.sleep(0.2)
+    run_until(at, lambda a: a.warning or a.success or a.error, 60, every=0.2)
     assert not at.exception
     assert at.warning and at.warning[0].value.startswith("Stopped"), [w.value for w in at.warning]
     assert not at.success
@@ -236,7 +206,7 @@ def test_queued_job_shows_its_position_then_runs(runs_root, monkeypatch):
         mgr = _ui.job_manager()
         assert mgr.max_concurrent == 1
         mgr.submit(lambda cb, cancel: release.wait(30), owner="another-session")
-        at = _app()
+        at = new_app()
         at.run()
         at.button(key="start_sample").click().run()
         at.switch_page("pages/train.py")
@@ -244,15 +214,12 @@ def test_queued_job_shows_its_position_then_runs(runs_root, monkeypatch):
         at.number_input(key="tr_epochs").set_value(1)
         at.select_slider(key="tr_bs").set_value(2048)
         at.button(key="train_go").click().run()
-        _no_errors(at)
+        assert_no_errors(at)
         assert any("Queued (position 1)" in i.value for i in at.info), [i.value for i in at.info]
         assert at.button(key="train_go").disabled
         release.set()
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and not at.success:
-            time.sleep(0.3)
-            at.run()
-        _no_errors(at)
+        run_until(at, lambda a: a.success, 90)
+        assert_no_errors(at)
         assert at.success and "Finished" in at.success[0].value
     finally:
         release.set()
@@ -266,7 +233,7 @@ def test_unexpected_error_is_short_and_without_traceback(runs_root, monkeypatch)
         raise ZeroDivisionError("internal detail")
 
     monkeypatch.setattr(runs, "list_runs", boom)
-    at = _app()
+    at = new_app()
     at.switch_page("pages/results.py")
     at.run()
     assert not at.exception
@@ -276,32 +243,32 @@ def test_unexpected_error_is_short_and_without_traceback(runs_root, monkeypatch)
 
 # --------------------------------------------------------------------------- main flow
 def test_results_show_per_task_scores(run_session):
-    at = _app(run_session["sid"])
+    at = new_app(run_session["sid"])
     at.switch_page("pages/results.py")
     at.run()
-    _no_errors(at)
+    assert_no_errors(at)
     table = at.dataframe[0].value
     assert set(table["task"]) == {"click", "purchase"}
     assert table["auc"].between(0, 1).all()
-    titles = _titles(at)
+    titles = chart_titles(at)
     for expected in ("Classification metrics per binary task", "click: confusion matrix",
                      "purchase: confusion matrix", "ROC curves", "Precision", "Calibration",
                      "Ranking quality", "Loss per task"):
         assert any(expected in t for t in titles), (expected, titles)
-    loss = next(s for s in _specs(at) if s["layout"]["title"]["text"] == "Loss per task")
+    loss = next(s for s in chart_specs(at) if s["layout"]["title"]["text"] == "Loss per task")
     assert {tr["name"] for tr in loss["data"]} >= {"click · train", "click · val", "purchase · train"}
     assert loss["layout"]["xaxis"]["title"]["text"] == "Epoch"
     assert len(at.get("download_button")) == 4
 
 
 def test_threshold_slider_recomputes_confusion_matrix(run_session):
-    at = _app(run_session["sid"])
+    at = new_app(run_session["sid"])
     at.switch_page("pages/results.py")
     at.run()
     slider = next(s for s in at.slider if s.key.startswith("thr_") and s.key.endswith("_click"))
 
     def cm():
-        spec = next(s for s in _specs(at) if s["layout"]["title"]["text"].startswith("click: confusion"))
+        spec = next(s for s in chart_specs(at) if s["layout"]["title"]["text"].startswith("click: confusion"))
         return spec["data"][0]["z"]
 
     slider.set_value(0.0).run()
@@ -311,14 +278,14 @@ def test_threshold_slider_recomputes_confusion_matrix(run_session):
     z1 = cm()
     assert z1[0][1] == 0  # (almost) nothing predicted positive: no false positives
     assert sum(map(sum, z0)) == sum(map(sum, z1))
-    _no_errors(at)
+    assert_no_errors(at)
 
 
 def test_recommend_page_shows_top_k(run_session):
-    at = _app(run_session["sid"])
+    at = new_app(run_session["sid"])
     at.switch_page("pages/recommend.py")
     at.run()
-    _no_errors(at)
+    assert_no_errors(at)
     recs = at.dataframe[0].value
     assert len(recs) == 10
     assert {"rank", "fused_score", "score:click", "score:purchase"} <= set(recs.columns)
@@ -326,33 +293,33 @@ def test_recommend_page_shows_top_k(run_session):
     assert recs["score:click"].between(0, 1).all()
     at.slider(key=next(s.key for s in at.slider if s.key.startswith("rec_k_"))).set_value(5).run()
     assert len(at.dataframe[0].value) == 5
-    _no_errors(at)
+    assert_no_errors(at)
     # weighted fusion, and a user never seen in training
     at.radio(key=next(r.key for r in at.radio if r.key.startswith("rec_mode_"))).set_value("weighted").run()
-    _no_errors(at)
+    assert_no_errors(at)
     assert at.dataframe[0].value["fused_score"].is_monotonic_decreasing
     at.text_input(key=next(t.key for t in at.text_input if t.key.startswith("rec_typed_"))).input("nobody").run()
-    _no_errors(at)
+    assert_no_errors(at)
     assert any("not seen in training" in c.value for c in at.caption)
     assert len(at.dataframe[0].value) == 5
 
 
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_with_a_finished_run(run_session, page):
-    at = _app(run_session["sid"])
+    at = new_app(run_session["sid"])
     at.switch_page(f"pages/{page}.py")
     at.run()
-    _no_errors(at)
+    assert_no_errors(at)
 
 
 def test_train_page_shows_finished_run_and_links_results(run_session):
     at = run_session["at"]
     at.switch_page("pages/train.py")
     at.run()
-    _no_errors(at)
+    assert_no_errors(at)
     assert at.session_state["selected_run"]
     assert Path(at.session_state["selected_run"]).is_dir()
-    assert "Loss per task" in _titles(at)
+    assert "Loss per task" in chart_titles(at)
     assert at.button(key="train_to_results")
     aucs = {m.label: float(m.value) for m in at.metric if "test AUC" in m.label}
     assert set(aucs) == {"click · test AUC", "purchase · test AUC"}

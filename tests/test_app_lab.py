@@ -3,33 +3,38 @@ with finished runs of the session, and a small Pareto sweep runs to the end in t
 background and shows its plot."""
 from __future__ import annotations
 
-import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from apptest_support import ROOT, assert_no_errors, chart_specs, chart_titles, new_app
+from apptest_support import assert_no_errors, chart_titles, new_app, run_until
 from mtl_core import app_state
 from mtl_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from mtl_core.synth import make_synthetic
 
 
-@pytest.fixture
-def root(tmp_path, monkeypatch):
-    r = tmp_path / "runs"
-    monkeypatch.setenv("MTL_LAB_RUNS", str(r))
-    monkeypatch.chdir(ROOT)
-    return r
-
-
-_app = new_app
-_no_errors = assert_no_errors
-_specs = chart_specs
-_titles = chart_titles
-
-
 def _small_df():
     return make_synthetic(rows=1200, task_correlation=0.5, seed=2)
+
+
+def _lab_session(data_name: str | None = None) -> AppTest:
+    """A session holding the small table with tasks click and purchase and a tiny model
+    budget, on the Trade-off lab page."""
+    from mtl_core.schema import infer_schema
+
+    df = _small_df()
+    at = new_app()
+    at.session_state["df"] = df
+    at.session_state["schema"] = infer_schema(df)
+    if data_name:
+        at.session_state["data_name"] = data_name
+    at.session_state["tasks"] = ["click", "purchase"]
+    at.session_state["train_settings"] = {**app_state.default_train_settings(["click", "purchase"]),
+                                          "arch": "shared_bottom", "epochs": 1, "batch_size": 512,
+                                          "hidden": "8", "tower_hidden": "4", "embed_dim": 4}
+    at.switch_page("pages/lab.py")
+    at.run()
+    return at
 
 
 def _cfg(arch: str, lr: float = 3e-3) -> RunConfig:
@@ -42,11 +47,11 @@ def _cfg(arch: str, lr: float = 3e-3) -> RunConfig:
 
 
 @pytest.fixture
-def session_with_runs(root):
+def session_with_runs(runs_root):
     from mtl_core.pipeline import run_experiment
 
     sid = app_state.new_session_id()
-    runs = app_state.session_runs_root(root, sid)
+    runs = app_state.session_runs_root(runs_root, sid)
     df = _small_df()
     mmoe = run_experiment(_cfg("mmoe"), df, runs_root=runs).run_dir
     run_experiment(_cfg("shared_bottom", lr=1e-2), df, runs_root=runs)
@@ -54,105 +59,72 @@ def session_with_runs(root):
 
 
 @pytest.mark.parametrize("page", ["lab", "compare"])
-def test_page_renders_on_a_fresh_session(root, page):
-    at = _app()
+def test_page_renders_on_a_fresh_session(runs_root, page):
+    at = new_app()
     at.switch_page(f"pages/{page}.py")
     at.run()
-    _no_errors(at)
+    assert_no_errors(at)
     assert at.title[0].value == {"lab": "Trade-off lab", "compare": "Compare runs"}[page]
 
 
 def test_lab_diagnostics_with_finished_runs(session_with_runs):
     sid, mmoe = session_with_runs
-    at = _app(sid)
+    at = new_app(sid)
     at.switch_page("pages/lab.py")
     at.run()
-    _no_errors(at)
-    assert "Gradient norms on shared parameters" in _titles(at)  # newest run: shared bottom
+    assert_no_errors(at)
+    assert "Gradient norms on shared parameters" in chart_titles(at)  # newest run: shared bottom
     at.selectbox(key="lab_run").set_value(mmoe).run()
-    _no_errors(at)
-    titles = _titles(at)
+    assert_no_errors(at)
+    titles = chart_titles(at)
     for expected in ("Task weights over training", "Gradient norms on shared parameters",
                      "Gradient cosine similarity between tasks", "Gate weights per task (epoch 2)"):
         assert any(expected in t for t in titles), (expected, titles)
     # the epoch slider moves the gate heatmap
     at.select_slider(key=next(s.key for s in at.select_slider if s.key.startswith("lab_gate_ep_"))).set_value(1).run()
-    _no_errors(at)
-    assert any("Gate weights per task (epoch 1)" in t for t in _titles(at))
+    assert_no_errors(at)
+    assert any("Gate weights per task (epoch 1)" in t for t in chart_titles(at))
     # every chart has its explanation
-    assert len(at.caption) >= len(_titles(at))
+    assert len(at.caption) >= len(chart_titles(at))
 
 
 def test_compare_page_with_finished_runs(session_with_runs):
-    at = _app(session_with_runs[0])
+    at = new_app(session_with_runs[0])
     at.switch_page("pages/compare.py")
     at.run()
-    _no_errors(at)
+    assert_no_errors(at)
     assert len(at.dataframe[0].value) == 2  # all runs of the session
-    assert "Validation loss across runs" in _titles(at)
+    assert "Validation loss across runs" in chart_titles(at)
     diff = at.dataframe[2].value
     assert set(diff.index) == {"model.arch", "train.lr", "name"}
     metrics = at.dataframe[1].value
     assert "click:auc" in metrics.index
 
 
-def test_small_sweep_completes_and_shows_the_pareto_plot(root):
-    from mtl_core.schema import infer_schema
-
-    df = _small_df()
-    at = _app()
-    at.session_state["df"] = df
-    at.session_state["schema"] = infer_schema(df)
-    at.session_state["data_name"] = "small"
-    at.session_state["tasks"] = ["click", "purchase"]
-    at.session_state["train_settings"] = {**app_state.default_train_settings(["click", "purchase"]),
-                                          "arch": "shared_bottom", "epochs": 1, "batch_size": 512,
-                                          "hidden": "8", "tower_hidden": "4", "embed_dim": 4}
-    at.switch_page("pages/lab.py")
-    at.run()
-    _no_errors(at)
+def test_small_sweep_completes_and_shows_the_pareto_plot(runs_root):
+    at = _lab_session(data_name="small")
+    assert_no_errors(at)
     at.slider(key="ps_points").set_value(2)
     at.multiselect(key="ps_learned").set_value(["uncertainty"])
     at.button(key="ps_go").click().run()
-    _no_errors(at)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        at.run()
-        if any("Pareto sweep finished" in s.value for s in at.success) or at.error or at.warning:
-            break
-        time.sleep(0.3)
-    _no_errors(at)
+    assert_no_errors(at)
+    run_until(at, lambda a: any("Pareto sweep finished" in s.value for s in a.success) or a.error or a.warning)
+    assert_no_errors(at)
     assert any("Pareto sweep finished" in s.value for s in at.success), [s.value for s in at.success]
-    titles = _titles(at)
+    titles = chart_titles(at)
     assert any(t.startswith("Trade-off: AUC click (test) vs AUC purchase (test)") for t in titles), titles
     points = next(d.value for d in at.dataframe if "label" in d.value.columns)
     assert list(points["kind"]) == ["sweep", "sweep", "learned", "single"]
 
 
 def _wait_for(at: AppTest, text: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        at.run()
-        if any(text in s.value for s in at.success) or at.error or at.exception:
-            break
-        time.sleep(0.3)
-    _no_errors(at)
+    run_until(at, lambda a: any(text in s.value for s in a.success) or a.error or a.exception, timeout)
+    assert_no_errors(at)
     assert any(text in s.value for s in at.success), [s.value for s in at.success]
 
 
-def test_negative_transfer_and_correlation_lab_tabs(root):
-    from mtl_core.schema import infer_schema
-
-    df = _small_df()
-    at = _app()
-    at.session_state["df"] = df
-    at.session_state["schema"] = infer_schema(df)
-    at.session_state["tasks"] = ["click", "purchase"]
-    at.session_state["train_settings"] = {**app_state.default_train_settings(["click", "purchase"]),
-                                          "arch": "shared_bottom", "epochs": 1, "batch_size": 512,
-                                          "hidden": "8", "tower_hidden": "4", "embed_dim": 4}
-    at.switch_page("pages/lab.py")
-    at.run()
+def test_negative_transfer_and_correlation_lab_tabs(runs_root):
+    at = _lab_session()
     at.multiselect(key="nt_seeds").set_value([0, 1])
     at.button(key="nt_go").click().run()
     _wait_for(at, "Negative-transfer check finished")
@@ -167,9 +139,9 @@ def test_negative_transfer_and_correlation_lab_tabs(root):
     at.number_input(key="cl_seeds").set_value(1)
     at.button(key="cl_go").click().run()
     _wait_for(at, "Correlation lab finished")
-    titles = _titles(at)
+    titles = chart_titles(at)
     assert any("AUC click vs single-task" in t for t in titles), titles
     assert any("RMSE rating vs single-task" in t for t in titles), titles
     at.radio(key="cl_view").set_value("Metric").run()
-    _no_errors(at)
-    assert any("AUC click (test)" in t for t in _titles(at))
+    assert_no_errors(at)
+    assert any("AUC click (test)" in t for t in chart_titles(at))

@@ -7,39 +7,14 @@ playwright is missing.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
-from browser_support import (CHROMIUM, ROOT, assert_no_exception, chromium_page, full_page_shot, settle,
-                             streamlit_server)
+from browser_support import ROOT, assert_no_exception, full_page_shot, settle
 
 SHOTS = ROOT / "docs" / "screenshots"
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run the browser test")
-    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    tmp = tmp_path_factory.mktemp("browser")
-    with streamlit_server(tmp, {"MTL_LAB_MAX_JOBS": "1"}) as srv:
-        yield {**srv, "tmp": tmp}
-
-
-@pytest.fixture(scope="module")
-def page(server):
-    with chromium_page() as pg:
-        yield pg
-
-
-_settle = settle
-
-
-def _no_exception(pg) -> None:
-    assert_no_exception(pg)
 
 
 def _shot(pg, name: str) -> None:
@@ -49,7 +24,7 @@ def _shot(pg, name: str) -> None:
 def _nav(pg, title: str) -> None:
     pg.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
     pg.get_by_role("heading", name=title, exact=True).first.wait_for()
-    _settle(pg)
+    settle(pg)
 
 
 def _chart(pg, title_part: str, timeout: float = 60_000):
@@ -58,21 +33,21 @@ def _chart(pg, title_part: str, timeout: float = 60_000):
     return loc
 
 
-def test_upload_train_results_recommend(server, page, tmp_path):
+def test_upload_train_results_recommend(app_server, browser_page, tmp_path):
     from playwright.sync_api import expect
 
     from mtl_core.synth import make_synthetic
 
     csv = tmp_path / "shop.csv"
     make_synthetic(rows=2000, task_correlation=0.6, seed=1).to_csv(csv, index=False)
-    pg = page
+    pg = browser_page
 
     # Start
-    pg.goto(server["url"])
+    pg.goto(app_server["url"])
     pg.get_by_role("heading", name="MTL Lab").first.wait_for()
-    _settle(pg)
+    settle(pg)
     expect(pg.get_by_text("Training device:")).to_be_visible()
-    _no_exception(pg)
+    assert_no_exception(pg)
     assert "s=" in pg.url  # session id in the URL: a reload finds the same runs
     _shot(pg, "start")
 
@@ -80,7 +55,7 @@ def test_upload_train_results_recommend(server, page, tmp_path):
     _nav(pg, "Data")
     pg.locator('input[type="file"]').set_input_files(str(csv))
     pg.get_by_text("Loaded shop.csv").wait_for(timeout=60_000)
-    _settle(pg)
+    settle(pg)
     tasks = pg.locator('[data-testid="stMultiSelect"]').filter(has_text="Columns to predict")
     expect(tasks).to_contain_text("click")
     expect(tasks).to_contain_text("purchase")
@@ -88,21 +63,21 @@ def test_upload_train_results_recommend(server, page, tmp_path):
     pg.keyboard.type("cart")
     pg.keyboard.press("Enter")
     pg.keyboard.press("Escape")
-    _settle(pg)
+    settle(pg)
     expect(tasks).to_contain_text("cart")
     pg.get_by_text("Resolved:").wait_for()
     _chart(pg, "Label balance")
-    _no_exception(pg)
+    assert_no_exception(pg)
     _shot(pg, "data")
 
     # Train: 2 epochs, watch the loss chart, wait for the end
     pg.get_by_role("button", name="Continue to training").click()
     pg.get_by_role("heading", name="Train", exact=True).first.wait_for()
-    _settle(pg)
+    settle(pg)
     epochs = pg.get_by_label("Epochs")
     epochs.fill("2")
     epochs.press("Enter")
-    _settle(pg)
+    settle(pg)
     _chart(pg, "MMoE")  # architecture diagram
     pg.get_by_role("button", name="Train", exact=True).click()
     _chart(pg, "Loss per task", timeout=120_000)
@@ -110,26 +85,26 @@ def test_upload_train_results_recommend(server, page, tmp_path):
     # the page redraws once the job is done: the results link appears, Train is enabled again
     pg.get_by_role("button", name="See the results").wait_for(timeout=60_000)
     expect(pg.get_by_role("button", name="Train", exact=True)).to_be_enabled(timeout=60_000)
-    _settle(pg)
-    _no_exception(pg)
+    settle(pg)
+    assert_no_exception(pg)
     _shot(pg, "train")
 
     # Results: confusion matrix, ROC, table
     pg.get_by_role("button", name="See the results").click()
     pg.get_by_role("heading", name="Results", exact=True).first.wait_for()
-    _settle(pg)
+    settle(pg)
     _chart(pg, "click: confusion matrix")
     _chart(pg, "Classification metrics")
     expect(pg.locator('[data-testid="stDataFrame"]').first).to_be_visible()
-    _no_exception(pg)
+    assert_no_exception(pg)
     _shot(pg, "results")
 
     # Recommend
     _nav(pg, "Recommend")
     pg.get_by_text("Top 10 for").first.wait_for()
     expect(pg.locator('[data-testid="stDataFrame"]').first).to_be_visible()
-    _settle(pg)
-    _no_exception(pg)
+    settle(pg)
+    assert_no_exception(pg)
     _shot(pg, "recommend")
 
     # a broken upload shows its error next to the uploader and keeps the previous data
@@ -138,7 +113,7 @@ def test_upload_train_results_recommend(server, page, tmp_path):
     _nav(pg, "Data")
     pg.locator('input[type="file"]').set_input_files(str(bad))
     pg.get_by_text("Still using the previous data: shop.csv").wait_for(timeout=60_000)
-    _settle(pg)
+    settle(pg)
     expect(pg.locator('[data-testid="stAlertContentError"]').first).to_be_visible()
     assert pg.locator('[data-testid="stException"]').count() == 0
     expect(pg.locator('[data-testid="stMain"]')).to_contain_text("2,000 rows × 19 columns")
@@ -146,10 +121,10 @@ def test_upload_train_results_recommend(server, page, tmp_path):
     # a reload (a new Streamlit session) still finds this browser session's runs
     _nav(pg, "Recommend")
     pg.get_by_text("Top 10 for").first.wait_for()
-    _settle(pg)
+    settle(pg)
     pg.reload()
     pg.get_by_role("heading", name="Recommend").first.wait_for()
-    _settle(pg)
+    settle(pg)
     pg.get_by_text("Top 10 for").first.wait_for()
-    _no_exception(pg)
-    assert "Traceback" not in server["log"].read_text()
+    assert_no_exception(pg)
+    assert "Traceback" not in app_server["log"].read_text()

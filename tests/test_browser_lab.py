@@ -15,32 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import (CHROMIUM, ROOT, assert_no_exception, chromium_page, full_page_shot, settle,
-                             streamlit_server)
+from browser_support import ROOT, assert_no_exception, full_page_shot, settle
 
 SHOTS = ROOT / "docs" / "screenshots"
 DOCS_MODE = os.environ.get("MTL_LAB_DOCS_SHOTS") == "1"
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium to run the browser test")
-    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with streamlit_server(tmp_path_factory.mktemp("browser_lab"), {"MTL_LAB_MAX_JOBS": "1"}) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def page(server):
-    with chromium_page() as pg:
-        yield pg
-
-
-_settle = settle
-_no_exception = assert_no_exception
 
 
 def _shot(pg, path: Path) -> None:
@@ -61,26 +41,26 @@ def _fill(loc, value: str) -> None:
     expect(loc).to_have_value(value)
 
 
-def test_pareto_sweep_and_correlation_lab(server, page):
+def test_pareto_sweep_and_correlation_lab(app_server, browser_page):
     from playwright.sync_api import expect
 
-    pg = page
-    pg.goto(server["url"])
+    pg = browser_page
+    pg.goto(app_server["url"])
     pg.get_by_role("heading", name="MTL Lab").first.wait_for()
-    _settle(pg)
+    settle(pg)
     # the sample (click + purchase) and a short training budget on the Train page
     pg.get_by_role("button", name="Open the sample and train").click()
     pg.get_by_role("heading", name="Train", exact=True).first.wait_for()
-    _settle(pg)
+    settle(pg)
     _fill(pg.get_by_label("Epochs"), "2")
     # the server has the new value once the page's budget line says so (then it is safe to leave)
     expect(pg.get_by_text("Budget: 2 epochs", exact=False)).to_be_visible(timeout=60_000)
-    _settle(pg)
+    settle(pg)
 
     pg.locator('[data-testid="stSidebarNav"] a', has_text="Trade-off lab").first.click()
     pg.get_by_role("heading", name="Trade-off lab", exact=True).first.wait_for()
-    _settle(pg)
-    _no_exception(pg)
+    settle(pg)
+    assert_no_exception(pg)
 
     # Pareto sweep: 2 fixed weightings + uncertainty + gradnorm + single-task models
     pg.get_by_role("tab", name="Pareto sweep").click()
@@ -91,17 +71,17 @@ def test_pareto_sweep_and_correlation_lab(server, page):
     for _ in range(3):  # 5 -> 2 points
         pg.keyboard.press("ArrowLeft")
     expect(panel.get_by_text("6 trainings", exact=False)).to_be_visible(timeout=60_000)
-    _settle(pg)
+    settle(pg)
     panel.get_by_role("button", name="Run the sweep").click()
     _panel(pg).locator(".js-plotly-plot .gtitle", has_text="Trade-off:").first.wait_for(timeout=240_000)
-    _settle(pg)
+    settle(pg)
     panel = _panel(pg)
     expect(panel.get_by_text("Pareto sweep finished", exact=False)).to_be_visible()
     expect(panel.get_by_role("button", name="Stop")).to_have_count(0, timeout=60_000)  # page redrawn
-    _settle(pg)
+    settle(pg)
     legend = panel.locator(".js-plotly-plot .legendtext").all_text_contents()  # SVG text
     assert {"Weight sweep", "Learned weighting", "Single-task", "Pareto front"} <= set(legend), legend
-    _no_exception(pg)
+    assert_no_exception(pg)
     _shot(pg, SHOTS / "lab_pareto.png")
 
     # Correlation lab: small settings in the test, the page defaults for the docs screenshot
@@ -109,20 +89,20 @@ def test_pareto_sweep_and_correlation_lab(server, page):
     panel = _panel(pg)
     if not DOCS_MODE:
         _fill(panel.get_by_role("spinbutton", name="Rows"), "1000")
-        _settle(pg)
+        settle(pg)
         _fill(_panel(pg).get_by_role("spinbutton", name="Epochs"), "2")
-        _settle(pg)
+        settle(pg)
         _fill(_panel(pg).get_by_role("spinbutton", name="Seeds"), "1")
-        _settle(pg)
+        settle(pg)
     _panel(pg).get_by_role("button", name="Run the correlation lab").click()
     _panel(pg).locator(".js-plotly-plot .gtitle", has_text="Effect of task correlation").first.wait_for(
         timeout=300_000)
-    _settle(pg)
+    settle(pg)
     expect(_panel(pg).get_by_text("Correlation lab finished", exact=False)).to_be_visible()
     expect(_panel(pg).get_by_role("button", name="Stop")).to_have_count(0, timeout=60_000)  # page redrawn
-    _settle(pg)
-    _no_exception(pg)
+    settle(pg)
+    assert_no_exception(pg)
     _shot(pg, SHOTS / "lab_correlation.png")
     if DOCS_MODE:
         _shot(pg, ROOT / "docs" / "correlation_lab.png")
-    assert "Traceback" not in server["log"].read_text()
+    assert "Traceback" not in app_server["log"].read_text()
