@@ -35,7 +35,7 @@ except Exception as exc:  # noqa: BLE001 - no traceback ever reaches a page
 finally:
     # the page is drawn: now import the training stack once, in the background, so that
     # jobs never pay for it while other users' pages compete for the interpreter
-    from mtl_core.jobs import warm_up_in_background
+    from mtl_core.app.jobs import warm_up_in_background
 
     warm_up_in_background()
     with st.sidebar:  # drawn after the page so it reflects this run's choices

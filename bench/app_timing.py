@@ -34,7 +34,7 @@ HEADLESS = r'''
 import json, sys, time
 sys.path.insert(0, {root!r})
 from mtl_core.config import RunConfig
-from mtl_core.io import read_table
+from mtl_core.data.io import read_table
 from mtl_core.pipeline import run_experiment
 cfg = RunConfig.from_dict(json.load(open({config!r})))
 df = read_table({data!r})

@@ -43,7 +43,7 @@ def main(argv=None) -> int:
     import torch
 
     from mtl_core.config import DataConfig, ModelConfig, ReadOptions, RunConfig, SplitConfig, TrainConfig
-    from mtl_core.io import read_table
+    from mtl_core.data.io import read_table
     from mtl_core.lab import _train_eval
     from mtl_core.pipeline import prepare
 

@@ -1,7 +1,7 @@
 """End to end from a 1M-row CSV, timing each stage (target: < 60 s, peak memory < 4 GB on
 2 cores):
 
-    read (mtl_core.io.read_table) -> profile (schema.infer_schema) -> prepare (pipeline.prepare:
+    read (mtl_core.data.io.read_table) -> profile (schema.infer_schema) -> prepare (pipeline.prepare:
     schema + tasks + split 80/10/10 + Preprocessor fit/transform) -> model -> train
     (trainer.Trainer.fit, one MMoE epoch, validation each epoch) -> test metrics
     (pipeline.evaluate_prepared)
@@ -65,11 +65,11 @@ def main() -> None:
 
     stages["import torch"] = time.perf_counter() - t_all
     from mtl_core.config import ModelConfig, RunConfig, SplitConfig, TrainConfig
-    from mtl_core.device import set_threads
-    from mtl_core.io import read_table
+    from mtl_core.training.device import set_threads
+    from mtl_core.data.io import read_table
     from mtl_core.pipeline import build_run_model, evaluate_prepared, prepare
-    from mtl_core.schema import infer_schema
-    from mtl_core.trainer import Trainer
+    from mtl_core.data.schema import infer_schema
+    from mtl_core.training.trainer import Trainer
 
     set_threads(a.threads)
     cfg = RunConfig()

@@ -67,7 +67,7 @@ class RssSampler(threading.Thread):
 
 def make_data(i: int, rows: int, folder: Path) -> Path:
     """Session i's table: own seed, ids prefixed ``s{i}-``, and a column only it has."""
-    from mtl_core.synth import make_synthetic
+    from mtl_core.data.synth import make_synthetic
 
     df = make_synthetic(rows=rows, task_correlation=0.5, seed=100 + i)
     df["user_id"] = f"s{i}-" + df["user_id"].astype(str)

@@ -29,7 +29,7 @@ import numpy as np
 OUT = Path(__file__).resolve().parent / "out"
 
 # field name -> vocabulary size (Ali-CCP field codes; names end in "_id" so that
-# mtl_core.schema.infer_schema reads the integer columns of the CSV as categorical)
+# mtl_core.data.schema.infer_schema reads the integer columns of the CSV as categorical)
 FIELDS: dict[str, int] = {
     "user_id": 100_000,   # 101
     "f121_id": 98, "f122_id": 14, "f124_id": 3, "f125_id": 8, "f126_id": 4, "f127_id": 4,

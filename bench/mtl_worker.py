@@ -52,7 +52,7 @@ def run_mtl(path: str, batch: int, epochs: int, device: str, amp: bool, seed: in
 
     from mtl_core.config import ModelConfig, TrainConfig
     from mtl_core.models import build_model
-    from mtl_core.trainer import Trainer, predict
+    from mtl_core.training.trainer import Trainer, predict
     from mtl_core.types import EncodedSplit, FeatureSpec, TaskInfo
 
     d, tr, te = load(path)

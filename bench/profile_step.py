@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE))
 import make_data  # noqa: E402
 from mtl_core.config import ModelConfig, TrainConfig  # noqa: E402
 from mtl_core.models import build_model  # noqa: E402
-from mtl_core.trainer import make_optimizer, masked_loss_sums  # noqa: E402
+from mtl_core.training.trainer import make_optimizer, masked_loss_sums  # noqa: E402
 from mtl_core.types import FeatureSpec, TaskInfo  # noqa: E402
 
 TASKS = [TaskInfo("click", "binary"), TaskInfo("purchase", "binary")]

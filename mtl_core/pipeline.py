@@ -56,7 +56,7 @@ class RunResult:
 
 
 def load_data(config: RunConfig) -> pd.DataFrame:
-    from .io import read_table
+    from .data.io import read_table
 
     if not config.data.path:
         raise ConfigError("data.path is empty: give a data file (--data FILE).")
@@ -70,9 +70,9 @@ def _role(schema, col: str) -> str:
 
 def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     """Validate the configuration against the data, split and fit preprocessing."""
-    from .preprocess import Preprocessor
-    from .schema import check_features_vs_tasks, infer_schema, parse_task_spec, resolve_tasks
-    from .split import split_indices
+    from .data.preprocess import Preprocessor
+    from .data.schema import check_features_vs_tasks, infer_schema, parse_task_spec, resolve_tasks
+    from .data.split import split_indices
 
     config.validate()
     if df is None:
@@ -117,7 +117,7 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     # split on the raw frame
     strat = None
     if config.split.method == "stratified":
-        from .schema import task_target
+        from .data.schema import task_target
 
         name = config.split.stratify_task or next((t.key for t in tasks if t.kind == "binary"), None)
         spec = next((t for t in tasks if t.key == name), None)
@@ -207,8 +207,8 @@ def build_run_model(prep: Prepared):
 
 def evaluate_prepared(prep: Prepared, model, device=None) -> tuple[dict, dict, dict[str, np.ndarray]]:
     """Test metrics (with the F1-best threshold chosen on validation), curves, predictions."""
-    from .metrics import best_f1_threshold, binary_at_threshold, curves, evaluate
-    from .trainer import predict
+    from .evaluation.metrics import best_f1_threshold, binary_at_threshold, curves, evaluate
+    from .training.trainer import predict
 
     tasks = prep.task_infos
     pre = prep.preprocessor
@@ -395,9 +395,9 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
     """
     import torch
 
-    from .device import set_threads
+    from .training.device import set_threads
     from .runs import default_runs_root
-    from .trainer import Trainer
+    from .training.trainer import Trainer
 
     set_threads(config.train.num_threads, background=background)
     t0 = time.perf_counter()

@@ -85,7 +85,7 @@ def candidate_frame(run, user_id) -> pd.DataFrame:
 
 
 def score_candidates(run, frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    from .trainer import predict
+    from .training.trainer import predict
 
     pre = run.preprocessor()
     tasks = run.task_infos

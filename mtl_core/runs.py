@@ -270,7 +270,7 @@ class LoadedRun:
 
     def preprocessor(self):
         if self._pre is None:
-            from .preprocess import Preprocessor
+            from .data.preprocess import Preprocessor
 
             self._pre = Preprocessor.from_dict(read_json(self.path / "preprocessor.json"))
         return self._pre

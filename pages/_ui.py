@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from mtl_core import app_state
+from mtl_core.app import state as app_state
 from mtl_core.errors import MTLError
-from mtl_core.jobs import JobManager
+from mtl_core.app.jobs import JobManager
 
 log = logging.getLogger("mtl_lab.app")
 APP_PATH = Path(__file__).resolve().parent.parent / "app.py"
@@ -105,18 +105,18 @@ def errors_here():
 # --------------------------------------------------------------------------- data
 @st.cache_data(show_spinner="Reading the sample…", max_entries=2)
 def read_sample() -> pd.DataFrame:
-    from mtl_core.io import read_table
+    from mtl_core.data.io import read_table
 
     if app_state.SAMPLE_PATH.exists():
         return read_table(app_state.SAMPLE_PATH)
-    from mtl_core.synth import make_synthetic  # sample file missing: same generator, fixed seed
+    from mtl_core.data.synth import make_synthetic  # sample file missing: same generator, fixed seed
 
     return make_synthetic(rows=5000, task_correlation=0.5, seed=0)
 
 
 def set_data(df: pd.DataFrame, name: str, source: str, tasks: list[str] | None = None) -> None:
     """Make ``df`` the working table: infer its schema, reset choices bound to old data."""
-    from mtl_core.schema import infer_schema
+    from mtl_core.data.schema import infer_schema
 
     ss = st.session_state
     schema = infer_schema(df)

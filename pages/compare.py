@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from mtl_core import app_state
+from mtl_core.app import state as app_state
 from pages import _ui
 
 _ui.ensure_app()

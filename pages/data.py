@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from mtl_core import app_state
+from mtl_core.app import state as app_state
 from mtl_core.config import MISSING_STRATEGIES, OUTLIER_STRATEGIES, SCALERS
 from pages import _ui
 
@@ -33,7 +33,7 @@ with tab_up:
             ss["upload_token"] = token
             ss["upload_error"] = None
             try:
-                from mtl_core.io import read_table
+                from mtl_core.data.io import read_table
 
                 with st.spinner(f"Reading {up.name}…"):
                     df_new = read_table(up.getvalue(), filename=up.name)
@@ -65,7 +65,7 @@ with tab_synth:
     seed = c3.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="syn_seed")
     if st.button("Generate", key="syn_go", type="primary"):
         with _ui.errors_here():
-            from mtl_core.synth import make_synthetic
+            from mtl_core.data.synth import make_synthetic
 
             with st.spinner("Generating…"):
                 df_syn = make_synthetic(rows=int(rows), task_correlation=float(corr), seed=int(seed))
@@ -105,7 +105,7 @@ with tab_funnel:
                       format_func=lambda b: f"{b}–item pair")
         if st.button("Build the funnel table", key="fun_go", type="primary", disabled=len(stages) < 2):
             with _ui.errors_here():
-                from mtl_core.events import build_funnel_table
+                from mtl_core.data.events import build_funnel_table
 
                 sess = getattr(schema0, "session_col", None)
                 with st.spinner("Building…"):
@@ -187,7 +187,7 @@ ss["task_positive"] = {t: p for t, p in positives.items() if t in tasks and p}
 resolved = []
 if tasks:
     with _ui.errors_here():
-        from mtl_core.schema import parse_task_spec, resolve_tasks
+        from mtl_core.data.schema import parse_task_spec, resolve_tasks
 
         specs = [parse_task_spec(s) for s in app_state.task_specs(tasks, ss["task_kinds"], ss["task_positive"])]
         resolved = resolve_tasks(df, specs)
@@ -225,7 +225,7 @@ with p2:
         _ui.plot(figures.distribution(df[col], col), key=f"fig_dist_{ver}")
 if resolved:
     with _ui.errors_here():
-        from mtl_core.schema import binary_target
+        from mtl_core.data.schema import binary_target
 
         rates: dict = {}
         for r in resolved:

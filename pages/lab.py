@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pandas as pd
 import streamlit as st
 
-from mtl_core import app_state
+from mtl_core.app import state as app_state
 from pages import _ui
 
 _ui.ensure_app()
@@ -42,7 +42,7 @@ def _owner(kind: str) -> str:
 
 def _train_config():
     """The Train page's settings (or their defaults) as a RunConfig for this data."""
-    from mtl_core.jobs import recommended_threads
+    from mtl_core.app.jobs import recommended_threads
 
     tasks = list(ss.get("tasks") or [])
     settings = {**app_state.default_train_settings(tasks), **(ss.get("train_settings") or {})}
@@ -227,7 +227,7 @@ with tab_pareto:
     if _needs_tasks(2, "ps"):
         with _ui.errors_here():
             cfg = _train_config()
-            from mtl_core.schema import parse_task_spec
+            from mtl_core.data.schema import parse_task_spec
 
             keys = [parse_task_spec(s).key for s in cfg.data.tasks]
             c1, c2, c3 = st.columns(3)

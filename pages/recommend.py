@@ -92,7 +92,7 @@ with left:
                 min_value=0.0, max_value=1.0, format="%.3f") if (c.startswith("score:") and c[6:] in binary) else
                 st.column_config.NumberColumn(c, format="%.4f") for c in score_cols},
         )
-        from mtl_core.metrics import to_safe_csv
+        from mtl_core.evaluation.metrics import to_safe_csv
 
         st.download_button("Download these recommendations (CSV)", to_safe_csv(recs),
                            file_name=re.sub(r"[^A-Za-z0-9_.-]", "_", f"{rid}-recommendations-{user}")[:120] + ".csv", mime="text/csv",

@@ -18,7 +18,7 @@ if run is None:
     st.stop()
 
 from mtl_core import figures  # noqa: E402 - plotly only when there is something to draw
-from mtl_core.metrics import binary_at_threshold, metrics_table, to_safe_csv  # noqa: E402
+from mtl_core.evaluation.metrics import binary_at_threshold, metrics_table, to_safe_csv  # noqa: E402
 
 metrics = run.metrics or {}
 task_metrics: dict = metrics.get("tasks", {})

@@ -51,7 +51,7 @@ device_slot = st.empty()
 def _device_label() -> str:
     """Computed once per server, after the page is drawn (it imports torch)."""
     try:
-        from mtl_core.device import describe_device
+        from mtl_core.training.device import describe_device
 
         return describe_device("auto")["label"]
     except Exception:  # noqa: BLE001 - the label is informative only

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mtl_core import app_state
+from mtl_core.app import state as app_state
 from mtl_core.config import DEVICES, OPTIMIZERS, SPLIT_METHODS
 from mtl_core.models import DESCRIPTIONS as ARCH_DESCRIPTIONS
 from mtl_core.weighting import DESCRIPTIONS as WEIGHTING_DESCRIPTIONS
@@ -131,7 +131,7 @@ if busy:
     c2.caption("A run of this session is in progress; stop it or wait for it to finish.")
 if clicked and not busy:
     try:
-        from mtl_core.jobs import recommended_threads
+        from mtl_core.app.jobs import recommended_threads
 
         cfg = app_state.build_config(dict(ss), s, num_threads=recommended_threads())
         df = ss["df"]

@@ -4,7 +4,7 @@
 :class:`CorpusCase`. Nothing here is a hand-made blob: every file is produced by code from a
 small seeded base table, so the corpus is reproducible and easy to extend.
 
-Each case says what the reader (``mtl_core.io.read_table``) must do (``expect``: ``"ok"``
+Each case says what the reader (``mtl_core.data.io.read_table``) must do (``expect``: ``"ok"``
 or ``"error"``), optionally a regular expression the error message must match (``match``:
 the message names the problem), and, for readable tables, a task and what ``prepare`` must
 do with it (``prepare``: ``"ok"`` / ``"error"``).

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from apptest_support import ROOT, assert_no_errors, chart_specs, chart_titles, new_app, run_until
-from mtl_core import app_state
+from mtl_core.app import state as app_state
 from mtl_core.config import RunConfig
 from mtl_core.errors import ConfigError
 
@@ -82,7 +82,7 @@ def test_cold_start_imports_neither_torch_nor_sklearn_metrics():
     import subprocess
     import sys
 
-    code = ("import sys; import pages._ui, mtl_core.app_state, mtl_core.jobs, mtl_core.runs; "
+    code = ("import sys; import pages._ui, mtl_core.app.state, mtl_core.app.jobs, mtl_core.runs; "
             "bad = [m for m in ('torch', 'sklearn.metrics') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
@@ -151,7 +151,7 @@ def _event_log(n: int = 600) -> pd.DataFrame:
 
 
 def test_funnel_builder_turns_an_event_log_into_tasks(runs_root):
-    from mtl_core.schema import infer_schema
+    from mtl_core.data.schema import infer_schema
 
     at = new_app()
     at.switch_page("pages/data.py")
@@ -328,7 +328,7 @@ def test_train_page_shows_finished_run_and_links_results(run_session):
 
 # --------------------------------------------------------------------------- app_state
 def _schema(df):
-    from mtl_core.schema import infer_schema
+    from mtl_core.data.schema import infer_schema
 
     return infer_schema(df)
 

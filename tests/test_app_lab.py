@@ -8,9 +8,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from apptest_support import assert_no_errors, chart_titles, new_app, run_until
-from mtl_core import app_state
+from mtl_core.app import state as app_state
 from mtl_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from mtl_core.synth import make_synthetic
+from mtl_core.data.synth import make_synthetic
 
 
 def _small_df():
@@ -20,7 +20,7 @@ def _small_df():
 def _lab_session(data_name: str | None = None) -> AppTest:
     """A session holding the small table with tasks click and purchase and a tiny model
     budget, on the Trade-off lab page."""
-    from mtl_core.schema import infer_schema
+    from mtl_core.data.schema import infer_schema
 
     df = _small_df()
     at = new_app()

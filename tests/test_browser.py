@@ -36,7 +36,7 @@ def _chart(pg, title_part: str, timeout: float = 60_000):
 def test_upload_train_results_recommend(app_server, browser_page, tmp_path):
     from playwright.sync_api import expect
 
-    from mtl_core.synth import make_synthetic
+    from mtl_core.data.synth import make_synthetic
 
     csv = tmp_path / "shop.csv"
     make_synthetic(rows=2000, task_correlation=0.6, seed=1).to_csv(csv, index=False)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from mtl_core.cli import main
-from mtl_core.synth import make_synthetic
+from mtl_core.data.synth import make_synthetic
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from make_corpus import CorpusCase, base_frame, build_corpus  # noqa: E402
 from mtl_core.cli import main as cli_main  # noqa: E402
 from mtl_core.config import DataConfig, Limits, ModelConfig, RunConfig, SplitConfig, TrainConfig  # noqa: E402
 from mtl_core.errors import MTLError  # noqa: E402
-from mtl_core.io import read_table  # noqa: E402
+from mtl_core.data.io import read_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 _DIR = Path(tempfile.mkdtemp(prefix="mtl-corpus-"))

@@ -10,7 +10,7 @@ from mtl_core.config import DataConfig, ModelConfig, RunConfig, SplitConfig, Tra
 from mtl_core.pipeline import run_experiment
 from mtl_core.recommend import recommend
 from mtl_core.runs import load_run
-from mtl_core.synth import make_synthetic
+from mtl_core.data.synth import make_synthetic
 
 TIMING = ("seconds", "samples_per_s", "prepare_seconds")
 

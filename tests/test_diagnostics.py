@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from mtl_core.diagnostics import cosine_matrix, gate_utilisation, task_gradient_stats
+from mtl_core.training.diagnostics import cosine_matrix, gate_utilisation, task_gradient_stats
 
 torch.set_num_threads(1)
 

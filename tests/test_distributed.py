@@ -30,7 +30,7 @@ TRAIN_SCRIPT = textwrap.dedent('''
     sys.path.insert(0, {root!r})
     from mtl_core.config import ModelConfig, TrainConfig
     from mtl_core.models import build_model
-    from mtl_core.trainer import Trainer
+    from mtl_core.training.trainer import Trainer
     from mtl_core.types import EncodedSplit, FeatureSpec, TaskInfo
 
     FEATURES = FeatureSpec(["u", "i"], [21, 31], ["x0", "x1"])
@@ -88,7 +88,7 @@ def test_two_ranks_match_one_process_with_the_same_effective_batch(tmp_path):
 
 
 def test_torchrun_cli_writes_one_run_matching_a_single_process(tmp_path):
-    from mtl_core.synth import make_synthetic
+    from mtl_core.data.synth import make_synthetic
 
     data = tmp_path / "shop.csv"
     make_synthetic(rows=4000, seed=0).to_csv(data, index=False)

@@ -7,8 +7,8 @@ import pytest
 
 from mtl_core.config import ReadOptions
 from mtl_core.errors import DataError
-from mtl_core.events import build_funnel_table
-from mtl_core.io import read_table
+from mtl_core.data.events import build_funnel_table
+from mtl_core.data.io import read_table
 
 FUNNEL = ["view", "cart", "purchase"]
 

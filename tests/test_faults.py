@@ -21,7 +21,7 @@ from mtl_core.config import DataConfig, ModelConfig, RunConfig, SplitConfig, Tra
 from mtl_core.errors import TrainingError
 from mtl_core.recommend import recommend
 from mtl_core.runs import list_interrupted, list_runs, load_run
-from mtl_core.synth import make_synthetic
+from mtl_core.data.synth import make_synthetic
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -164,7 +164,7 @@ CHILD = textwrap.dedent("""
     import sys, time
     from mtl_core.config import DataConfig, ModelConfig, RunConfig, SplitConfig, TrainConfig
     from mtl_core.pipeline import run_experiment
-    from mtl_core.synth import make_synthetic
+    from mtl_core.data.synth import make_synthetic
 
     df = make_synthetic(rows=600, seed=1)
     cfg = RunConfig(data=DataConfig(tasks=["click", "purchase"]),

@@ -98,7 +98,7 @@ def test_roc_pr_calibration():
 
 
 def test_roc_from_metrics_curves_output():
-    from mtl_core import metrics as M
+    from mtl_core.evaluation import metrics as M
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 300)

@@ -12,7 +12,7 @@ import pytest
 
 from mtl_core.config import Limits, ReadOptions
 from mtl_core.errors import DataError
-from mtl_core.io import read_table, sniff
+from mtl_core.data.io import read_table, sniff
 
 CENSUS_NAMES = (
     "age, class_worker, det_ind_code, det_occ_code, education, wage_per_hour, hs_college, marital_stat, "

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from mtl_core.errors import DataError
-from mtl_core.jobs import JobManager, Progress, recommended_threads
+from mtl_core.app.jobs import JobManager, Progress, recommended_threads
 
 
 def _wait_until(pred, timeout=10.0):

@@ -12,7 +12,7 @@ import pytest
 from mtl_core import lab
 from mtl_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from mtl_core.errors import ConfigError
-from mtl_core.synth import make_synthetic
+from mtl_core.data.synth import make_synthetic
 
 
 @pytest.fixture(scope="module")

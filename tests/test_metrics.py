@@ -1,4 +1,4 @@
-"""Tests for mtl_core.metrics: agreement with scikit-learn, vectorised ranking, JSON safety, CSV."""
+"""Tests for mtl_core.evaluation.metrics: agreement with scikit-learn, vectorised ranking, JSON safety, CSV."""
 from __future__ import annotations
 
 import csv
@@ -12,7 +12,7 @@ import pytest
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 
-from mtl_core import metrics as M
+from mtl_core.evaluation import metrics as M
 from mtl_core.types import TaskInfo
 
 

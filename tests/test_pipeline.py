@@ -13,8 +13,8 @@ from mtl_core.errors import DataError, MTLError
 from mtl_core.pipeline import prepare, run_experiment
 from mtl_core.recommend import list_users, recommend, user_history
 from mtl_core.runs import list_runs, load_run
-from mtl_core.synth import make_synthetic
-from mtl_core.trainer import predict
+from mtl_core.data.synth import make_synthetic
+from mtl_core.training.trainer import predict
 
 torch.set_num_threads(1)
 
@@ -167,8 +167,8 @@ def test_temporal_and_user_splits_through_pipeline(synth_df):
 
 
 def test_rees46_funnel_run_ranks_and_recommends(shared_data, tmp_path):
-    from mtl_core.events import build_funnel_table
-    from mtl_core.io import read_table
+    from mtl_core.data.events import build_funnel_table
+    from mtl_core.data.io import read_table
 
     log = read_table(shared_data / "rees46" / "2019-Oct-head.csv")
     table = build_funnel_table(log, user_col="user_id", item_col="product_id", event_col="event_type",

@@ -6,7 +6,7 @@ import pytest
 
 from mtl_core.config import PreprocessConfig
 from mtl_core.errors import DataError
-from mtl_core.preprocess import Preprocessor
+from mtl_core.data.preprocess import Preprocessor
 from mtl_core.types import EncodedSplit, TaskSpec
 
 TASKS = [TaskSpec("click"), TaskSpec("price_paid", "regression")]

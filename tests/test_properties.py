@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from mtl_core.config import DataConfig, PreprocessConfig, RunConfig, SplitConfig, TrainConfig
 from mtl_core.errors import DataError
-from mtl_core.preprocess import Preprocessor
-from mtl_core.split import split_indices
+from mtl_core.data.preprocess import Preprocessor
+from mtl_core.data.split import split_indices
 from mtl_core.types import TaskSpec
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -15,10 +15,10 @@ import pytest
 
 from mtl_core.config import DataConfig, Limits, ModelConfig, RunConfig, SplitConfig, TrainConfig
 from mtl_core.errors import ConfigError, DataError, MTLError
-from mtl_core.io import read_table
-from mtl_core.metrics import to_safe_csv
+from mtl_core.data.io import read_table
+from mtl_core.evaluation.metrics import to_safe_csv
 from mtl_core.runs import RunWriter, list_runs, load_run
-from mtl_core.synth import make_synthetic
+from mtl_core.data.synth import make_synthetic
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -124,7 +124,7 @@ def test_run_directories_stay_under_the_runs_root(tmp_path):
 
 
 def test_session_runs_root_rejects_bad_session_ids(tmp_path):
-    from mtl_core.app_state import session_runs_root
+    from mtl_core.app.state import session_runs_root
 
     for bad in ("../../etc", "/tmp", "a" * 31, "A" * 32, "", "..%2f"):
         with pytest.raises(ValueError):

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from mtl_core.errors import ConfigError, DataError
-from mtl_core.io import read_table
-from mtl_core.schema import (
+from mtl_core.data.io import read_table
+from mtl_core.data.schema import (
     Role, Schema, binary_target, check_features_vs_tasks, infer_schema, parse_task_spec,
     resolve_tasks, task_target,
 )

@@ -4,7 +4,7 @@ import pytest
 
 from mtl_core.config import SplitConfig
 from mtl_core.errors import DataError
-from mtl_core.split import split_indices, split_report
+from mtl_core.data.split import split_indices, split_report
 
 
 def _frame(n=2000, seed=0):

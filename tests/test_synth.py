@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from mtl_core.errors import ConfigError
-from mtl_core.synth import make_synthetic
+from mtl_core.data.synth import make_synthetic
 
 COLUMNS = ["user_id", "item_id", "timestamp", "user_age", "user_gender", "user_segment",
            "user_tenure_days", "item_category", "item_brand", "item_price", "item_rating_avg",
@@ -98,7 +98,7 @@ def test_engagement_targets_follow_the_scores():
 
 # ---------------------------------------------------------------------- the MMoE paper's data
 def test_paper_data_deterministic_and_shaped():
-    from mtl_core.synth import make_mmoe_paper_data
+    from mtl_core.data.synth import make_mmoe_paper_data
 
     a = make_mmoe_paper_data(rows=500, task_correlation=0.3, seed=4)
     pd.testing.assert_frame_equal(a, make_mmoe_paper_data(rows=500, task_correlation=0.3, seed=4))
@@ -116,7 +116,7 @@ def test_paper_data_deterministic_and_shaped():
 
 
 def test_paper_data_score_correlation_follows_rho():
-    from mtl_core.synth import make_mmoe_paper_data
+    from mtl_core.data.synth import make_mmoe_paper_data
 
     for rho in (0.0, 0.5, 0.9, 1.0):
         df, t = make_mmoe_paper_data(rows=20000, task_correlation=rho, seed=1, return_truth=True)

@@ -9,7 +9,7 @@ import torch
 
 from mtl_core.config import ModelConfig, TrainConfig
 from mtl_core.models import build_model
-from mtl_core.trainer import Trainer, predict, task_losses, to_tensors
+from mtl_core.training.trainer import Trainer, predict, task_losses, to_tensors
 from mtl_core.types import EncodedSplit, FeatureSpec, TaskInfo
 
 torch.set_num_threads(1)

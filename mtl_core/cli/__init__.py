@@ -10,8 +10,8 @@ import logging
 import sys
 from pathlib import Path
 
-from .config import DataConfig, ModelConfig, ReadOptions, RunConfig, SplitConfig, TrainConfig
-from .errors import ConfigError, MTLError
+from ..config import DataConfig, ModelConfig, ReadOptions, RunConfig, SplitConfig, TrainConfig
+from ..errors import ConfigError, MTLError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--k", type=int, default=10)
     s.add_argument("--include-bought", action="store_true")
     # LAB COMMANDS (each sets its handler with set_defaults(func=...))
-    from .cli_lab import add_commands
+    from .lab import add_commands
 
     add_commands(sub)  # trade-off lab: baseline, sweep, corrlab
     return p
@@ -115,8 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 # --------------------------------------------------------------------------- commands
 def cmd_inspect(a) -> int:
-    from .io import read_table
-    from .schema import infer_schema
+    from ..data.io import read_table
+    from ..data.schema import infer_schema
 
     df = read_table(a.data, _read_options(a))
     schema = infer_schema(df)
@@ -130,8 +130,8 @@ def cmd_inspect(a) -> int:
 
 
 def cmd_events(a) -> int:
-    from .events import build_funnel_table
-    from .io import read_table
+    from ..data.events import build_funnel_table
+    from ..data.io import read_table
 
     df = read_table(a.data, _read_options(a))
     funnel = _split_list(a.funnel)
@@ -158,7 +158,7 @@ def _write_table(df, out: str) -> None:
 
 
 def cmd_synth(a) -> int:
-    from .synth import make_synthetic
+    from ..data.synth import make_synthetic
 
     if a.rows < 1:
         raise ConfigError(f"--rows must be at least 1; got {a.rows}.")
@@ -232,7 +232,7 @@ def config_from_args(a) -> RunConfig:
             ws = [float(x) for x in _split_list(a.weights)]
         except ValueError:
             raise ConfigError(f"--weights must be comma-separated numbers; got {a.weights!r}.") from None
-        from .schema import parse_task_spec
+        from ..data.schema import parse_task_spec
 
         keys = [parse_task_spec(s).key for s in d.tasks]
         if len(ws) != len(keys):
@@ -242,7 +242,7 @@ def config_from_args(a) -> RunConfig:
 
 
 def cmd_train(a) -> int:
-    from .pipeline import run_experiment
+    from ..pipeline import run_experiment
 
     cfg = config_from_args(a)
 
@@ -273,8 +273,8 @@ def cmd_train(a) -> int:
 
 
 def cmd_recommend(a) -> int:
-    from .recommend import recommend
-    from .runs import load_run
+    from ..recommend import recommend
+    from ..runs import load_run
 
     run = load_run(a.run)
     if a.k < 1:

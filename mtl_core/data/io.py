@@ -19,8 +19,8 @@ from typing import Any, BinaryIO, Union
 import numpy as np
 import pandas as pd
 
-from .config import Limits, ReadOptions
-from .errors import DataError
+from ..config import Limits, ReadOptions
+from ..errors import DataError
 
 Source = Union[str, Path, bytes, bytearray, BinaryIO]
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pandas as pd
 
-from .config import (DataConfig, ModelConfig, PreprocessConfig, RunConfig, SplitConfig,
+from ..config import (DataConfig, ModelConfig, PreprocessConfig, RunConfig, SplitConfig,
                      TrainConfig)
-from .errors import ConfigError
+from ..errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_PATH = ROOT / "data" / "sample.csv"

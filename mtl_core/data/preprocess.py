@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import Limits, PreprocessConfig
-from .errors import DataError
-from .types import EncodedSplit, FeatureSpec, TaskInfo, TaskSpec
+from ..config import Limits, PreprocessConfig
+from ..errors import DataError
+from ..types import EncodedSplit, FeatureSpec, TaskInfo, TaskSpec
 
 FORMAT_VERSION = 1
 _TRUE_WORDS = ("1", "true", "yes", "y", "t", "positive", "pos")

@@ -2,7 +2,7 @@
 
 Every builder returns a ``plotly.graph_objects.Figure`` with a title and axis titles (the
 architecture diagram hides its axes) so that the pages only call ``st.plotly_chart``. Inputs
-are the JSON-safe structures produced by ``mtl_core.metrics`` and the trainer's history
+are the JSON-safe structures produced by ``mtl_core.evaluation.metrics`` and the trainer's history
 frames; builders never mutate their inputs and cope with empty inputs (an annotated empty
 figure instead of an exception).
 """

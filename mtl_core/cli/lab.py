@@ -10,13 +10,13 @@ import argparse
 import json
 import sys
 
-from .cli import _numbers
-from .errors import ConfigError
+from . import _numbers
+from ..errors import ConfigError
 
 
 def _add_train_options(p: argparse.ArgumentParser) -> None:
     """The options ``cli.config_from_args`` reads (``--data``, ``--task``, model and training)."""
-    from .cli import _add_read_options
+    from . import _add_read_options
 
     _add_read_options(p)
     p.add_argument("--config", help="a run's config.json (other options override it)")
@@ -87,13 +87,13 @@ def _progress(quiet: bool):
 
 
 def _config(a):
-    from .cli import config_from_args
+    from . import config_from_args
 
     return config_from_args(a)
 
 
 def cmd_baseline(a) -> int:
-    from .lab import negative_transfer
+    from ..lab import negative_transfer
 
     cfg = _config(a)
     seeds = _numbers(a.seeds, "--seeds", int, "0,1,2")
@@ -108,12 +108,12 @@ def cmd_baseline(a) -> int:
 
 
 def cmd_sweep(a) -> int:
-    from .lab import pareto_sweep
+    from ..lab import pareto_sweep
 
     cfg = _config(a)
     if not a.task or len(a.task) < 2:
         raise ConfigError("A sweep needs two tasks: give --task A --task B (more tasks keep weight 1).")
-    from .schema import parse_task_spec
+    from ..data.schema import parse_task_spec
 
     ta, tb = parse_task_spec(a.task[0]).key, parse_task_spec(a.task[1]).key
     learned = [m.strip() for m in (a.learned or "").split(",") if m.strip()]
@@ -128,7 +128,7 @@ def cmd_sweep(a) -> int:
 
 
 def cmd_corrlab(a) -> int:
-    from .lab import correlation_lab
+    from ..lab import correlation_lab
 
     table = correlation_lab(correlations=_numbers(a.correlations, "--correlations"),
                             archs=[x.strip() for x in a.archs.split(",") if x.strip()],
@@ -137,7 +137,7 @@ def cmd_corrlab(a) -> int:
                             tasks=[x.strip() for x in a.tasks.split(",") if x.strip()] if a.tasks else None)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     if a.out:
-        from .cli import _write_table
+        from . import _write_table
 
         _write_table(table, a.out)
         print(f"wrote {len(table)} rows to {a.out}")

@@ -21,10 +21,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import TrainConfig
+from ..config import TrainConfig
 from .device import pick_device
-from .errors import TrainingError
-from .types import EncodedSplit, TaskInfo
+from ..errors import TrainingError
+from ..types import EncodedSplit, TaskInfo
 
 log = logging.getLogger(__name__)
 
@@ -371,8 +371,8 @@ class Trainer:
         if va is not None:
             va_y_np, va_mask_np = va.y.cpu().numpy(), va.mask.cpu().numpy()
 
-        from .weighting import build_weighting
-        from .weighting.base import Weighting
+        from ..weighting import build_weighting
+        from ..weighting.base import Weighting
 
         weighting = build_weighting(cfg.weighting, self.task_names, cfg, dev)
         fwd = model

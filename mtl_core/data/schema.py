@@ -10,8 +10,8 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, DataError
-from .types import TASK_KINDS, TaskSpec
+from ..errors import ConfigError, DataError
+from ..types import TASK_KINDS, TaskSpec
 
 
 class Role(str, Enum):

@@ -20,7 +20,7 @@ def task_gradient_stats(model, losses: dict, task_names) -> dict:
     Returns ``{"grad_norm": {task: float}, "cosine": {"a|b": float}}`` (pairs in task order);
     both dicts are empty when the model has no shared parameters. The losses' graph is kept.
     """
-    from .weighting.base import Weighting
+    from ..weighting.base import Weighting
 
     names = list(task_names)
     shared = list(model.shared_parameters()) if hasattr(model, "shared_parameters") else []

@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .config import SplitConfig
-from .errors import DataError
+from ..config import SplitConfig
+from ..errors import DataError
 
 SPLITS = ("train", "val", "test")
 

@@ -32,7 +32,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 EMBED_DIM = 4
 N_SINUSOIDS = 10

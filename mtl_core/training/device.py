@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 def pick_device(pref: str = "auto"):

@@ -37,8 +37,8 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .config import RunConfig
-from .errors import ConfigError, DataError, TrainingError
+from ..config import RunConfig
+from ..errors import ConfigError, DataError, TrainingError
 
 #: headline metric per task kind and whether larger is better
 HEADLINE = {"binary": ("auc", True), "regression": ("rmse", False), "multiclass": ("accuracy", True)}
@@ -117,7 +117,7 @@ def _new_id(kind: str) -> str:
 
 
 def _root(runs_root) -> Path:
-    from .runs import default_runs_root
+    from ..runs import default_runs_root
 
     return Path(runs_root) if runs_root is not None else default_runs_root()
 
@@ -125,7 +125,7 @@ def _root(runs_root) -> Path:
 def _save_dir(runs_root, kind: str, files: dict[str, Any], lab_id: str | None = None) -> Path:
     """Write ``files`` (name -> dict for JSON or DataFrame for CSV) atomically under
     ``<runs_root>/<kind>/<id>``."""
-    from .runs import write_json
+    from ..runs import write_json
 
     base = _root(runs_root) / kind
     base.mkdir(parents=True, exist_ok=True)
@@ -146,7 +146,7 @@ def _save_dir(runs_root, kind: str, files: dict[str, Any], lab_id: str | None = 
 
 
 def _list_dirs(runs_root, kind: str, meta_file: str) -> list[dict]:
-    from .runs import read_json
+    from ..runs import read_json
 
     base = _root(runs_root) / kind
     if not base.is_dir():
@@ -167,7 +167,7 @@ def _list_dirs(runs_root, kind: str, meta_file: str) -> list[dict]:
 def _load_df(config: RunConfig, df: pd.DataFrame | None) -> pd.DataFrame:
     if df is not None:
         return df
-    from .pipeline import load_data
+    from ..pipeline import load_data
 
     return load_data(config)
 
@@ -185,9 +185,9 @@ def _task_metric(info) -> tuple[str, bool]:
 
 def _split_metrics(prep, model, tasks, split: str, device) -> dict[str, float | None]:
     """Headline metric per task on one split (original units for regression)."""
-    from .metrics import evaluate
-    from .pipeline import _predictions_original_units, _true_original_units
-    from .trainer import predict
+    from ..evaluation.metrics import evaluate
+    from ..pipeline import _predictions_original_units, _true_original_units
+    from ..training.trainer import predict
 
     enc = prep.encoded[split]
     if len(enc) == 0:
@@ -209,8 +209,8 @@ def _train_eval(prep, tasks, model_cfg, train_cfg, arch: str, reporter: _Reporte
     (val metrics, test metrics, TrainResult); None when cancelled."""
     import torch
 
-    from .models import build_model
-    from .trainer import Trainer
+    from ..models import build_model
+    from ..training.trainer import Trainer
 
     torch.manual_seed(train_cfg.seed)
     model = build_model(arch, prep.features, tasks, model_cfg)
@@ -307,8 +307,8 @@ def negative_transfer(config: RunConfig, df: pd.DataFrame | None = None, seeds: 
     differences across seeds; None with one seed), ``n_seeds``, ``verdict``, ``explanation``.
     ``df.attrs`` holds ``status`` (complete | cancelled), ``per_seed`` (a frame) and ``path``.
     """
-    from .device import set_threads
-    from .pipeline import prepare
+    from ..training.device import set_threads
+    from ..pipeline import prepare
 
     seeds = _check_seeds(seeds)
     config.validate()
@@ -431,7 +431,7 @@ def sweep_weights(n_points: int) -> list[float]:
 def mark_front(points: pd.DataFrame, maximize: tuple[bool, bool]) -> pd.DataFrame:
     """Set ``pareto`` on the multi-task points (kinds sweep and learned) that no other
     multi-task point dominates on (x, y); single-task points are references, never on it."""
-    from .figures import pareto_front
+    from ..figures import pareto_front
 
     p = points.copy()
     p["pareto"] = False
@@ -451,9 +451,9 @@ def pareto_sweep(config: RunConfig, df: pd.DataFrame | None, task_a: str, task_b
     (other tasks of the config keep weight 1), each learned weighting method in ``learned``,
     and (``include_single``) one single-task model per task. Every point uses the same
     prepared split; validation and test metrics are recorded, the plot uses test."""
-    from .device import set_threads
-    from .pipeline import prepare
-    from .weighting import WEIGHTINGS
+    from ..training.device import set_threads
+    from ..pipeline import prepare
+    from ..weighting import WEIGHTINGS
 
     weights = sweep_weights(n_points)
     learned = [str(m) for m in learned]
@@ -547,7 +547,7 @@ def list_sweeps(root=None) -> list[dict]:
 
 
 def load_sweep(path) -> SweepResult:
-    from .runs import read_json
+    from ..runs import read_json
 
     p = Path(path)
     if not (p / "sweep.json").exists() or not (p / "points.csv").exists():
@@ -583,8 +583,8 @@ def correlation_config(arch: str, epochs: int, seed: int, tasks: Sequence[str] |
     ``paper``: ``tasks`` defaults to ``PAPER_TASKS``; the 100 numeric columns are the features
     and the sizes follow the paper's comparison of models of similar size: shared bottom [113]
     vs MMoE 8 experts × [16], towers [8]; single-task nets [16] + [8] per task."""
-    from .config import DataConfig, ModelConfig, SplitConfig, TrainConfig
-    from .schema import parse_task_spec
+    from ..config import DataConfig, ModelConfig, SplitConfig, TrainConfig
+    from ..data.schema import parse_task_spec
 
     dataset = _check_dataset(dataset)
     if dataset == "paper":
@@ -640,10 +640,10 @@ def correlation_lab(correlations: Iterable[float] = (0.0, 0.5, 0.9, 1.0),
     paired difference removes most of the seed-to-seed spread. ``epochs`` defaults to
     ``CORRELATION_EPOCHS[dataset]``.
     """
-    from .device import set_threads
-    from .models import MODELS
-    from .pipeline import prepare
-    from .synth import make_mmoe_paper_data, make_synthetic
+    from ..training.device import set_threads
+    from ..models import MODELS
+    from ..pipeline import prepare
+    from ..data.synth import make_mmoe_paper_data, make_synthetic
 
     dataset = _check_dataset(dataset)
     if epochs is None:
@@ -777,7 +777,7 @@ def compare_runs(paths: Iterable) -> dict:
     ``arch``, ``weighting``, ``epochs``, ``seconds``; ``config_diff``: one row per flattened
     config key whose values differ between the runs (columns = run ids); ``histories``:
     run id -> history frame."""
-    from .runs import load_run
+    from ..runs import load_run
 
     runs = [load_run(p) for p in paths]
     if not runs:

@@ -6,7 +6,7 @@ import difflib
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from ..errors import DataError
 
 
 def _need(df: pd.DataFrame, col: str | None, what: str) -> None:
