@@ -9,48 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from .errors import ConfigError
-
-
-# --------------------------------------------------------------------------- helpers
-def _choice(name: str, value: Any, allowed: tuple | list) -> None:
-    if value not in allowed:
-        raise ConfigError(f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}.")
-
-
-def _number(name: str, value: Any, lo: float | None = None, hi: float | None = None,
-            integer: bool = False, lo_open: bool = False) -> None:
-    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type or (not integer and not math.isfinite(value)):
-        kind = "a whole number" if integer else "a finite number"
-        raise ConfigError(f"{name} must be {kind}; got {value!r}.")
-    if lo is not None and (value <= lo if lo_open else value < lo):
-        raise ConfigError(f"{name} must be {'>' if lo_open else '>='} {lo}; got {value!r}.")
-    if hi is not None and value > hi:
-        raise ConfigError(f"{name} must be <= {hi}; got {value!r}.")
-
-
-def _from_dict(cls, d: dict | None):
-    """Build a dataclass from a dict, rejecting unknown keys with a clear message."""
-    if d is None:
-        return cls()
-    if isinstance(d, cls):
-        return d
-    if not isinstance(d, dict):
-        raise ConfigError(f"{cls.__name__} must be a JSON object; got {type(d).__name__}.")
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(d) - names
-    if unknown:
-        raise ConfigError(
-            f"Unknown {cls.__name__} setting(s): {', '.join(sorted(unknown))}; "
-            f"known settings are {', '.join(sorted(names))}."
-        )
-    return cls(**d)
+from .validate import choice as _choice
+from .validate import from_dict as _from_dict
+from .validate import number as _number
 
 
 # --------------------------------------------------------------------------- data input

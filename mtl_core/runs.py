@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .config import RunConfig
 from .errors import DataError
+from .values import json_safe
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -47,32 +47,8 @@ def default_runs_root() -> Path:
     return Path(os.environ.get("MTL_LAB_RUNS", "runs"))
 
 
-def _json_default(o):
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        v = float(o)
-        return v if np.isfinite(v) else None
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-
-def _clean(o):
-    """Replace non-finite floats by None so files are strict JSON."""
-    if isinstance(o, float):
-        return o if np.isfinite(o) else None
-    if isinstance(o, dict):
-        return {str(k): _clean(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_clean(v) for v in o]
-    return o
-
-
 def write_json(path: Path, obj) -> None:
-    path.write_text(json.dumps(_clean(obj), indent=2, default=_json_default, allow_nan=False), encoding="utf-8")
+    path.write_text(json.dumps(json_safe(obj), indent=2, allow_nan=False), encoding="utf-8")
 
 
 def read_json(path: Path):

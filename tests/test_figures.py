@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import pytest
 
 from mtl_core import figures as F
+from mtl_core.lab.front import pareto_front
 
 
 def _titled(fig, axes: bool = True):
@@ -191,11 +192,11 @@ def test_gate_heatmap():
 def test_pareto_front_known_set():
     xs = [1, 2, 3, 1.5, 2, np.nan, 3]
     ys = [3, 2, 1, 1, 1.5, 5, 1]
-    mask = F.pareto_front(xs, ys)
+    mask = pareto_front(xs, ys)
     assert mask.tolist() == [True, True, True, False, False, False, True]
     # minimising both axes flips the picture
-    assert F.pareto_front([1, 2, 3], [1, 2, 0], maximize=(False, False)).tolist() == [True, False, True]
-    assert F.pareto_front([], []).tolist() == []
+    assert pareto_front([1, 2, 3], [1, 2, 0], maximize=(False, False)).tolist() == [True, False, True]
+    assert pareto_front([], []).tolist() == []
 
 
 def test_pareto_plot_marks_front():

@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import itertools
 import logging
-import math
 import os
 import threading
 import time
@@ -24,6 +23,7 @@ from collections import deque
 from typing import Any, Callable
 
 from ..errors import MTLError
+from ..values import finite as _num
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +74,6 @@ def recommended_threads(cpu_count: int | None = None) -> int:
     if n <= 2:
         return 1
     return max(1, n // 2)
-
-
-def _num(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 class Progress:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from ..config import DataConfig, ModelConfig, ReadOptions, RunConfig, SplitConfig, TrainConfig
 from ..errors import ConfigError, MTLError
+from ..validate import number_list as _numbers
+from ..validate import split_list as _split_list
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,10 +39,6 @@ def _read_options(a) -> ReadOptions:
         sep = {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(sep, sep)
     names = [n.strip() for n in a.names.split(",")] if a.names else None
     return ReadOptions(sep=sep, header=not a.no_header, names=names, encoding=a.encoding)
-
-
-def _split_list(s: str | None) -> list[str]:
-    return [x.strip() for x in s.split(",") if x.strip()] if s else []
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -166,19 +164,6 @@ def cmd_synth(a) -> int:
     _write_table(df, a.out)
     print(f"wrote {len(df):,} rows to {a.out}")
     return 0
-
-
-def _numbers(s: str, name: str, kind=float, example: str = "0,0.5,1") -> list:
-    """A comma-separated list of numbers (``kind`` int or float) from an option, or a
-    ConfigError naming the option."""
-    words = "whole numbers" if kind is int else "numbers"
-    try:
-        out = [kind(x) for x in _split_list(s)]
-    except ValueError:
-        raise ConfigError(f"{name} must be comma-separated {words}, e.g. {example}; got {s!r}.") from None
-    if not out:
-        raise ConfigError(f"{name} must list at least one value; got {s!r}.")
-    return out
 
 
 def config_from_args(a) -> RunConfig:

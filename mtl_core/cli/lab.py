@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from . import _numbers
+from ..validate import number_list as _numbers
 from ..errors import ConfigError
 
 

@@ -33,6 +33,8 @@ import pandas as pd
 
 from ..config import Limits, PreprocessConfig
 from ..errors import DataError
+from ..values import finite as _f
+from ..values import json_safe
 from ..types import EncodedSplit, FeatureSpec, TaskInfo, TaskSpec
 
 FORMAT_VERSION = 1
@@ -141,11 +143,6 @@ def _time_order(df: pd.DataFrame, time_col: str | None) -> np.ndarray | None:
         t = dt.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
         t[dt.isna().to_numpy()] = np.nan
     return np.argsort(t, kind="stable")  # NaN sort last
-
-
-def _f(x: Any) -> float | None:
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 def _binary_positive(keys: list[str]) -> tuple[str, str]:
@@ -566,7 +563,7 @@ class Preprocessor:
                 "target_state": {k: {kk: (_f(vv) if isinstance(vv, float) else vv) for kk, vv in v.items()}
                                  for k, v in self.target_state_.items()},
                 "feature_spec": self.feature_spec_.to_dict(),
-                "report": _json_safe(self.report_),
+                "report": json_safe(self.report_),
             },
         }
 
@@ -590,19 +587,3 @@ class Preprocessor:
         obj.report_ = st.get("report", {})
         obj.feature_spec_ = FeatureSpec.from_dict(st["feature_spec"])
         return obj
-
-
-def _json_safe(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _json_safe(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_json_safe(v) for v in x]
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        return _f(x)
-    if isinstance(x, np.ndarray):
-        return _json_safe(x.tolist())
-    return x

@@ -28,6 +28,9 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
+from ..values import finite as _f
+from ..values import json_safe
+
 __all__ = [
     "binary_at_threshold",
     "binary_metrics",
@@ -48,38 +51,6 @@ _CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 # --------------------------------------------------------------------------- helpers
-def _f(x: Any) -> float | None:
-    """A finite Python float, or None (NaN/inf/None)."""
-    if x is None:
-        return None
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
-def json_safe(obj: Any) -> Any:
-    """Recursively convert numpy/pandas values to JSON-safe Python values (NaN/inf → None)."""
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [json_safe(v) for v in obj.tolist()]
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return _f(obj)
-    if obj is None or isinstance(obj, str):
-        return obj
-    if obj is pd.NA or obj is pd.NaT:
-        return None
-    return str(obj)
-
-
 def _as_1d(a: Any, dtype=np.float64) -> np.ndarray:
     return np.asarray(a, dtype=dtype).reshape(-1)
 

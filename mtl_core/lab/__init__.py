@@ -431,7 +431,7 @@ def sweep_weights(n_points: int) -> list[float]:
 def mark_front(points: pd.DataFrame, maximize: tuple[bool, bool]) -> pd.DataFrame:
     """Set ``pareto`` on the multi-task points (kinds sweep and learned) that no other
     multi-task point dominates on (x, y); single-task points are references, never on it."""
-    from ..figures import pareto_front
+    from .front import pareto_front
 
     p = points.copy()
     p["pareto"] = False

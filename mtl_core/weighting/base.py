@@ -15,7 +15,6 @@ it only needs ``combine(G [T, P]) -> [P]``. Hyper-parameters come from
 """
 from __future__ import annotations
 
-import math
 
 import torch
 
@@ -63,16 +62,10 @@ class Weighting:
                lo_open: bool = False) -> float:
         """Hyper-parameter ``name`` from ``train_config.weighting_params`` (paper default
         otherwise), validated: a ``ConfigError`` names the parameter, the range and the value."""
-        from ..errors import ConfigError
+        from ..validate import number
 
         value = self.params.get(name, default)
-        key = f"train.weighting_params[{name!r}]"
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ConfigError(f"{key} must be a finite number; got {value!r}.")
-        if lo is not None and (value <= lo if lo_open else value < lo):
-            raise ConfigError(f"{key} must be {'>' if lo_open else '>='} {lo}; got {value!r}.")
-        if hi is not None and value > hi:
-            raise ConfigError(f"{key} must be <= {hi}; got {value!r}.")
+        number(f"train.weighting_params[{name!r}]", value, lo=lo, hi=hi, lo_open=lo_open)
         return float(value)
 
     def combined_backward(self, losses: dict[str, torch.Tensor], model, combine) -> torch.Tensor:
