@@ -1,48 +1,92 @@
-"""A tiny name -> class registry used for architectures and weighting methods.
+"""Name -> class registries for architectures and weighting methods, with what the app and
+the CLI need to know about each entry without importing it.
 
-Adding an architecture or a weighting method is one new file that decorates its class with
-``@MODELS.register("name")`` / ``@WEIGHTINGS.register("name")`` and one import line in the
-package ``__init__``. Nothing else checks names.
+An entry is registered with its module and class name (imported on first use, so that
+``import mtl_core`` and config validation never pay for torch), a display name, a one-line
+description and its own settings (``Setting``: which config field it reads, its type,
+range, default and help). The Train page and the CLI build their controls from these
+settings; nothing outside a registry checks names.
+
+Adding an architecture or a weighting method is one new file plus one ``register`` line in
+the package ``__init__``; the registry-wide tests then cover it.
 """
 from __future__ import annotations
 
-from typing import Callable, Generic, TypeVar
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import ConfigError
 
-T = TypeVar("T")
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting of a registered entry.
+
+    ``field``: the ``ModelConfig`` attribute (architectures) or the
+    ``TrainConfig.weighting_params`` key (weighting methods) it sets.
+    ``kind``: ``int`` | ``float`` | ``task`` (the name of one of the run's tasks).
+    """
+
+    field: str
+    label: str
+    kind: str = "int"
+    default: Any = None
+    lo: float | None = None
+    hi: float | None = None
+    step: float | None = None
+    help: str = ""
+
+    @property
+    def flag(self) -> str:
+        """The command-line flag: ``--n-experts`` for ``n_experts``."""
+        return "--" + self.field.replace("_", "-")
 
 
-class Registry(Generic[T]):
-    def __init__(self, what: str) -> None:
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    module: str
+    cls: str
+    display: str
+    description: str
+    settings: tuple[Setting, ...] = field(default_factory=tuple)
+
+
+class Registry:
+    def __init__(self, what: str, package: str) -> None:
         self.what = what
-        self._items: dict[str, T] = {}
+        self.package = package
+        self._entries: dict[str, Entry] = {}
+        self._loaded: dict[str, Any] = {}
 
-    def register(self, name: str) -> Callable[[T], T]:
-        def deco(obj: T) -> T:
-            if name in self._items:
-                raise ValueError(f"{self.what} {name!r} is registered twice")
-            self._items[name] = obj
-            try:
-                obj.registry_name = name  # type: ignore[attr-defined]
-            except (AttributeError, TypeError):
-                pass
-            return obj
+    def register(self, name: str, module: str, cls: str, display: str, description: str,
+                 settings: tuple[Setting, ...] | list[Setting] = ()) -> None:
+        if name in self._entries:
+            raise ValueError(f"{self.what} {name!r} is registered twice")
+        self._entries[name] = Entry(name, module, cls, display, description, tuple(settings))
 
-        return deco
-
-    def get(self, name: str) -> T:
-        if name not in self._items:
+    def info(self, name: str) -> Entry:
+        if name not in self._entries:
             raise ConfigError(
-                f"Unknown {self.what} {name!r}; choose one of: {', '.join(sorted(self._items))}."
+                f"Unknown {self.what} {name!r}; choose one of: {', '.join(sorted(self._entries))}."
             )
-        return self._items[name]
+        return self._entries[name]
+
+    def get(self, name: str):
+        """The class registered as ``name`` (imported on first use)."""
+        entry = self.info(name)
+        if name not in self._loaded:
+            cls = getattr(importlib.import_module(f"{self.package}.{entry.module}"), entry.cls)
+            cls.registry_name = name
+            self._loaded[name] = cls
+        return self._loaded[name]
 
     def names(self) -> list[str]:
-        return list(self._items)
+        return list(self._entries)
+
+    def entries(self) -> list[Entry]:
+        return list(self._entries.values())
 
     def __contains__(self, name: object) -> bool:
-        return name in self._items
-
-    def items(self):
-        return self._items.items()
+        return name in self._entries

@@ -255,12 +255,12 @@ class LoadedRun:
         """The trained model, rebuilt from its metadata and weights (no unpickling)."""
         if self._model is None:
             from .config import ModelConfig
-            from .models import build_model, get_model_class
+            from .models import MODELS, build_model
             from .types import FeatureSpec
 
             features = FeatureSpec.from_dict(self.meta["features"])
             mcfg = ModelConfig(**self.meta["model_config"])
-            cls = get_model_class(self.meta["arch"])
+            cls = MODELS.get(self.meta["arch"])
             if getattr(cls, "is_sklearn", False):
                 self._model = cls.from_state_json(read_json(self.path / "model.json"))
             else:

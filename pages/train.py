@@ -6,8 +6,8 @@ import streamlit as st
 
 from mtl_core.app import state as app_state
 from mtl_core.config import DEVICES, OPTIMIZERS, SPLIT_METHODS
-from mtl_core.models import DESCRIPTIONS as ARCH_DESCRIPTIONS
-from mtl_core.weighting import DESCRIPTIONS as WEIGHTING_DESCRIPTIONS
+from mtl_core.models import MODELS
+from mtl_core.weighting import WEIGHTINGS
 from pages import _ui
 
 _ui.ensure_app()
@@ -36,9 +36,7 @@ def _idx(options, value) -> int:
     return options.index(value) if value in options else 0
 
 
-ARCH_LABELS = {"linear": "Linear", "single": "Single-task MLPs", "shared_bottom": "Shared bottom",
-               "mmoe": "MMoE", "ple": "PLE", "esmm": "ESMM", "sklearn": "scikit-learn baseline"}
-archs = list(ARCH_DESCRIPTIONS)
+archs = MODELS.names()
 
 # --------------------------------------------------------------------------- model
 left, right = st.columns([3, 2], gap="large")
@@ -46,8 +44,8 @@ with left:
     st.subheader("Architecture")
     s = settings
     s["arch"] = st.selectbox("Architecture", archs, index=_idx(archs, s["arch"]), key="tr_arch",
-                             format_func=lambda a: ARCH_LABELS.get(a, a))
-    st.caption(ARCH_DESCRIPTIONS[s["arch"]])
+                             format_func=lambda a: MODELS.info(a).display)
+    st.caption(MODELS.info(s["arch"]).description)
     arch = s["arch"]
     c1, c2, c3 = st.columns(3)
     s["embed_dim"] = c1.number_input("Embedding size", 1, 256, int(s["embed_dim"]), key="tr_embed",
@@ -78,10 +76,10 @@ with right:
 
 # --------------------------------------------------------------------------- weighting + optimisation
 st.subheader("Balancing the tasks")
-methods = list(WEIGHTING_DESCRIPTIONS)
+methods = WEIGHTINGS.names()
 c1, c2 = st.columns([1, 2])
 s["weighting"] = c1.selectbox("Loss weighting", methods, index=_idx(methods, s["weighting"]), key="tr_weighting")
-c2.caption(WEIGHTING_DESCRIPTIONS[s["weighting"]])
+c2.caption(WEIGHTINGS.info(s["weighting"]).description)
 weights = dict(s.get("task_weights") or {})
 wcols = st.columns(min(4, max(1, len(tasks))))
 for i, t in enumerate(tasks):

@@ -11,7 +11,7 @@ from sklearn.metrics import roc_auc_score
 
 from mtl_core.config import ModelConfig
 from mtl_core.errors import ConfigError
-from mtl_core.models import MODELS, build_model, get_model_class
+from mtl_core.models import MODELS, build_model
 from mtl_core.models.base import FeatureEmbedding
 from mtl_core.types import EncodedSplit, FeatureSpec, TaskInfo
 
@@ -36,7 +36,7 @@ def cfg(**kw) -> ModelConfig:
 
 
 def is_sklearn(name: str) -> bool:
-    return bool(getattr(get_model_class(name), "is_sklearn", False))
+    return bool(getattr(MODELS.get(name), "is_sklearn", False))
 
 
 def torch_archs() -> list[str]:
@@ -168,7 +168,7 @@ def test_learns_a_planted_signal(name):
     assert np.corrcoef(r[ok], test.labels["rating"][ok])[0, 1] > 0.5
 
 
-@pytest.mark.parametrize("name", [n for n in torch_archs() if get_model_class(n).has_gates])
+@pytest.mark.parametrize("name", [n for n in torch_archs() if MODELS.get(n).has_gates])
 def test_gate_weights_are_distributions(name):
     model = build(name)
     cat, num = tensors(make_data(16))
@@ -201,7 +201,7 @@ def test_ple_any_number_of_levels(levels):
     assert len(model.shared_gates) == levels - 1
 
 
-@pytest.mark.parametrize("name", [n for n in torch_archs() if hasattr(get_model_class(n), "conditional")])
+@pytest.mark.parametrize("name", [n for n in torch_archs() if hasattr(MODELS.get(n), "conditional")])
 def test_esmm_child_is_parent_times_conditional(name):
     model = build(name).eval()
     cat, num = tensors(make_data(50))
@@ -269,7 +269,7 @@ def test_sklearn_state_round_trips_through_json(name):
     train, test = make_data(300, seed=4), make_data(100, seed=5)
     model = build(name).fit(train)
     state = json.loads(json.dumps(model.state_dict_json()))
-    cls = get_model_class(name)
+    cls = MODELS.get(name)
     restored = cls.from_state_json(state)
     in_place = build(name).from_state_json(state)
     want = model.predict(test)

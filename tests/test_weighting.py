@@ -11,7 +11,7 @@ from torch import nn
 
 from mtl_core.config import TrainConfig
 from mtl_core.errors import ConfigError
-from mtl_core.weighting import WEIGHTINGS, build_weighting, get_weighting_class
+from mtl_core.weighting import WEIGHTINGS, build_weighting
 
 torch.set_num_threads(1)
 TASKS = ["a", "b"]
@@ -135,7 +135,7 @@ def test_every_method_tolerates_a_task_without_gradient(name):
 def test_every_method_has_paper_docstring(name):
     import sys
 
-    cls = get_weighting_class(name)
+    cls = WEIGHTINGS.get(name)
     doc = sys.modules[cls.__module__].__doc__ or ""
     assert len(doc.strip()) > 40, f"{name}: module docstring should name the paper and the method"
 
@@ -264,7 +264,7 @@ def test_gradnorm_balances_weighted_gradient_norms():
 
 
 def GradNormLayer(model):
-    return get_weighting_class("gradnorm").norm_layer(model)
+    return WEIGHTINGS.get("gradnorm").norm_layer(model)
 
 
 def test_gradnorm_has_no_trainer_parameters_and_default_alpha():

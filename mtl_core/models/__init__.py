@@ -1,52 +1,46 @@
-"""Architecture registry.
+"""Architecture registry (one file per architecture, imported on first use).
 
-``MODELS`` maps a name to a class. Torch-based architectures are imported lazily the first
-time the registry is used, so importing ``mtl_core`` (and validating a config name) does not
-pay for importing torch... except that registering needs the classes: we register light
-*factories* here and import the module that defines each class on first use.
+``MODELS.info(name)`` gives the display name, description and settings without importing
+torch; ``MODELS.get(name)`` the class; ``build_model`` an instance.
 """
 from __future__ import annotations
 
-import importlib
+from ..registry import Registry, Setting
 
-from ..registry import Registry
+MODELS = Registry("architecture", __name__)
 
-MODELS: Registry = Registry("architecture")
+_TOWERS = Setting("tower_hidden", "Tower layers", "layers", [32], help="Per-task tower MLP sizes, comma separated.")
+_HIDDEN = Setting("hidden", "Hidden layers", "layers", [64], help="Bottom / expert MLP sizes, comma separated, e.g. 128,64.")
+_DROPOUT = Setting("dropout", "Dropout", "float", 0.0, 0.0, 0.8, 0.05)
 
-# name -> (module, class name, one-line description). One file per architecture.
-_ARCHS = {
-    "linear": ("linear", "LinearMTL", "One linear/logistic head per task over the shared input features."),
-    "single": ("single", "SingleTask", "An independent MLP per task: nothing shared (the single-task baseline)."),
-    "shared_bottom": ("shared_bottom", "SharedBottom", "Hard sharing: one shared MLP, then a small tower per task."),
-    "mmoe": ("mmoe", "MMoE", "Multi-gate Mixture-of-Experts: shared experts mixed by a softmax gate per task."),
-    "ple": ("ple", "PLE", "Progressive Layered Extraction: task-specific plus shared experts over several levels."),
-    "esmm": ("esmm", "ESMM", "Entire Space Multi-task Model: child probability = parent x conditional (e.g. CTCVR = CTR x CVR)."),
-    "sklearn": ("sklearn_baseline", "SklearnBaseline", "scikit-learn baseline: logistic regression per binary task, MultiTaskElasticNet for regression."),
-}
-
-DESCRIPTIONS = {name: desc for name, (_, _, desc) in _ARCHS.items()}
-
-
-class _Lazy:
-    """Stands in the registry for a class until it is first needed."""
-
-    def __init__(self, module: str, cls: str) -> None:
-        self.module, self.cls = module, cls
-
-    def load(self):
-        return getattr(importlib.import_module(f"{__name__}.{self.module}"), self.cls)
-
-
-for _name, (_mod, _cls, _desc) in _ARCHS.items():
-    MODELS.register(_name)(_Lazy(_mod, _cls))
-
-
-def get_model_class(name: str):
-    entry = MODELS.get(name)
-    return entry.load() if isinstance(entry, _Lazy) else entry
+MODELS.register("linear", "linear", "LinearMTL", "Linear",
+                "One linear/logistic head per task over the shared input features.")
+MODELS.register("single", "single", "SingleTask", "Single-task MLPs",
+                "An independent MLP per task: nothing shared (the single-task baseline).",
+                (_HIDDEN, _DROPOUT))
+MODELS.register("shared_bottom", "shared_bottom", "SharedBottom", "Shared bottom",
+                "Hard sharing: one shared MLP, then a small tower per task.",
+                (_HIDDEN, _TOWERS, _DROPOUT))
+MODELS.register("mmoe", "mmoe", "MMoE", "MMoE",
+                "Multi-gate Mixture-of-Experts: shared experts mixed by a softmax gate per task.",
+                (_HIDDEN, _TOWERS, Setting("n_experts", "Experts", "int", 4, 1, 16), _DROPOUT))
+MODELS.register("ple", "ple", "PLE", "PLE",
+                "Progressive Layered Extraction: task-specific plus shared experts over several levels.",
+                (_HIDDEN, _TOWERS,
+                 Setting("n_shared_experts", "Shared experts", "int", 2, 1, 8),
+                 Setting("n_task_experts", "Experts per task", "int", 1, 1, 8),
+                 Setting("levels", "Levels", "int", 1, 1, 4, help="1 = CGC."), _DROPOUT))
+MODELS.register("esmm", "esmm", "ESMM", "ESMM",
+                "Entire Space Multi-task Model: child probability = parent x conditional (e.g. CTCVR = CTR x CVR).",
+                (_HIDDEN, _TOWERS,
+                 Setting("esmm_parent", "Parent task (e.g. click)", "task",
+                         help="Every other binary task is modelled as parent probability × conditional probability."),
+                 _DROPOUT))
+MODELS.register("sklearn", "sklearn_baseline", "SklearnBaseline", "scikit-learn baseline",
+                "scikit-learn baseline: logistic regression per binary task, MultiTaskElasticNet for regression.")
 
 
 def build_model(name: str, features, tasks, config):
     """Build architecture ``name`` for ``features`` (FeatureSpec), ``tasks`` (list[TaskInfo])
     and ``config`` (ModelConfig)."""
-    return get_model_class(name)(features, tasks, config)
+    return MODELS.get(name)(features, tasks, config)

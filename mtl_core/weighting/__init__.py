@@ -1,44 +1,36 @@
-"""Loss-weighting / gradient-combination registry (one file per method).
-
-Methods are imported lazily (they import torch)."""
+"""Loss-weighting / gradient-combination registry (one file per method, imported on first
+use: they import torch). Each method's own settings live in
+``TrainConfig.weighting_params`` under the setting's ``field``."""
 from __future__ import annotations
 
-import importlib
+from ..registry import Registry, Setting
 
-from ..registry import Registry
+WEIGHTINGS = Registry("weighting method", __name__)
 
-WEIGHTINGS: Registry = Registry("weighting method")
-
-# name -> (module, class name, one-line description)
-_METHODS = {
-    "fixed": ("fixed", "Fixed", "User-set constant weight per task (equal weights by default)."),
-    "uncertainty": ("uncertainty", "Uncertainty", "Kendall et al. 2018: learns a per-task variance; noisier tasks get less weight."),
-    "gradnorm": ("gradnorm", "GradNorm", "Chen et al. 2018: learns weights so the tasks' weighted gradient norms train at similar rates."),
-    "dwa": ("dwa", "DWA", "Liu et al. 2019: weights follow the rate at which each task's loss is falling."),
-    "pcgrad": ("pcgrad", "PCGrad", "Yu et al. 2020: projects away the conflicting part of task gradients on shared parameters."),
-    "cagrad": ("cagrad", "CAGrad", "Liu et al. 2021: conflict-averse update that also improves the worst task."),
-    "mgda": ("mgda", "MGDA", "Sener & Koltun 2018: min-norm combination of task gradients (a Pareto-stationary step)."),
-}
-
-DESCRIPTIONS = {name: desc for name, (_, _, desc) in _METHODS.items()}
-
-
-class _Lazy:
-    def __init__(self, module: str, cls: str) -> None:
-        self.module, self.cls = module, cls
-
-    def load(self):
-        return getattr(importlib.import_module(f"{__name__}.{self.module}"), self.cls)
-
-
-for _name, (_mod, _cls, _desc) in _METHODS.items():
-    WEIGHTINGS.register(_name)(_Lazy(_mod, _cls))
-
-
-def get_weighting_class(name: str):
-    entry = WEIGHTINGS.get(name)
-    return entry.load() if isinstance(entry, _Lazy) else entry
+WEIGHTINGS.register("fixed", "fixed", "Fixed", "Fixed weights",
+                    "User-set constant weight per task (equal weights by default).")
+WEIGHTINGS.register("uncertainty", "uncertainty", "Uncertainty", "Uncertainty (Kendall et al.)",
+                    "Kendall et al. 2018: learns a per-task variance; noisier tasks get less weight.")
+WEIGHTINGS.register("gradnorm", "gradnorm", "GradNorm", "GradNorm",
+                    "Chen et al. 2018: learns weights so the tasks' weighted gradient norms train at similar rates.",
+                    (Setting("alpha", "Restoring force α", "float", 1.5, 0.0, 5.0, 0.1,
+                             help="How strongly slow tasks are pushed to catch up (0 = equal gradient norms)."),
+                     Setting("lr", "Weight learning rate", "float", 0.025, 0.001, 1.0, 0.001)))
+WEIGHTINGS.register("dwa", "dwa", "DWA", "Dynamic Weight Average",
+                    "Liu et al. 2019: weights follow the rate at which each task's loss is falling.",
+                    (Setting("temperature", "Temperature", "float", 2.0, 0.1, 10.0, 0.1,
+                             help="Higher = weights closer to equal."),))
+WEIGHTINGS.register("pcgrad", "pcgrad", "PCGrad", "PCGrad",
+                    "Yu et al. 2020: projects away the conflicting part of task gradients on shared parameters.")
+WEIGHTINGS.register("cagrad", "cagrad", "CAGrad", "CAGrad",
+                    "Liu et al. 2021: conflict-averse update that also improves the worst task.",
+                    (Setting("c", "Conflict radius c", "float", 0.5, 0.0, 2.0, 0.1,
+                             help="0 = plain average gradient; larger = more weight on the worst task."),
+                     Setting("iters", "Solver iterations", "int", 50, 1, 1000)))
+WEIGHTINGS.register("mgda", "mgda", "MGDA", "MGDA",
+                    "Sener & Koltun 2018: min-norm combination of task gradients (a Pareto-stationary step).",
+                    (Setting("iters", "Solver iterations", "int", 25, 1, 1000),))
 
 
 def build_weighting(name: str, task_names, train_config, device):
-    return get_weighting_class(name)(task_names, train_config, device)
+    return WEIGHTINGS.get(name)(task_names, train_config, device)
