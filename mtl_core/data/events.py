@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from .keys import time_numbers
 
 
 def _need(df: pd.DataFrame, col: str | None, what: str) -> None:
@@ -26,18 +27,6 @@ def _parse_time(s: pd.Series) -> pd.Series:
         return pd.to_datetime(s, errors="coerce", utc=True)
     except (ValueError, TypeError, OverflowError):
         return pd.to_datetime(s, errors="coerce", utc=True, format="mixed")
-
-
-def _time_key(t: pd.Series) -> np.ndarray:
-    """float64 ordering key of parsed times (NaN for missing)."""
-    if pd.api.types.is_datetime64_any_dtype(t.dtype):
-        if getattr(t.dt, "tz", None) is not None:
-            t = t.dt.tz_convert(None)
-        arr = t.to_numpy(dtype="datetime64[ns]")
-        out = arr.view("int64").astype(np.float64)
-        out[np.isnat(arr)] = np.nan
-        return out
-    return pd.to_numeric(t, errors="coerce").to_numpy(dtype=np.float64)
 
 
 def _count_before(events: pd.DataFrame, key: str, queries: pd.DataFrame) -> np.ndarray:
@@ -99,7 +88,7 @@ def _stage_events(df: pd.DataFrame, keys: list[str], cols: list[str], event_col:
     if d.empty:
         raise DataError("No event has a funnel stage together with a user/session and an item; check the chosen columns.")
     d["_t"] = _parse_time(d[time_col]) if time_col is not None else np.arange(len(d))  # file order stands in
-    d["_k"] = _time_key(d["_t"])
+    d["_k"] = time_numbers(d["_t"])
     return d
 
 
@@ -123,7 +112,7 @@ def _latest_attrs(df: pd.DataFrame, d: pd.DataFrame, item_col: str, attrs: list[
     """Latest value of each item attribute per item (time order, else file order)."""
     a = df.loc[df[item_col].notna(), [item_col, *attrs]].copy()
     if time_col is not None:
-        a["_k"] = d["_k"].reindex(a.index).to_numpy() if len(d) == len(df) else _time_key(_parse_time(df.loc[a.index, time_col]))
+        a["_k"] = d["_k"].reindex(a.index).to_numpy() if len(d) == len(df) else time_numbers(_parse_time(df.loc[a.index, time_col]))
         a = a.sort_values("_k", kind="stable", na_position="first")
     return a.groupby(item_col, sort=False)[attrs].last()
 

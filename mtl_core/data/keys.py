@@ -1,4 +1,4 @@
-"""How cell values compare: one rule for "the same value" and for "a number".
+"""How cell values compare: one rule for "the same value", for "a number" and for "a time".
 
 A value's *key* is its text, stripped; integral floats print as integers, so ``1``, ``1.0``,
 ``"1"`` and ``" 1 "`` of one column are the same key, and ``True`` is ``"True"``. Missing
@@ -106,3 +106,24 @@ def to_float(s: pd.Series, col: str, what: str = "numbers", strict: bool = True)
             f"mark it categorical or clean it."
         )
     return out, n_bad
+
+
+def time_numbers(s: pd.Series) -> np.ndarray:
+    """A time column as float64 (NaN where unreadable): numbers as they are (also numbers
+    written as text), datetimes and date text as nanoseconds since 1970 in UTC (mixed
+    formats and offsets allowed). The temporal split and interpolation both order rows by it."""
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        return pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        num = pd.to_numeric(s, errors="coerce")
+        if s.notna().sum() > 0 and num.notna().sum() == s.notna().sum():
+            return num.to_numpy(dtype=np.float64, na_value=np.nan)
+        s = pd.to_datetime(s, format="mixed", errors="coerce", utc=True)  # utc: mixed offsets
+    try:
+        if getattr(s.dt, "tz", None) is not None:
+            s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    except (AttributeError, TypeError):
+        pass
+    t = s.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
+    t[s.isna().to_numpy()] = np.nan
+    return t

@@ -28,7 +28,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
 from ...config import PreprocessConfig
-from ..keys import to_float
+from ..keys import time_numbers, to_float
 
 IMPUTED = ("mean", "median", "most_frequent", "constant")
 # scaling name -> scikit-learn class and the fitted attributes its transform needs
@@ -50,19 +50,7 @@ def time_order(df: pd.DataFrame, time_col: str | None) -> np.ndarray | None:
     """Row order by time (stable; unreadable times last), or None without a time column."""
     if not time_col or time_col not in df.columns:
         return None
-    s = df[time_col]
-    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-        t = s.to_numpy(dtype=np.float64, na_value=np.nan)
-    else:
-        dt = pd.to_datetime(s, format="mixed", errors="coerce", utc=True)
-        try:
-            if getattr(dt.dt, "tz", None) is not None:
-                dt = dt.dt.tz_convert("UTC").dt.tz_localize(None)
-        except (AttributeError, TypeError):
-            pass
-        t = dt.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
-        t[dt.isna().to_numpy()] = np.nan
-    return np.argsort(t, kind="stable")  # NaN sort last
+    return np.argsort(time_numbers(df[time_col]), kind="stable")  # NaN sort last
 
 
 # --------------------------------------------------------------------------- fit
