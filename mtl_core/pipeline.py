@@ -71,7 +71,7 @@ def _role(schema, col: str) -> str:
 
 def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     """Validate the configuration against the data, split and fit preprocessing."""
-    from .data.preprocess import Preprocessor
+    from .data.preprocessing import Preprocessor
     from .data.schema import check_features_vs_tasks, infer_schema, parse_task_spec, resolve_tasks
     from .data.split import split_indices
 

@@ -133,7 +133,7 @@ class LoadedRun:
 
     def preprocessor(self):
         if self._pre is None:
-            from ..data.preprocess import Preprocessor
+            from ..data.preprocessing import Preprocessor
 
             self._pre = Preprocessor.from_dict(read_json(self.path / "preprocessor.json"))
         return self._pre
