@@ -226,17 +226,18 @@ def _train_eval(prep, tasks, model_cfg, train_cfg, arch: str, reporter: _Reporte
     return val, test, result
 
 
-def _single_train_config(train_cfg, task_name: str):
+def _single_train_config(train_cfg, task):
     """The multi-task run's budget (epochs, batch size, lr, optimizer, patience, seed) for a
-    single-task model: plain loss, early stopping on a metric of this task or the loss."""
+    single-task model of ``task`` (TaskInfo): plain loss, early stopping on a metric of this
+    task or the loss."""
+    from ..training.early_stopping import metric_for_tasks
+
     t = copy.deepcopy(train_cfg)
     t.weighting = "fixed"
     t.task_weights = {}
     t.weighting_params = {}
     t.diagnostics = False
-    name, _, task = t.early_stopping_metric.partition(":")
-    if task and task != task_name:
-        t.early_stopping_metric = "loss"
+    t.early_stopping_metric = metric_for_tasks(t.early_stopping_metric, [task])
     return t
 
 
@@ -332,7 +333,7 @@ def negative_transfer(config: RunConfig, df: pd.DataFrame | None = None, seeds: 
         st: dict[str, float | None] = {}
         for t in infos:
             rep.start(f"seed {seed}: single-task model for {t.name}")
-            res = _train_eval(prep, [t], cfg.model, _single_train_config(cfg.train, t.name), "single", rep, cancel)
+            res = _train_eval(prep, [t], cfg.model, _single_train_config(cfg.train, t), "single", rep, cancel)
             if res is None:
                 status = "cancelled"
                 break
@@ -507,7 +508,7 @@ def pareto_sweep(config: RunConfig, df: pd.DataFrame | None, task_a: str, task_b
         t0 = time.perf_counter()
         for name in (task_a, task_b):
             rep.start(f"single-task {name}")
-            res = _train_eval(prep, [infos[name]], config.model, _single_train_config(config.train, name),
+            res = _train_eval(prep, [infos[name]], config.model, _single_train_config(config.train, infos[name]),
                               "single", rep, cancel)
             if res is None:
                 status = "cancelled"
