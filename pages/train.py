@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from mtl_core.app import state as app_state
+from mtl_core.evaluation import headline_value
 from mtl_core.config import DEVICES, OPTIMIZERS, SPLIT_METHODS
 from mtl_core.models import MODELS
 from mtl_core.weighting import WEIGHTINGS
@@ -196,9 +197,9 @@ if job is not None:
                 if task_metrics:
                     cols = st.columns(min(4, len(task_metrics)))
                     for i, (name, m) in enumerate(task_metrics.items()):
-                        key = next((k for k in ("auc", "rmse", "accuracy") if m.get(k) is not None), None)
-                        if key:
-                            cols[i % len(cols)].metric(f"{name} · test {key.upper()}", f"{float(m[key]):.3f}")
+                        key, value = headline_value(m)
+                        if value is not None:
+                            cols[i % len(cols)].metric(f"{name} · test {key.upper()}", f"{value:.3f}")
             elif status == "cancelled":
                 msg = "Stopped. " + ("What was learnt so far is saved as a run." if snap.get("run_dir")
                                      else (snap.get("message") or ""))
