@@ -155,7 +155,7 @@ with tabs["Training"]:
         last = diag[-1] if diag else {}
         if isinstance(last.get("cosine"), dict) and last["cosine"]:
             _ui.plot(figures.grad_cosine_heatmap(last["cosine"], list(task_metrics)), key=f"fig_cos_{rid}")
-            st.caption("Cosine between task gradients on the shared parameters (last epoch): "
+            st.caption("Cosine between task gradients on the shared representation (last epoch): "
                        "negative values mean the tasks pull the shared layers in opposite directions.")
         if isinstance(last.get("gates"), dict) and last["gates"]:
             _ui.plot(figures.gate_heatmap(last["gates"]), key=f"fig_gates_{rid}")

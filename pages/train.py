@@ -84,7 +84,9 @@ with right:
     from mtl_core import figures
 
     with _ui.errors_here():
-        fig = figures.architecture_diagram(arch, tasks)
+        drawn = {st_.field: s[st_.field] for st_ in MODELS.info(arch).settings
+                 if st_.kind in ("int", "task") and st_.field in s}  # e.g. the number of experts
+        fig = figures.architecture_diagram(arch, tasks, drawn)
         _ui.plot(fig, key="fig_arch")
 
 # --------------------------------------------------------------------------- weighting + optimisation

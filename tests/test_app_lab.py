@@ -69,11 +69,11 @@ def test_lab_diagnostics_with_finished_runs(session_with_runs):
     sid, mmoe = session_with_runs
     at = open_page("pages/lab.py", sid)
     assert_no_errors(at)
-    assert "Gradient norms on shared parameters" in chart_titles(at)  # newest run: shared bottom
+    assert "Gradient norms on the shared representation" in chart_titles(at)  # newest run: shared bottom
     at.selectbox(key="lab_run").set_value(mmoe).run()
     assert_no_errors(at)
     titles = chart_titles(at)
-    for expected in ("Task weights over training", "Gradient norms on shared parameters",
+    for expected in ("Task weights over training", "Gradient norms on the shared representation",
                      "Gradient cosine similarity between tasks", "Gate weights per task (epoch 2)"):
         assert any(expected in t for t in titles), (expected, titles)
     # the epoch slider moves the gate heatmap

@@ -41,8 +41,8 @@ def task_weights_over_time(history_weights: pd.DataFrame) -> go.Figure:
 
 
 def grad_norms_over_time(df: pd.DataFrame) -> go.Figure:
-    """L2 norm of each task's gradient on the shared parameters per epoch (epoch, task, grad_norm)."""
-    return _lines_by(df, "task", "grad_norm", "Gradient norms on shared parameters",
+    """L2 norm of each task's gradient on the shared representation per epoch (epoch, task, grad_norm)."""
+    return _lines_by(df, "task", "grad_norm", "Gradient norms on the shared representation",
                      "Gradient norm (L2)", "norm %{y:.4g}")
 
 
