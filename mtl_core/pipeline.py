@@ -14,6 +14,7 @@ import pandas as pd
 
 from .config import RunConfig
 from .errors import ConfigError, DataError, TrainingError
+from .values import json_safe
 from .types import EncodedSplit, FeatureSpec, TaskInfo, TaskSpec
 
 log = logging.getLogger(__name__)
@@ -206,21 +207,35 @@ def build_run_model(prep: Prepared):
 
 
 def evaluate_prepared(prep: Prepared, model, device=None) -> tuple[dict, dict, dict[str, np.ndarray]]:
-    """Test metrics (with the F1-best threshold chosen on validation), curves, predictions."""
-    from .evaluation.metrics import best_f1_threshold, binary_at_threshold, curves, evaluate
+    """Test metrics at each binary task's one threshold (``evaluation.threshold``: F1-best on
+    validation by default), baselines on the same rows, warnings, curves, predictions and,
+    with user and item columns, catalogue ranking."""
+    from .evaluation.baselines import attach_baselines
+    from .evaluation.metrics import curves, evaluate
+    from .evaluation.task_warnings import attach_warnings
+    from .evaluation.thresholds import choose_threshold
     from .training.trainer import predict
 
     tasks = prep.task_infos
     pre = prep.preprocessor
+    ev = prep.config.evaluation
     bs = prep.config.train.eval_batch_size
     test = prep.encoded["test"]
     pred_test = _predictions_original_units(pre, tasks, predict(model, test, tasks, device, bs))
     true_test = _true_original_units(pre, tasks, test)
-    user_ids = prep.df[prep.user_col].to_numpy()[test.index] if prep.user_col else None
-    metrics = evaluate(tasks, true_test, pred_test, user_ids=user_ids, k=10)
-    curve_data: dict = {}
     val = prep.encoded["val"]
     pred_val = predict(model, val, tasks, device, bs) if len(val) else {}
+    chosen = {t.name: choose_threshold(ev.threshold, val.labels[t.name] if pred_val else None, pred_val.get(t.name))
+              for t in tasks if t.kind == "binary"}
+    user_ids = prep.df[prep.user_col].to_numpy()[test.index] if prep.user_col else None
+    metrics = evaluate(tasks, true_test, pred_test, thresholds={n: c[0] for n, c in chosen.items()},
+                       user_ids=user_ids, k=ev.k)
+    for name, (_, source) in chosen.items():
+        if name in metrics["tasks"]:
+            metrics["tasks"][name]["threshold_source"] = source
+    attach_baselines(metrics, tasks, _true_original_units(pre, tasks, prep.encoded["train"]), true_test, pred_test)
+    attach_warnings(metrics)
+    curve_data: dict = {}
     for t in tasks:
         if t.kind != "binary":
             continue
@@ -228,15 +243,20 @@ def evaluate_prepared(prep: Prepared, model, device=None) -> tuple[dict, dict, d
         m = ~np.isnan(y)
         if m.sum() and np.unique(y[m]).size == 2:
             curve_data[t.name] = curves(y[m], p[m])
-        if pred_val:
-            yv = val.labels[t.name]
-            mv = ~np.isnan(yv)
-            if mv.sum() and np.unique(yv[mv]).size == 2:
-                thr = float(best_f1_threshold(yv[mv], pred_val[t.name][mv]))
-                best = binary_at_threshold(y[m], p[m], thr) if m.sum() else {}
-                metrics["tasks"][t.name]["best_threshold"] = thr
-                metrics["tasks"][t.name]["f1_at_best_threshold"] = best.get("f1")
-    return metrics, curve_data, pred_test
+    if prep.user_col and prep.item_col:
+        metrics["catalog"] = _catalog_metrics(prep, model, device)
+    return json_safe(metrics), curve_data, pred_test
+
+
+def _catalog_metrics(prep: Prepared, model, device=None) -> dict:
+    from .evaluation.catalog import catalog_ranking
+
+    catalog, users, _, layout = _item_user_tables(prep, prep.encoded["train"].index)
+    meta = {"user_col": prep.user_col, "item_col": prep.item_col, **layout}
+    ev = prep.config.evaluation
+    return catalog_ranking(model, prep.preprocessor, prep.task_infos, prep.df, prep.encoded, catalog, users,
+                           meta, k=ev.k, max_pairs=ev.catalog_max_pairs, seed=ev.catalog_seed, device=device,
+                           batch_size=prep.config.train.eval_batch_size)
 
 
 def _item_user_tables(prep: Prepared, train_pos: np.ndarray):

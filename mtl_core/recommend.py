@@ -57,30 +57,50 @@ def user_history(run, user_id) -> pd.DataFrame:
     return hist.reset_index(drop=True)
 
 
+def user_feature_rows(users: pd.DataFrame, user_ids, meta: dict) -> pd.DataFrame:
+    """One row per id of ``user_ids`` with the user id, the user's features and the context
+    columns: a user seen in training gets their latest training values, an unknown user
+    missing user features and the context defaults. Column ``_known`` says which. Shared by
+    the recommendations and the catalogue evaluation."""
+    user_col = meta["user_col"]
+    user_cols = list(meta.get("user_cols", []))
+    cols = user_cols + list(meta.get("context_cols", []))
+    ids = pd.Series(list(user_ids), dtype=object)
+    pos = np.full(len(ids), -1, dtype=np.int64)
+    if not users.empty:
+        table = users.drop_duplicates(user_col, keep="last")
+        key = pd.Index(table[user_col].astype(str).str.strip())
+        pos = key.get_indexer(ids.astype(str).str.strip())
+    known = pos >= 0
+    parts = []
+    if known.any():
+        part = table.iloc[pos[known]][[user_col] + [c for c in cols if c in table.columns]].copy()
+        part.index = np.flatnonzero(known)
+        parts.append(part)
+    if (~known).any():
+        part = pd.DataFrame({user_col: ids[~known].to_numpy()}, index=np.flatnonzero(~known))
+        for c in user_cols:
+            part[c] = np.nan
+        for c, v in meta.get("context_defaults", {}).items():
+            part[c] = v
+        parts.append(part)
+    out = pd.concat(parts).sort_index() if len(parts) > 1 else parts[0]
+    out["_known"] = known
+    return out.reset_index(drop=True)
+
+
 def candidate_frame(run, user_id) -> pd.DataFrame:
     """One row per catalogue item, with the user's features and context defaults."""
-    user_col, item_col = _require_users(run)
-    meta = run.meta
+    _require_users(run)
     cat = run.catalog
     if cat.empty:
         raise DataError("This run has no item catalogue to recommend from.")
-    users = run.users
-    row = users[_same_id(users[user_col], user_id)] if not users.empty else users
+    row = user_feature_rows(run.users, [user_id], run.meta).iloc[0]
     frame = cat.copy()
-    if row.empty:
-        known = False
-        frame[user_col] = user_id  # unknown user: id maps to the unknown index
-        for c in meta.get("user_cols", []):
-            frame[c] = np.nan
-        for c, v in meta.get("context_defaults", {}).items():
-            frame[c] = v
-    else:
-        known = True
-        r = row.iloc[-1]
-        frame[user_col] = r[user_col]
-        for c in meta.get("user_cols", []) + meta.get("context_cols", []):
-            frame[c] = r[c]
-    frame.attrs["known_user"] = known
+    for c in row.index:
+        if c != "_known":
+            frame[c] = row[c]
+    frame.attrs["known_user"] = bool(row["_known"])
     return frame
 
 
