@@ -212,7 +212,7 @@ def evaluate_prepared(prep: Prepared, model, device=None) -> tuple[dict, dict, d
     with user and item columns, catalogue ranking."""
     from .evaluation.baselines import attach_baselines
     from .evaluation.metrics import curves, evaluate
-    from .evaluation.task_warnings import attach_warnings
+    from .evaluation.task_warnings import attach_warnings, catalog_warnings
     from .evaluation.thresholds import choose_threshold
     from .training.trainer import predict
 
@@ -245,6 +245,8 @@ def evaluate_prepared(prep: Prepared, model, device=None) -> tuple[dict, dict, d
             curve_data[t.name] = curves(y[m], p[m])
     if prep.user_col and prep.item_col:
         metrics["catalog"] = _catalog_metrics(prep, model, device)
+        for name, warns in catalog_warnings(metrics["catalog"]).items():
+            metrics["catalog"][name]["warnings"] = warns
     return json_safe(metrics), curve_data, pred_test
 
 

@@ -160,6 +160,24 @@ def fuse(scores: dict[str, np.ndarray], tasks, fusion: dict | None = None,
     return fused
 
 
+def known_positive_items(run, user_id) -> set[str]:
+    """Items (as text) with a positive label of any binary task in the user's training
+    interactions: what "hide items already bought" hides."""
+    user_col, item_col = _require_users(run)
+    inter = run.interactions
+    if inter.empty:
+        return set()
+    mine = inter[_same_id(inter[user_col], user_id)]
+    if mine.empty:
+        return set()
+    labels = run.preprocessor().task_labels(mine)
+    pos = np.zeros(len(mine), dtype=bool)
+    for t in run.task_infos:
+        if t.kind == "binary":
+            pos |= labels[t.name] == 1
+    return set(mine.loc[pos, item_col].astype(str))
+
+
 def recommend(run, user_id, k: int = 10, fusion: dict | None = None, exclude_bought: bool = True) -> pd.DataFrame:
     """Top-``k`` items for ``user_id`` with each task's score, the fused score and the
     item's attributes."""
@@ -177,18 +195,7 @@ def recommend(run, user_id, k: int = 10, fusion: dict | None = None, exclude_bou
         out[f"score:{name}"] = s
     out["fused_score"] = fused
     if exclude_bought:
-        bought_col = run.meta.get("bought_col")
-        inter = run.interactions
-        if bought_col and not inter.empty and bought_col in inter.columns:
-            mine = inter[_same_id(inter[user_col], user_id)]
-            spec = next((s for s in run.meta.get("task_specs", []) if s["column"] == bought_col), None)
-            vals = mine[bought_col]
-            if spec and spec.get("positive") is not None:
-                pos = vals.astype(str).str.strip() == str(spec["positive"]).strip()
-            else:
-                pos = pd.to_numeric(vals, errors="coerce").fillna(0) > 0
-            bought = set(mine.loc[pos.to_numpy(), item_col].astype(str))
-            out = out[~out[item_col].astype(str).isin(bought)]
+        out = out[~out[item_col].astype(str).isin(known_positive_items(run, user_id))]
     out = out.sort_values("fused_score", ascending=False, kind="stable").head(k).reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     out.attrs["known_user"] = frame.attrs.get("known_user", True)

@@ -95,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--experts", type=int, help="number of experts (mmoe)")
     s.add_argument("--esmm-parent", help="parent task of ESMM (e.g. click)")
     s.add_argument("--patience", type=int)
+    s.add_argument("--threshold", help="decision threshold of the binary tasks: f1 (F1-best on validation, "
+                                       "the default) or a number between 0 and 1, e.g. 0.5")
     s.add_argument("--name", help="a name for the run")
     s.add_argument("--out", help="runs folder (default: ./runs or $MTL_LAB_RUNS)")
     s.add_argument("--quiet", action="store_true")
@@ -166,6 +168,16 @@ def cmd_synth(a) -> int:
     return 0
 
 
+def _threshold_arg(text: str):
+    text = str(text).strip().lower()
+    if text == "f1":
+        return "f1"
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"--threshold must be f1 or a number between 0 and 1; got {text!r}.") from None
+
+
 def config_from_args(a) -> RunConfig:
     cfg = RunConfig.load(a.config) if a.config else RunConfig()
     d: DataConfig = cfg.data
@@ -208,6 +220,8 @@ def config_from_args(a) -> RunConfig:
         sp.method = a.split
     if a.name:
         cfg.name = a.name
+    if a.threshold is not None:
+        cfg.evaluation.threshold = _threshold_arg(a.threshold)
     if not d.path:
         raise ConfigError("No data: give --data FILE (or --config with data.path).")
     if not d.tasks:
@@ -252,6 +266,9 @@ def cmd_train(a) -> int:
     res = run_experiment(cfg, callback=progress, runs_root=a.out)
     if os.environ.get("RANK", "0") != "0":
         return 0
+    from ..evaluation.summary import text_summary
+
+    print(text_summary(res.metrics), flush=True)
     summary = {"run_dir": str(res.run_dir), "status": res.status, **res.metrics}
     print(json.dumps(summary, indent=2, default=str))
     return 0

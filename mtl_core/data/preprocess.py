@@ -522,6 +522,12 @@ class Preprocessor:
                             labels={k: v[keep] for k, v in labels.items()},
                             index=np.flatnonzero(keep).astype(np.int64))
 
+    def task_labels(self, df: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Every task's encoded labels (the one positive-class rule) from the task columns
+        alone; a task whose column is absent gets NaN."""
+        self._check_fitted()
+        return {info.name: self._labels(df, info) for info in self.task_infos_}
+
     def transform(self, df: pd.DataFrame) -> EncodedSplit:
         """Encode any split with the statistics learnt in ``fit`` (outliers are clipped,
         never dropped, here; rows with a missing value under the ``drop`` strategy are

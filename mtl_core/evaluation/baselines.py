@@ -83,3 +83,27 @@ def attach_baselines(metrics: dict, tasks, y_train: dict, y_test: dict, y_pred: 
             t.kind, y_train[t.name], yt[rows], threshold=float(m.get("threshold") or 0.5),
             n_classes=len(t.classes or []), classes=t.classes or None)
     return metrics
+
+
+_TABLE_METRICS = {
+    "binary": ("auc", "logloss", "precision", "recall", "f1"),
+    "regression": ("rmse", "mae", "r2"),
+    "multiclass": ("accuracy", "macro_f1", "logloss"),
+}
+
+
+def baseline_table(metrics: dict):
+    """One row per task and predictor (``model`` first, then each baseline), one column per
+    compared metric: the Results page's "beside the baselines" table."""
+    import pandas as pd
+
+    rows = []
+    for task, m in (metrics.get("tasks") or {}).items():
+        if not isinstance(m, dict):
+            continue
+        keys = _TABLE_METRICS.get(m.get("kind"), ())
+        rows.append({"task": task, "predictor": "model", **{k: m.get(k) for k in keys}})
+        for name, b in (m.get("baselines") or {}).items():
+            rows.append({"task": task, "predictor": name, **{k: b.get(k) for k in keys}})
+    cols = ["task", "predictor"] + list(dict.fromkeys(k for ks in _TABLE_METRICS.values() for k in ks))
+    return pd.DataFrame(rows, columns=cols).dropna(axis=1, how="all")

@@ -202,3 +202,15 @@ def _summary(sums: dict, n_users: int, k: int, users_total: int, sampled: bool, 
     return {**block(sums.get("model", np.zeros(3))), "users": int(n_users), "k": int(k),
             "items": int(n_items), "test_users": int(users_total), "sampled": bool(sampled),
             "baselines": {"popularity": block(sums.get("popularity", np.zeros(3)))}}
+
+
+def catalog_table(catalog: dict) -> pd.DataFrame:
+    """One row per binary task and ranker (``model``, ``popularity``) for the Results page."""
+    rows = []
+    for task, c in (catalog or {}).items():
+        k = c.get("k", 10)
+        keys = (f"recall@{k}", f"ndcg@{k}", f"hit@{k}")
+        rows.append({"task": task, "ranker": "model", **{x: c.get(x) for x in keys}, "users": c.get("users")})
+        for name, b in (c.get("baselines") or {}).items():
+            rows.append({"task": task, "ranker": name, **{x: b.get(x) for x in keys}, "users": c.get("users")})
+    return pd.DataFrame(rows)

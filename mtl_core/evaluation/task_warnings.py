@@ -114,3 +114,20 @@ def attach_warnings(metrics: dict) -> dict:
         if isinstance(m, dict):
             m["warnings"] = task_warnings(name, m)
     return metrics
+
+
+def catalog_warnings(catalog: dict) -> dict:
+    """``{task: [warning]}`` for catalogue rankings no better than the popularity baseline."""
+    out: dict = {}
+    for task, c in (catalog or {}).items():
+        k = c.get("k", 10)
+        mine = _num(c.get(f"recall@{k}"))
+        pop = _num(((c.get("baselines") or {}).get("popularity") or {}).get(f"recall@{k}"))
+        if mine is None or pop is None or mine > pop + MARGIN:
+            continue
+        out[task] = [{"code": "below_popularity",
+                      "message": f"{task} ranks the catalogue no better than recommending the most popular items "
+                                 f"(Recall@{k} {mine:.3f} vs {pop:.3f}). Try more epochs, the item id and item "
+                                 "features as columns, or a larger embedding size; with few interactions per "
+                                 "user, popularity is hard to beat."}]
+    return out
