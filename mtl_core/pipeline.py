@@ -207,46 +207,30 @@ def build_run_model(prep: Prepared):
 
 
 def evaluate_prepared(prep: Prepared, model, device=None) -> tuple[dict, dict, dict[str, np.ndarray]]:
-    """Test metrics at each binary task's one threshold (``evaluation.threshold``: F1-best on
-    validation by default), baselines on the same rows, warnings, curves, predictions and,
-    with user and item columns, catalogue ranking."""
-    from .evaluation.baselines import attach_baselines
-    from .evaluation.metrics import curves, evaluate
-    from .evaluation.task_warnings import attach_warnings, catalog_warnings
-    from .evaluation.thresholds import choose_threshold
+    """Test report (one threshold per binary task, baselines, warnings), curves, predictions
+    and, with user and item columns, catalogue ranking."""
+    from .evaluation.metrics import curves
+    from .evaluation.report import build_report
     from .training.trainer import predict
 
     tasks = prep.task_infos
     pre = prep.preprocessor
-    ev = prep.config.evaluation
     bs = prep.config.train.eval_batch_size
-    test = prep.encoded["test"]
+    test, val = prep.encoded["test"], prep.encoded["val"]
     pred_test = _predictions_original_units(pre, tasks, predict(model, test, tasks, device, bs))
     true_test = _true_original_units(pre, tasks, test)
-    val = prep.encoded["val"]
-    pred_val = predict(model, val, tasks, device, bs) if len(val) else {}
-    chosen = {t.name: choose_threshold(ev.threshold, val.labels[t.name] if pred_val else None, pred_val.get(t.name))
-              for t in tasks if t.kind == "binary"}
     user_ids = prep.df[prep.user_col].to_numpy()[test.index] if prep.user_col else None
-    metrics = evaluate(tasks, true_test, pred_test, thresholds={n: c[0] for n, c in chosen.items()},
-                       user_ids=user_ids, k=ev.k)
-    for name, (_, source) in chosen.items():
-        if name in metrics["tasks"]:
-            metrics["tasks"][name]["threshold_source"] = source
-    attach_baselines(metrics, tasks, _true_original_units(pre, tasks, prep.encoded["train"]), true_test, pred_test)
-    attach_warnings(metrics)
+    metrics = build_report(tasks, true_test, pred_test, _true_original_units(pre, tasks, prep.encoded["train"]),
+                          val.labels, predict(model, val, tasks, device, bs) if len(val) else {},
+                          threshold=prep.config.evaluation.threshold, user_ids=user_ids, k=prep.config.evaluation.k)
     curve_data: dict = {}
     for t in tasks:
-        if t.kind != "binary":
-            continue
         y, p = true_test[t.name], pred_test[t.name]
         m = ~np.isnan(y)
-        if m.sum() and np.unique(y[m]).size == 2:
+        if t.kind == "binary" and m.sum() and np.unique(y[m]).size == 2:
             curve_data[t.name] = curves(y[m], p[m])
     if prep.user_col and prep.item_col:
         metrics["catalog"] = _catalog_metrics(prep, model, device)
-        for name, warns in catalog_warnings(metrics["catalog"]).items():
-            metrics["catalog"][name]["warnings"] = warns
     return json_safe(metrics), curve_data, pred_test
 
 
@@ -254,10 +238,10 @@ def _catalog_metrics(prep: Prepared, model, device=None) -> dict:
     from .evaluation.catalog import catalog_ranking
 
     catalog, users, _, layout = _item_user_tables(prep, prep.encoded["train"].index)
-    meta = {"user_col": prep.user_col, "item_col": prep.item_col, **layout}
     ev = prep.config.evaluation
     return catalog_ranking(model, prep.preprocessor, prep.task_infos, prep.df, prep.encoded, catalog, users,
-                           meta, k=ev.k, max_pairs=ev.catalog_max_pairs, seed=ev.catalog_seed, device=device,
+                           {"user_col": prep.user_col, "item_col": prep.item_col, **layout}, k=ev.k,
+                           max_pairs=ev.catalog_max_pairs, seed=ev.catalog_seed, device=device,
                            batch_size=prep.config.train.eval_batch_size)
 
 
@@ -336,11 +320,6 @@ def save_run(prep: Prepared, model, train_result, metrics: dict, curve_data: dic
         else:
             torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, writer.path / "model.pt")
         catalog, users, interactions, layout = _item_user_tables(prep, prep.encoded["train"].index)
-        fused_default = [t.name for t in prep.task_infos if t.kind == "binary"]
-        bought = next((t.column for t in prep.tasks if t.kind == "binary" and any(
-            w in t.column.lower() for w in ("purchase", "buy", "order", "bought", "conversion"))), None)
-        if bought is None and fused_default:
-            bought = next(t.column for t in prep.tasks if t.key == fused_default[-1])
         writer.json("model_meta.json", {
             "arch": cfg.model.arch,
             "features": prep.features.to_dict(),
@@ -349,7 +328,6 @@ def save_run(prep: Prepared, model, train_result, metrics: dict, curve_data: dic
             "model_config": cfg.model.__dict__,
             "user_col": prep.user_col, "item_col": prep.item_col, "time_col": prep.time_col,
             "cat_cols": prep.cat_cols, "num_cols": prep.num_cols,
-            "bought_col": bought,
             **layout,
         })
         test = prep.encoded["test"]

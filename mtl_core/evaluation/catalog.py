@@ -22,6 +22,7 @@ import pandas as pd
 from ..types import EncodedSplit
 from ..values import finite as _f
 from .metrics import _discount_cumsum
+from .task_warnings import catalog_warnings
 
 __all__ = ["catalog_ranking", "top_k", "ranking_at_k"]
 
@@ -182,6 +183,8 @@ def catalog_ranking(model, pre, tasks, df: pd.DataFrame, encoded: dict, catalog:
     for t in binary:
         n_users = int((targets[t.name][1] > 0).sum())
         out[t.name] = _summary(sums[t.name], n_users, k, len(all_users), sampled, n_items)
+    for name, warns in catalog_warnings(out).items():
+        out[name]["warnings"] = warns
     return out
 
 
