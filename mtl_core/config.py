@@ -317,7 +317,7 @@ class EvalConfig:
 
     threshold: float | str = "f1"
     k: int = 10
-    catalog_max_pairs: int = 5_000_000
+    catalog_max_pairs: int = 1_000_000
     catalog_seed: int = 0
 
     def validate(self) -> "EvalConfig":
