@@ -70,10 +70,11 @@ st.subheader("Beside the baselines")
 st.caption("Each score next to a predictor that learns nothing, fitted on the training labels and scored on "
            "the same test rows: prior = the training positive rate as every row's probability; mean / median "
            "= the training target's mean / median; majority = the most frequent training class.")
-st.dataframe(baseline_table(metrics), hide_index=True, key=f"baselines_table_{rid}",
-             column_config={c: st.column_config.NumberColumn(format="%.4f")
-                            for c in ("auc", "logloss", "precision", "recall", "f1", "rmse", "mae", "r2",
-                                      "accuracy", "macro_f1")})
+for kind in dict.fromkeys(m.get("kind") for m in task_metrics.values() if isinstance(m, dict)):
+    st.dataframe(baseline_table(metrics, kind), hide_index=True, key=f"baselines_table_{rid}_{kind}",
+                 column_config={c: st.column_config.NumberColumn(format="%.4f")
+                                for c in ("auc", "logloss", "precision", "recall", "f1", "rmse", "mae", "r2",
+                                          "accuracy", "macro_f1")})
 
 pred = run.predictions
 binary = [t for t, m in task_metrics.items() if m.get("kind") == "binary"]
@@ -102,10 +103,13 @@ if binary:
                 with _ui.errors_here():
                     m = task_metrics[t]
                     default = m.get("threshold", 0.5)
-                    default = float(default) if default is not None else 0.5
-                    thr = st.slider(f"Threshold for {t}", 0.0, 1.0, round(min(max(default, 0.0), 1.0), 2), 0.01,
+                    default = min(max(float(default) if default is not None else 0.5, 0.0), 1.0)
+                    start = round(default, 3)
+                    thr = st.slider(f"Threshold for {t}", 0.0, 1.0, start, 0.001, format="%.3f",
                                     key=f"thr_{rid}_{t}",
-                                    help="A row counts as predicted positive when its probability is at least this.")
+                                    help="Starts at the run's threshold (the one the table above uses). A row "
+                                         "counts as predicted positive when its probability is at least this.")
+                    thr = default if thr == start else thr  # the slider's start shows the table's numbers exactly
                     y, p = pred.get(f"true:{t}"), pred.get(f"pred:{t}")
                     if y is None or p is None:
                         st.info(f"No stored predictions for {t}.")
@@ -122,7 +126,7 @@ if binary:
                         labels = [f"no {t}", t]
                     else:
                         labels = [f"not {pos}", str(pos)]
-                    _ui.plot(figures.confusion_heatmap(res["confusion"], labels, f"{t}: confusion matrix at {thr:.2f}"),
+                    _ui.plot(figures.confusion_heatmap(res["confusion"], labels, f"{t}: confusion matrix at {thr:.3f}"),
                              key=f"fig_cm_{rid}_{t}")
     with tabs["ROC · PR · calibration"]:
         curves = run.curves or {}

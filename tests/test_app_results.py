@@ -37,14 +37,17 @@ def test_results_page_shows_baselines_warnings_and_one_threshold(noisy_run):
     assert_no_errors(at)
     warns = " ".join(w.value for w in at.warning)
     assert "coin ranks positives barely better than chance" in warns and "Try" in warns
-    base = next(d.value for d in at.dataframe if "predictor" in d.value.columns)
+    base = next(d.value for d in at.dataframe if "predictor" in d.value.columns and "auc" in d.value.columns)
     coin = base[base["task"] == "coin"].set_index("predictor")
     assert list(coin.index) == ["model", "prior"] and coin.loc["prior", "auc"] == 0.5
     assert coin.loc["model", "f1"] == pytest.approx(metrics["tasks"]["coin"]["f1"])
     for t in ("click", "coin"):
         thr = metrics["tasks"][t]["threshold"]
         slider = next(s for s in at.slider if s.key.endswith(f"_{t}") and s.key.startswith("thr_"))
-        assert slider.value == pytest.approx(round(thr, 2))
+        assert slider.value == pytest.approx(round(thr, 3))
+    # at their start, the sliders' scores are the table's (same threshold, not a rounded one)
+    f1_widgets = [m.value for m in at.metric if m.label == "F1"]
+    assert f1_widgets == [f"{metrics['tasks'][t]['f1']:.3f}" for t in ("click", "coin")]
     captions = " ".join(c.value for c in at.caption)
     assert "F1-best threshold on the validation split" in captions
     catalog = next(d.value for d in at.dataframe if "ranker" in d.value.columns)

@@ -92,14 +92,14 @@ _TABLE_METRICS = {
 }
 
 
-def baseline_table(metrics: dict):
-    """One row per task and predictor (``model`` first, then each baseline), one column per
-    compared metric: the Results page's "beside the baselines" table."""
+def baseline_table(metrics: dict, kind: str | None = None):
+    """One row per task (of ``kind``, or all) and predictor (``model`` first, then each
+    baseline), one column per compared metric: the Results page's "beside the baselines" table."""
     import pandas as pd
 
     rows = []
     for task, m in (metrics.get("tasks") or {}).items():
-        if not isinstance(m, dict):
+        if not isinstance(m, dict) or (kind is not None and m.get("kind") != kind):
             continue
         keys = _TABLE_METRICS.get(m.get("kind"), ())
         rows.append({"task": task, "predictor": "model", **{k: m.get(k) for k in keys}})
