@@ -4,7 +4,9 @@ Every catalogue item (items seen in training, with their latest attributes) is s
 the user's features; the task scores are fused into one ranking score:
 
 - ``product`` (default): the product of the binary tasks' probabilities (each raised to its
-  weight; weight 0 leaves a task out) — the funnel probability.
+  weight; weight 0 leaves a task out) — the funnel probability. A task whose model output
+  already includes its parent's probability (ESMM's children: pCTCVR = pCTR × pCVR) enters
+  as its conditional probability (pCVR = pCTCVR / pCTR), so no stage is counted twice.
 - ``weighted``: a weighted sum of the task scores, each min-max normalised over the
   candidates so tasks on different scales are comparable, plus ``price_weight`` × price ×
   probability of the deepest binary task (expected revenue).
@@ -14,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .data import targets
 from .errors import DataError
 
 
@@ -128,9 +131,19 @@ def score_candidates(run, frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
+def output_parents(model) -> dict[str, str]:
+    """Tasks whose model output is already multiplied by a parent task's probability, mapped
+    to that parent: ESMM's children (it declares ``parent`` and ``children_tasks``)."""
+    parent = getattr(model, "parent", None)
+    return {c: parent for c in getattr(model, "children_tasks", ())} if parent else {}
+
+
 def fuse(scores: dict[str, np.ndarray], tasks, fusion: dict | None = None,
-         price: np.ndarray | None = None) -> np.ndarray:
+         price: np.ndarray | None = None, parents: dict[str, str] | None = None) -> np.ndarray:
+    """One ranking score per candidate from the task scores (see the module docstring);
+    ``parents`` maps a task whose score includes its parent's probability to that parent."""
     fusion = fusion or {}
+    parents = parents or {}
     mode = fusion.get("mode", "product")
     weights = fusion.get("weights", {})
     binary = [t.name for t in tasks if t.kind == "binary"]
@@ -142,7 +155,10 @@ def fuse(scores: dict[str, np.ndarray], tasks, fusion: dict | None = None,
         for name in binary:
             w = float(weights.get(name, 1.0))
             if w:
-                logp += w * np.log(np.clip(scores[name], 1e-12, None))
+                lp = np.log(np.clip(scores[name], 1e-12, None))
+                if name in parents:  # conditional on the parent: log(p_child / p_parent) <= 0
+                    lp = np.minimum(lp - np.log(np.clip(scores[parents[name]], 1e-12, None)), 0.0)
+                logp += w * lp
         fused = np.exp(logp)
     elif mode == "weighted":
         fused = np.zeros(n)
@@ -161,20 +177,18 @@ def fuse(scores: dict[str, np.ndarray], tasks, fusion: dict | None = None,
 
 
 def known_positive_items(run, user_id) -> set[str]:
-    """Items (as text) with a positive label of any binary task in the user's training
-    interactions: what "hide items already bought" hides."""
+    """Items (as text) with a positive label of any binary task (its positive value, by the
+    one rule of ``targets.is_positive``) in the user's training interactions: what "hide
+    items already bought" hides."""
     user_col, item_col = _require_users(run)
     inter = run.interactions
     if inter.empty:
         return set()
     mine = inter[_same_id(inter[user_col], user_id)]
-    if mine.empty:
-        return set()
-    labels = run.preprocessor().task_labels(mine)
     pos = np.zeros(len(mine), dtype=bool)
     for t in run.task_infos:
-        if t.kind == "binary":
-            pos |= labels[t.name] == 1
+        if t.kind == "binary" and t.column in mine.columns:
+            pos |= targets.is_positive(mine[t.column], t.positive)
     return set(mine.loc[pos, item_col].astype(str))
 
 
@@ -189,7 +203,7 @@ def recommend(run, user_id, k: int = 10, fusion: dict | None = None, exclude_bou
     price_col = (fusion or {}).get("price_col") or next(
         (c for c in run.meta.get("item_cols", []) if "price" in c.lower()), None)
     price = pd.to_numeric(frame[price_col], errors="coerce").to_numpy() if price_col and price_col in frame else None
-    fused = fuse(scores, run.task_infos, fusion, price)
+    fused = fuse(scores, run.task_infos, fusion, price, output_parents(run.model()))
     out = frame[[item_col] + [c for c in run.meta.get("item_cols", []) if c in frame.columns]].copy()
     for name, s in scores.items():
         out[f"score:{name}"] = s

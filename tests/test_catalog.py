@@ -147,7 +147,7 @@ def test_popularity_baseline_by_hand():
 
 
 def test_users_are_sampled_beyond_the_pair_budget(tiny_run):
-    from mtl_core.pipeline import _item_user_tables
+    from mtl_core.runs.save import _item_user_tables
 
     res, run, prep = tiny_run
     catalog, users, _, layout = _item_user_tables(prep, prep.encoded["train"].index)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..types import EncodedSplit
 from ..values import finite as _f
-from .metrics import _discount_cumsum
+from .ranking import _discount_cumsum
 from .task_warnings import catalog_warnings
 
 __all__ = ["catalog_ranking", "top_k", "ranking_at_k"]
