@@ -190,3 +190,14 @@ def test_cli_summary_prints_baselines_and_warnings():
     text = text_summary(metrics)
     assert "F1 0.904 (prior 0.904)" in text and "Warnings:" in text and "predicts positive for every test row" in text
     assert "{" not in text  # the JSON after it is found by its first brace
+
+
+def test_cli_threshold_option_is_validated(tmp_path, capsys):
+    from mtl_core.cli import main
+
+    data = tmp_path / "d.csv"
+    data.write_text("x,y\n1,0\n2,1\n", encoding="utf-8")
+    for bad in ("best", "1.5"):
+        assert main(["train", "--data", str(data), "--task", "y", "--threshold", bad]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error:") and "threshold" in err

@@ -220,7 +220,7 @@ def config_from_args(a) -> RunConfig:
         sp.method = a.split
     if a.name:
         cfg.name = a.name
-    if a.threshold is not None:
+    if getattr(a, "threshold", None) is not None:  # the lab commands share this without --threshold
         cfg.evaluation.threshold = _threshold_arg(a.threshold)
     if not d.path:
         raise ConfigError("No data: give --data FILE (or --config with data.path).")
