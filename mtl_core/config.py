@@ -311,6 +311,37 @@ class TrainConfig:
         return self
 
 
+# --------------------------------------------------------------------------- evaluation
+@dataclass
+class EvalConfig:
+    """How test scores are computed.
+
+    - ``threshold``: the probability at which a binary task's row counts as positive, used by
+      the scores table, the bar chart, the CLI summary and the Results-page sliders' start:
+      ``"f1"`` (the F1-best threshold on the validation split, default) or a number in [0, 1]
+      (e.g. 0.5).
+    - ``k``: cut-off of the ranking metrics (Recall@k, NDCG@k, Hit@k).
+    - ``catalog_max_pairs``: at most this many (user, item) pairs are scored for the catalogue
+      ranking; with more users × items, users are sampled with ``catalog_seed`` (and the
+      metrics say so).
+    """
+
+    threshold: float | str = "f1"
+    k: int = 10
+    catalog_max_pairs: int = 1_000_000
+    catalog_seed: int = 0
+
+    def validate(self) -> "EvalConfig":
+        if isinstance(self.threshold, str):
+            _choice("evaluation.threshold", self.threshold, ("f1",))
+        else:
+            _number("evaluation.threshold", self.threshold, lo=0, hi=1)
+        _number("evaluation.k", self.k, lo=1, hi=1000, integer=True)
+        _number("evaluation.catalog_max_pairs", self.catalog_max_pairs, lo=1, integer=True)
+        _number("evaluation.catalog_seed", self.catalog_seed, lo=0, integer=True)
+        return self
+
+
 # --------------------------------------------------------------------------- registry settings
 def setting_value(setting, value, name: str | None = None):
     """``value`` (from a widget or a command-line option) typed for a registry ``Setting``
@@ -339,6 +370,7 @@ class RunConfig:
     split: SplitConfig = field(default_factory=SplitConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    evaluation: EvalConfig = field(default_factory=EvalConfig)
     limits: Limits = field(default_factory=Limits.from_env)
     name: str | None = None
 
@@ -348,6 +380,7 @@ class RunConfig:
         self.split.validate()
         self.model.validate()
         self.train.validate()
+        self.evaluation.validate()
         self.limits.validate()
         return self
 
@@ -364,7 +397,7 @@ class RunConfig:
         d = dict(d)
         data = dict(d.pop("data", {}) or {})
         read = _from_dict(ReadOptions, data.pop("read", None))
-        unknown = set(d) - {"preprocess", "split", "model", "train", "limits", "name"}
+        unknown = set(d) - {"preprocess", "split", "model", "train", "evaluation", "limits", "name"}
         if unknown:
             raise ConfigError(f"Unknown configuration section(s): {', '.join(sorted(unknown))}.")
         return cls(
@@ -373,6 +406,7 @@ class RunConfig:
             split=_from_dict(SplitConfig, d.get("split")),
             model=_from_dict(ModelConfig, d.get("model")),
             train=_from_dict(TrainConfig, d.get("train")),
+            evaluation=_from_dict(EvalConfig, d.get("evaluation")),
             limits=_from_dict(Limits, d.get("limits")),
             name=d.get("name"),
         )

@@ -205,35 +205,43 @@ def build_run_model(prep: Prepared):
 
 
 def evaluate_prepared(prep: Prepared, model, device=None) -> tuple[dict, dict, dict[str, np.ndarray]]:
-    """Test metrics (with the F1-best threshold chosen on validation), curves, predictions."""
-    from .evaluation.metrics import best_f1_threshold, binary_at_threshold, curves, evaluate
-    from .training.trainer import predict
+    """Test report (one threshold per binary task, baselines, warnings), curves, predictions
+    and, with user and item columns, catalogue ranking."""
+    from .evaluation.common import original_units
+    from .evaluation.metrics import curves
+    from .evaluation.report import build_report
+    from .values import json_safe
 
     tasks = prep.task_infos
-    bs = prep.config.train.eval_batch_size
     test = prep.encoded["test"]
     true_test, pred_test = predict_split(prep, model, "test", device=device)
+    true_val, pred_val = predict_split(prep, model, "val", device=device) if len(prep.encoded["val"]) else ({}, {})
+    true_train = original_units(prep.preprocessor, tasks, prep.encoded["train"].labels)
     user_ids = prep.df[prep.user_col].to_numpy()[test.index] if prep.user_col else None
-    metrics = evaluate(tasks, true_test, pred_test, user_ids=user_ids, k=10)
+    ev = prep.config.evaluation
+    metrics = build_report(tasks, true_test, pred_test, true_train, true_val, pred_val,
+                           threshold=ev.threshold, user_ids=user_ids, k=ev.k)
     curve_data: dict = {}
-    val = prep.encoded["val"]
-    pred_val = predict(model, val, tasks, device, bs) if len(val) else {}
     for t in tasks:
-        if t.kind != "binary":
-            continue
         y, p = true_test[t.name], pred_test[t.name]
         m = ~np.isnan(y)
-        if m.sum() and np.unique(y[m]).size == 2:
+        if t.kind == "binary" and m.sum() and np.unique(y[m]).size == 2:
             curve_data[t.name] = curves(y[m], p[m])
-        if pred_val:
-            yv = val.labels[t.name]
-            mv = ~np.isnan(yv)
-            if mv.sum() and np.unique(yv[mv]).size == 2:
-                thr = float(best_f1_threshold(yv[mv], pred_val[t.name][mv]))
-                best = binary_at_threshold(y[m], p[m], thr) if m.sum() else {}
-                metrics["tasks"][t.name]["best_threshold"] = thr
-                metrics["tasks"][t.name]["f1_at_best_threshold"] = best.get("f1")
-    return metrics, curve_data, pred_test
+    if prep.user_col and prep.item_col:
+        metrics["catalog"] = _catalog_metrics(prep, model, device)
+    return json_safe(metrics), curve_data, pred_test
+
+
+def _catalog_metrics(prep: Prepared, model, device=None) -> dict:
+    from .evaluation.catalog import catalog_ranking
+    from .runs.save import _item_user_tables  # the tables a saved run recommends from
+
+    catalog, users, _, layout = _item_user_tables(prep, prep.encoded["train"].index)
+    ev = prep.config.evaluation
+    return catalog_ranking(model, prep.preprocessor, prep.task_infos, prep.df, prep.encoded, catalog, users,
+                           {"user_col": prep.user_col, "item_col": prep.item_col, **layout}, k=ev.k,
+                           max_pairs=ev.catalog_max_pairs, seed=ev.catalog_seed, device=device,
+                           batch_size=prep.config.train.eval_batch_size)
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:

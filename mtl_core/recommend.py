@@ -60,30 +60,50 @@ def user_history(run, user_id) -> pd.DataFrame:
     return hist.reset_index(drop=True)
 
 
+def user_feature_rows(users: pd.DataFrame, user_ids, meta: dict) -> pd.DataFrame:
+    """One row per id of ``user_ids`` with the user id, the user's features and the context
+    columns: a user seen in training gets their latest training values, an unknown user
+    missing user features and the context defaults. Column ``_known`` says which. Shared by
+    the recommendations and the catalogue evaluation."""
+    user_col = meta["user_col"]
+    user_cols = list(meta.get("user_cols", []))
+    cols = user_cols + list(meta.get("context_cols", []))
+    ids = pd.Series(list(user_ids), dtype=object)
+    pos = np.full(len(ids), -1, dtype=np.int64)
+    if not users.empty:
+        table = users.drop_duplicates(user_col, keep="last")
+        key = pd.Index(table[user_col].astype(str).str.strip())
+        pos = key.get_indexer(ids.astype(str).str.strip())
+    known = pos >= 0
+    parts = []
+    if known.any():
+        part = table.iloc[pos[known]][[user_col] + [c for c in cols if c in table.columns]].copy()
+        part.index = np.flatnonzero(known)
+        parts.append(part)
+    if (~known).any():
+        part = pd.DataFrame({user_col: ids[~known].to_numpy()}, index=np.flatnonzero(~known))
+        for c in user_cols:
+            part[c] = np.nan
+        for c, v in meta.get("context_defaults", {}).items():
+            part[c] = v
+        parts.append(part)
+    out = pd.concat(parts).sort_index() if len(parts) > 1 else parts[0]
+    out["_known"] = known
+    return out.reset_index(drop=True)
+
+
 def candidate_frame(run, user_id) -> pd.DataFrame:
     """One row per catalogue item, with the user's features and context defaults."""
-    user_col, item_col = _require_users(run)
-    meta = run.meta
+    _require_users(run)
     cat = run.catalog
     if cat.empty:
         raise DataError("This run has no item catalogue to recommend from.")
-    users = run.users
-    row = users[_same_id(users[user_col], user_id)] if not users.empty else users
+    row = user_feature_rows(run.users, [user_id], run.meta).iloc[0]
     frame = cat.copy()
-    if row.empty:
-        known = False
-        frame[user_col] = user_id  # unknown user: id maps to the unknown index
-        for c in meta.get("user_cols", []):
-            frame[c] = np.nan
-        for c, v in meta.get("context_defaults", {}).items():
-            frame[c] = v
-    else:
-        known = True
-        r = row.iloc[-1]
-        frame[user_col] = r[user_col]
-        for c in meta.get("user_cols", []) + meta.get("context_cols", []):
-            frame[c] = r[c]
-    frame.attrs["known_user"] = known
+    for c in row.index:
+        if c != "_known":
+            frame[c] = row[c]
+    frame.attrs["known_user"] = bool(row["_known"])
     return frame
 
 
@@ -156,19 +176,20 @@ def fuse(scores: dict[str, np.ndarray], tasks, fusion: dict | None = None,
     return fused
 
 
-def bought_items(run, user_id) -> set[str]:
-    """Items (as text) the user bought in the training data: rows whose purchase-like task
-    (``model_meta.json``'s ``bought_col``) has that task's positive value."""
+def known_positive_items(run, user_id) -> set[str]:
+    """Items (as text) with a positive label of any binary task (its positive value, by the
+    one rule of ``targets.is_positive``) in the user's training interactions: what "hide
+    items already bought" hides."""
     user_col, item_col = _require_users(run)
-    bought_col = run.meta.get("bought_col")
     inter = run.interactions
-    if not bought_col or inter.empty or bought_col not in inter.columns:
-        return set()
-    info = next((t for t in run.task_infos if t.column == bought_col and t.kind == "binary"), None)
-    if info is None:
+    if inter.empty:
         return set()
     mine = inter[_same_id(inter[user_col], user_id)]
-    return set(mine.loc[targets.is_positive(mine[bought_col], info.positive), item_col].astype(str))
+    pos = np.zeros(len(mine), dtype=bool)
+    for t in run.task_infos:
+        if t.kind == "binary" and t.column in mine.columns:
+            pos |= targets.is_positive(mine[t.column], t.positive)
+    return set(mine.loc[pos, item_col].astype(str))
 
 
 def recommend(run, user_id, k: int = 10, fusion: dict | None = None, exclude_bought: bool = True) -> pd.DataFrame:
@@ -188,8 +209,7 @@ def recommend(run, user_id, k: int = 10, fusion: dict | None = None, exclude_bou
         out[f"score:{name}"] = s
     out["fused_score"] = fused
     if exclude_bought:
-        bought = bought_items(run, user_id)
-        out = out[~out[item_col].astype(str).isin(bought)]
+        out = out[~out[item_col].astype(str).isin(known_positive_items(run, user_id))]
     out = out.sort_values("fused_score", ascending=False, kind="stable").head(k).reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     out.attrs["known_user"] = frame.attrs.get("known_user", True)

@@ -34,7 +34,9 @@ typed = st.text_input("…or any user id (also one never seen in training)", key
 if typed.strip():
     user = typed.strip()
 k = c2.slider("How many items", 1, 50, 10, key=f"rec_k_{rid}")
-exclude = c3.toggle("Hide items already bought", value=True, key=f"rec_excl_{rid}")
+exclude = c3.toggle("Hide items already bought", value=True, key=f"rec_excl_{rid}",
+                    help="Hides every item with a positive label of any binary task (" + ", ".join(binary) +
+                         ") in this user's training interactions.")
 
 st.subheader("How the score is built")
 price_cols = [c for c in run.meta.get("item_cols", []) if "price" in str(c).lower()]

@@ -10,7 +10,10 @@ from pages import _ui
 run = _ui.run_page("Results", "res_run")
 
 from mtl_core import figures  # noqa: E402 - plotly only when there is something to draw
+from mtl_core.evaluation.baselines import baseline_table  # noqa: E402
+from mtl_core.evaluation.catalog import catalog_table  # noqa: E402
 from mtl_core.evaluation.metrics import binary_at_threshold, metrics_table, to_safe_csv  # noqa: E402
+from mtl_core.evaluation.thresholds import describe_threshold  # noqa: E402
 
 metrics = run.metrics or {}
 task_metrics: dict = metrics.get("tasks", {})
@@ -35,12 +38,35 @@ if split:
                ", ".join(f"{k} {int(v):,}" for k, v in split.items() if isinstance(v, (int, float))) +
                f" · split method: {run.config.split.method}")
 
+# --------------------------------------------------------------------------- warnings
+task_warns = {t: m.get("warnings") or [] for t, m in task_metrics.items() if isinstance(m, dict)}
+for t, c_m in (metrics.get("catalog") or {}).items():
+    task_warns.setdefault(t, [])
+    task_warns[t] = task_warns[t] + list(c_m.get("warnings") or [])
+for t, warns in task_warns.items():
+    if warns:
+        st.warning("\n".join(f"- {w.get('message', '')}" for w in warns), icon=":material/warning:")
+
 # --------------------------------------------------------------------------- table
 st.header("Scores per task")
-table = metrics_table(metrics)
+table = metrics_table(metrics).rename(columns={c: f"{c} (within test rows)" for c in ("gauc", "ndcg@10", "hit@10")})
 st.dataframe(table, hide_index=True, key=f"metrics_table_{rid}",
              column_config={c: st.column_config.NumberColumn(format="%.4f")
                             for c in table.columns if c != "task" and pd.api.types.is_float_dtype(table[c])})
+thr_words = [f"{t} {describe_threshold(m)}" for t, m in task_metrics.items() if m.get("kind") == "binary"]
+if thr_words:
+    st.caption("Binary scores (accuracy, precision, recall, F1) use one threshold per task, also in the "
+               "bar chart and as the sliders' start: " + "; ".join(thr_words) + ".")
+
+st.subheader("Beside the baselines")
+st.caption("Each score next to a predictor that learns nothing, fitted on the training labels and scored on "
+           "the same test rows: prior = the training positive rate as every row's probability; mean / median "
+           "= the training target's mean / median; majority = the most frequent training class.")
+for kind in dict.fromkeys(m.get("kind") for m in task_metrics.values() if isinstance(m, dict)):
+    st.dataframe(baseline_table(metrics, kind), hide_index=True, key=f"baselines_table_{rid}_{kind}",
+                 column_config={c: st.column_config.NumberColumn(format="%.4f")
+                                for c in ("auc", "logloss", "precision", "recall", "f1", "rmse", "mae", "r2",
+                                          "accuracy", "macro_f1")})
 
 pred = run.predictions
 binary = [t for t, m in task_metrics.items() if m.get("kind") == "binary"]
@@ -68,11 +94,14 @@ if binary:
             with cols[i % len(cols)]:
                 with _ui.errors_here():
                     m = task_metrics[t]
-                    default = m.get("best_threshold", m.get("threshold", 0.5))
-                    default = float(default) if default is not None else 0.5
-                    thr = st.slider(f"Threshold for {t}", 0.0, 1.0, round(min(max(default, 0.0), 1.0), 2), 0.01,
+                    default = m.get("threshold", 0.5)
+                    default = min(max(float(default) if default is not None else 0.5, 0.0), 1.0)
+                    start = round(default, 3)
+                    thr = st.slider(f"Threshold for {t}", 0.0, 1.0, start, 0.001, format="%.3f",
                                     key=f"thr_{rid}_{t}",
-                                    help="A row counts as predicted positive when its probability is at least this.")
+                                    help="Starts at the run's threshold (the one the table above uses). A row "
+                                         "counts as predicted positive when its probability is at least this.")
+                    thr = default if thr == start else thr  # the slider's start shows the table's numbers exactly
                     y, p = pred.get(f"true:{t}"), pred.get(f"pred:{t}")
                     if y is None or p is None:
                         st.info(f"No stored predictions for {t}.")
@@ -89,7 +118,7 @@ if binary:
                         labels = [f"no {t}", t]
                     else:
                         labels = [f"not {pos}", str(pos)]
-                    _ui.plot(figures.confusion_heatmap(res["confusion"], labels, f"{t}: confusion matrix at {thr:.2f}"),
+                    _ui.plot(figures.confusion_heatmap(res["confusion"], labels, f"{t}: confusion matrix at {thr:.3f}"),
                              key=f"fig_cm_{rid}_{t}")
     with tabs["ROC · PR · calibration"]:
         curves = run.curves or {}
@@ -138,10 +167,25 @@ if multiclass:
                              key=f"fig_mcm_{rid}_{t}")
 
 with tabs["Ranking"]:
+    catalog = metrics.get("catalog") or {}
+    if catalog:
+        st.subheader("Catalogue ranking")
+        st.caption("For each test user, every catalogue item the user did not interact with in training is "
+                   "ranked by the task's score; the user's positive test items are the targets. Recall@10 is "
+                   "the share of targets in the top 10, NDCG@10 also rewards placing them high, Hit@10 the share "
+                   "of users with a target in the top 10. Popularity recommends the items with the most "
+                   "training positives to everyone.")
+        st.dataframe(catalog_table(catalog), hide_index=True, key=f"catalog_table_{rid}")
+        sampled = [f"{t}: {c.get('users')} users of {c.get('test_users')}" for t, c in catalog.items() if c.get("sampled")]
+        if sampled:
+            st.caption("Users were sampled (seed evaluation.catalog_seed) to keep users × items within "
+                       "evaluation.catalog_max_pairs: " + "; ".join(sampled) + ".")
     ranking = metrics.get("ranking") or {}
     if ranking:
-        st.caption("Per-user ranking quality of each task's score on the test split: GAUC averages "
-                   "each user's AUC; NDCG@10 and Hit@10 look at the user's top 10.")
+        st.subheader("Ranking within each user's test rows")
+        st.caption("GAUC averages each user's AUC over that user's own test rows; NDCG@10 and Hit@10 rank only "
+                   "those few rows, so they run high (Hit@10 is 1.0 for a user with under 10 test rows) and "
+                   "say little about ranking the catalogue.")
     with _ui.errors_here():
         _ui.plot(figures.ranking_bars(ranking), key=f"fig_rank_{rid}")
 

@@ -286,7 +286,7 @@ def test_results_show_per_task_scores(run_session):
     titles = chart_titles(at)
     for expected in ("Classification metrics per binary task", "click: confusion matrix",
                      "purchase: confusion matrix", "ROC curves", "Precision", "Calibration",
-                     "Ranking quality", "Loss per task"):
+                     "Ranking within each user's test rows", "Loss per task"):
         assert any(expected in t for t in titles), (expected, titles)
     loss = next(s for s in chart_specs(at) if s["layout"]["title"]["text"] == "Loss per task")
     assert {tr["name"] for tr in loss["data"]} >= {"click · train", "click · val", "purchase · train"}

@@ -122,8 +122,8 @@ def test_recommendations(synth_df, tmp_path):
     assert recs["fused_score"].is_monotonic_decreasing
     # default fusion: product of the funnel probabilities
     np.testing.assert_allclose(recs["fused_score"], recs["score:click"] * recs["score:cart"] * recs["score:purchase"], rtol=1e-9)
-    # bought items are excluded by default
-    bought = set(hist.loc[hist["purchase"] == 1, "item_id"])
+    # items with any known positive (click, cart or purchase) are excluded by default
+    bought = set(hist.loc[(hist["purchase"] == 1) | (hist["cart"] == 1) | (hist["click"] == 1), "item_id"])
     all_recs = recommend(run, user, k=10_000)
     assert bought.isdisjoint(set(all_recs["item_id"]))
     with_bought = recommend(run, user, k=10_000, exclude_bought=False)

@@ -123,6 +123,8 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--embed-dim", type=int)
     p.add_argument("--patience", type=int)
     p.add_argument("--early-stopping-metric", help="loss, auc, rmse or accuracy, optionally :TASK (e.g. auc:click)")
+    p.add_argument("--threshold", help="decision threshold of the binary tasks: f1 (F1-best on validation, "
+                                       "the default) or a number between 0 and 1, e.g. 0.5")
     p.add_argument("--name", help="a name for the run")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     _add_registry_options(p)
@@ -181,6 +183,16 @@ def _apply_weights(cfg: RunConfig, text: str) -> None:
     cfg.train.task_weights = dict(zip(keys, ws))
 
 
+def _threshold_arg(text: str):
+    text = str(text).strip().lower()
+    if text == "f1":
+        return "f1"
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"--threshold must be f1 or a number between 0 and 1; got {text!r}.") from None
+
+
 def config_from_args(a) -> RunConfig:
     """The validated ``RunConfig`` of ``--config`` (or the defaults) with the options given."""
     cfg = RunConfig.load(a.config) if a.config else RunConfig()
@@ -199,6 +211,8 @@ def config_from_args(a) -> RunConfig:
         cfg.split.method = a.split
     if a.name:
         cfg.name = a.name
+    if getattr(a, "threshold", None) is not None:
+        cfg.evaluation.threshold = _threshold_arg(a.threshold)
     MODELS.info(cfg.model.arch), WEIGHTINGS.info(cfg.train.weighting)  # a clear error for an unknown name
     _apply_registry_settings(cfg, a)
     if a.weights:

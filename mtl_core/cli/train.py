@@ -50,6 +50,9 @@ def cmd_train(a) -> int:
     res = run_experiment(cfg, callback=progress, runs_root=a.out)
     if other_rank:
         return 0
+    from ..evaluation.summary import text_summary
+
+    print(text_summary(res.metrics), flush=True)
     summary = {"run_dir": str(res.run_dir), "status": res.status, **res.metrics}
     print(json.dumps(summary, indent=2, default=str))
     return 0

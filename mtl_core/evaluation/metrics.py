@@ -48,6 +48,7 @@ __all__ = [
     "multiclass_metrics",
     "ranking_metrics",
     "evaluate",
+    "evaluated_rows",
     "metrics_table",
     "escape_csv_cell",
     "to_safe_csv",
@@ -213,6 +214,15 @@ def multiclass_metrics(y_idx: Any, proba: Any, classes: Iterable | None = None, 
 
 
 # --------------------------------------------------------------------------- evaluate
+def evaluated_rows(kind: str, y: Any, p: Any) -> np.ndarray:
+    """Boolean mask of the rows a task's metrics use: a label and a finite prediction.
+    Baselines are scored on exactly these rows."""
+    yt = as_1d(y)
+    pp = np.asarray(p, dtype=np.float64)
+    finite = np.isfinite(pp.reshape(yt.size, -1)).all(axis=1) if kind == "multiclass" else np.isfinite(pp.reshape(-1))
+    return np.isfinite(yt) & finite
+
+
 def _get(obj: Any, name: str, default=None):
     if isinstance(obj, dict):
         return obj.get(name, default)
@@ -242,15 +252,9 @@ def evaluate(
             continue
         yt = as_1d(y_true[name])
         yp = np.asarray(y_pred[name], dtype=np.float64)
-        mask = np.isfinite(yt)
-        if kind == "multiclass":
-            yp2 = yp.reshape(yt.size, -1)
-            finite_pred = np.isfinite(yp2).all(axis=1)
-        else:
-            yp2 = yp.reshape(-1)
-            finite_pred = np.isfinite(yp2)
-        bad = int((mask & ~finite_pred).sum())
-        mask &= finite_pred
+        yp2 = yp.reshape(yt.size, -1) if kind == "multiclass" else yp.reshape(-1)
+        mask = evaluated_rows(kind, yt, yp2)
+        bad = int((np.isfinite(yt) & ~mask).sum())
         if kind == "binary":
             thr = float(thresholds.get(name, 0.5))
             m = binary_metrics(yt[mask], yp2[mask], thr)

@@ -29,7 +29,8 @@ _BAR_METRICS = [("precision", "Precision"), ("recall", "Recall"), ("f1", "F1"), 
 
 def metric_bars(metrics: dict) -> go.Figure:
     """Grouped bars of precision / recall / F1 / accuracy for every binary task."""
-    fig = _fig("Classification metrics per binary task", "Task", "Score (0–1)", barmode="group")
+    fig = _fig("Classification metrics per binary task (at each task's threshold)", "Task", "Score (0–1)",
+               barmode="group")
     fig.update_yaxes(range=[0, 1.05])
     tasks = {k: v for k, v in _per_task(metrics).items() if v.get("kind", "binary") == "binary"}
     if not tasks:
@@ -171,7 +172,7 @@ def ranking_bars(ranking: dict) -> go.Figure:
     if isinstance(ranking, dict) and "ranking" in ranking and isinstance(ranking["ranking"], dict):
         ranking = ranking["ranking"]
     ranking = {k: v for k, v in (ranking or {}).items() if isinstance(v, dict)}
-    fig = _fig("Ranking quality per task (per user)", "Task", "Score (0–1)", barmode="group")
+    fig = _fig("Ranking within each user's test rows", "Task", "Score (0–1)", barmode="group")
     fig.update_yaxes(range=[0, 1.05])
     if not ranking:
         return _empty_note(fig, "No ranking metrics (needs a user id column)")

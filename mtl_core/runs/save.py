@@ -10,9 +10,6 @@ import pandas as pd
 from ..evaluation.common import original_units
 from .store import RunWriter, new_run_id
 
-#: words in a binary task's column name that mark it as the purchase (recommendations leave
-#: out what a user already bought)
-_BOUGHT_WORDS = ("purchase", "buy", "order", "bought", "conversion")
 #: an attribute is an item's (a user's) when it is constant within this share of items (users)
 _CONSTANT_SHARE = 0.95
 
@@ -67,16 +64,6 @@ def _item_user_tables(prep, train_pos: np.ndarray):
     return catalog, users, interactions, layout
 
 
-def _bought_column(prep) -> str | None:
-    """The binary task column that means "bought" (by name, else the last binary task)."""
-    bought = next((t.column for t in prep.tasks if t.kind == "binary" and any(
-        w in t.column.lower() for w in _BOUGHT_WORDS)), None)
-    binary = [t.name for t in prep.task_infos if t.kind == "binary"]
-    if bought is None and binary:
-        bought = next(t.column for t in prep.tasks if t.key == binary[-1])
-    return bought
-
-
 def _model_meta(prep, layout: dict) -> dict:
     cfg = prep.config
     return {
@@ -87,7 +74,6 @@ def _model_meta(prep, layout: dict) -> dict:
         "model_config": cfg.model.__dict__,
         "user_col": prep.user_col, "item_col": prep.item_col, "time_col": prep.time_col,
         "cat_cols": prep.cat_cols, "num_cols": prep.num_cols,
-        "bought_col": _bought_column(prep),
         **layout,
     }
 
