@@ -27,6 +27,7 @@ pages = [
     st.Page("pages/compare.py", title="Compare runs", icon=":material/compare:"),
 ]
 page = st.navigation(pages)
+_ui.session_notice()
 
 try:
     page.run()
@@ -38,6 +39,7 @@ finally:
     from mtl_core.app.jobs import warm_up_in_background
 
     warm_up_in_background()
+    _ui.bind_cookie()
     with st.sidebar:  # drawn after the page so it reflects this run's choices
         summary = _ui.data_summary()
         if summary:

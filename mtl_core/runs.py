@@ -173,6 +173,16 @@ def list_interrupted(root: str | Path | None = None) -> list[dict]:
     return out
 
 
+def delete_run(path: str | Path) -> None:
+    """Remove a finished run or an interrupted run's temporary folder (nothing else)."""
+    p = Path(path)
+    if not p.is_dir() or p.is_symlink():
+        raise DataError(f"{p.name!r} is not a run folder.")
+    if not (p / "metrics.json").is_file() and not p.name.startswith(".tmp-"):
+        raise DataError(f"{p.name!r} is not a run folder (no metrics.json), so it was not deleted.")
+    shutil.rmtree(p)
+
+
 # --------------------------------------------------------------------------- loading
 class LoadedRun:
     """A run read back from disk; heavy parts (model, preprocessor) load on demand."""

@@ -49,22 +49,56 @@ def ensure_app() -> None:
 
 
 def init_state() -> None:
-    """Per-user state, initialised once per session; the session id lives in the URL
-    (``?s=<hex>``) so a reload finds the same runs."""
+    """Per-user state, initialised once per session. The session is the one the browser's
+    cookie names (a signed token, see ``mtl_core.app.sessions``); the URL carries the same
+    token (``?s=``) for display only: a token from a link is never trusted on its own."""
+    from mtl_core.app import sessions
+
     ss = st.session_state
     for key, value in app_state.fresh_state().items():
         if key not in ss:
             ss[key] = value
+    root = _root()
     if not app_state.valid_session_id(ss.get("sid")):
-        sid = st.query_params.get("s")
-        ss["sid"] = sid if app_state.valid_session_id(sid) else app_state.new_session_id()
-    if st.query_params.get("s") != ss["sid"]:
-        st.query_params["s"] = ss["sid"]
+        ss["sid"], ss["session_notice"], _ = sessions.resolve(
+            root, st.context.cookies.get(sessions.COOKIE), st.query_params.get("s"))
+        shared = sessions.shared_run(root, st.query_params.get("view"))
+        ss["shared_runs"] = [str(shared)] if shared is not None else []
+        if st.query_params.get("view") and shared is None:
+            ss["session_notice"] = "This share link is not valid or its run was deleted."
+    token = sessions.token_for(root, ss["sid"])
+    if st.query_params.get("s") != token:
+        st.query_params["s"] = token
+
+
+def bind_cookie() -> None:
+    """Have the browser keep this session's token in a cookie (first visit or a refused
+    link), so that a reload or a restart finds the same session and only this browser does.
+    Called once per run, from app.py."""
+    from mtl_core.app import sessions
+
+    token = sessions.token_for(_root(), st.session_state["sid"])
+    if st.context.cookies.get(sessions.COOKIE) != token:
+        st.html(f"<script>document.cookie = '{sessions.COOKIE}={token}; path=/; max-age=31536000; "
+                "SameSite=Strict';</script>", unsafe_allow_javascript=True)
+
+
+def session_notice() -> None:
+    """Say once why the link's session was not opened."""
+    notice = st.session_state.pop("session_notice", None)
+    if notice:
+        st.warning(notice, icon=":material/lock:")
+
+
+def _root() -> Path:
+    from mtl_core.runs import default_runs_root
+
+    return default_runs_root()
 
 
 def go(page: str) -> None:
-    """Switch page keeping the session id in the URL."""
-    st.switch_page(PAGES[page], query_params={"s": st.session_state["sid"]})
+    """Switch page keeping the session token in the URL."""
+    st.switch_page(PAGES[page], query_params={"s": st.query_params.get("s", "")})
 
 
 @st.cache_resource(show_spinner=False)
@@ -78,9 +112,10 @@ def job_manager() -> JobManager:
 
 
 def runs_root() -> Path:
-    from mtl_core.runs import default_runs_root
+    """This session's folder (created only when something is saved in it)."""
+    from mtl_core.app.sessions import session_dir
 
-    return app_state.session_runs_root(default_runs_root(), st.session_state["sid"])
+    return session_dir(_root(), st.session_state["sid"])
 
 
 # --------------------------------------------------------------------------- errors
@@ -176,10 +211,12 @@ def load_run_cached(path: str | Path):
 
 
 def pick_run(key: str):
-    """A selectbox over this session's runs (newest first); returns the LoadedRun or None."""
-    from mtl_core.runs import list_runs
+    """A selectbox over this session's runs (newest first) and runs opened through a share
+    link (read-only); returns the LoadedRun or None."""
+    from mtl_core.runs import list_runs, run_info
 
-    runs = list_runs(runs_root())
+    shared = [i for i in (run_info(Path(p)) for p in st.session_state.get("shared_runs") or []) if i]
+    runs = list_runs(runs_root()) + shared
     if not runs:
         st.info("No finished runs yet in this session. Train a model on the Train page.",
                 icon=":material/info:")
@@ -188,12 +225,53 @@ def pick_run(key: str):
         return None
     paths = [str(r.path) for r in runs]
     labels = {str(r.path): app_state.run_label(r) for r in runs}
+    labels.update({str(r.path): "shared, read-only · " + app_state.run_label(r) for r in shared})
     selected = st.session_state.get("selected_run")
     index = paths.index(selected) if selected in paths else 0
     choice = st.selectbox("Run", paths, index=index, format_func=lambda p: labels.get(p, p), key=key,
                           help="Runs trained in this browser session, newest first.")
     st.session_state["selected_run"] = choice
     return load_run_cached(choice)
+
+
+def own_run(run) -> bool:
+    """True when ``run`` belongs to this session (not one opened through a share link)."""
+    return Path(run.path).parent.resolve() == runs_root().resolve()
+
+
+def run_actions(run) -> None:
+    """Share a read-only link to the run, or delete it (own runs only)."""
+    from mtl_core.app import sessions
+    from mtl_core.runs import delete_run
+
+    if not own_run(run):
+        st.caption("Opened through a share link: read-only.")
+        return
+    with st.expander("Share or delete this run", icon=":material/share:"):
+        token = sessions.share_token(_root(), st.session_state["sid"], run.run_id)
+        base = str(st.context.url or "").split("?")[0].rstrip("/")
+        base = base.rsplit("/", 1)[0] if base.count("/") > 2 else base
+        st.caption("Read-only link to this run (its scores, charts and recommendations; "
+                   "nothing else of this session):")
+        st.code(f"{base}/results?view={token}", language=None)
+        sure = st.checkbox("Yes, delete this run and its files", key=f"del_sure_{run.run_id}")
+        if st.button("Delete this run", key=f"del_run_{run.run_id}", disabled=not sure,
+                     icon=":material/delete:"):
+            delete_run(run.path)
+            _load_run.clear()
+            st.session_state["selected_run"] = None
+            st.rerun()
+
+
+def forget_session() -> None:
+    """Delete everything this session saved and start a new, empty session."""
+    from mtl_core.app import sessions
+
+    sessions.delete_session_data(_root(), st.session_state["sid"])
+    _load_run.clear()
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    st.session_state["sid"] = app_state.new_session_id()  # bind_cookie hands the browser its token
 
 
 def integer_epochs(fig):

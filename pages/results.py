@@ -16,6 +16,7 @@ st.title("Results")
 run = _ui.pick_run("res_run")
 if run is None:
     st.stop()
+_ui.run_actions(run)
 
 from mtl_core import figures  # noqa: E402 - plotly only when there is something to draw
 from mtl_core.evaluation.metrics import binary_at_threshold, metrics_table, to_safe_csv  # noqa: E402

@@ -25,7 +25,7 @@ ROLES = ("user_id", "item_id", "session_id", "timestamp", "categorical", "numeri
 TASK_KIND_CHOICES = ("auto", "binary", "regression", "multiclass")
 SAMPLE_TASKS = ["click", "purchase"]
 
-_SID_RE = re.compile(r"^[0-9a-f]{32}$")
+_SID_RE = re.compile(r"[0-9a-f]{32}")
 
 #: session-state keys the pages share, with their initial values
 DEFAULTS: dict[str, Any] = {
@@ -59,7 +59,7 @@ def new_session_id() -> str:
 
 def valid_session_id(value: Any) -> bool:
     """A session id is exactly 32 lowercase hex characters (safe as a path component)."""
-    return isinstance(value, str) and bool(_SID_RE.match(value))
+    return isinstance(value, str) and bool(_SID_RE.fullmatch(value))  # "$" would accept a final newline
 
 
 def session_runs_root(root: str | Path, session_id: str) -> Path:
