@@ -12,6 +12,7 @@ import streamlit as st
 
 from mtl_core.app import state as app_state
 from mtl_core.errors import MTLError
+from mtl_core.safe_text import md, md_list
 from mtl_core.app.jobs import JobManager
 
 log = logging.getLogger("mtl_lab.app")
@@ -121,7 +122,7 @@ def runs_root() -> Path:
 # --------------------------------------------------------------------------- errors
 def show_error(exc: BaseException) -> None:
     if isinstance(exc, MTLError):
-        st.error(str(exc), icon=":material/error:")
+        st.error(md(exc), icon=":material/error:")  # messages quote names from data
     else:
         log.error("unexpected error in the app", exc_info=exc)
         st.error(f"Something went wrong: {type(exc).__name__}. The details are in the server log; "
@@ -178,8 +179,8 @@ def data_summary() -> str:
     df = ss.get("df")
     if df is None:
         return ""
-    tasks = ", ".join(ss.get("tasks") or []) or "none chosen yet"
-    return f"**{ss.get('data_name')}** · {len(df):,} rows × {df.shape[1]} columns · tasks: {tasks}"
+    tasks = md_list(ss.get("tasks") or []) or "none chosen yet"
+    return f"**{md(ss.get('data_name'))}** · {len(df):,} rows × {df.shape[1]} columns · tasks: {tasks}"
 
 
 def need_data() -> bool:

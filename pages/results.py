@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from mtl_core.safe_text import md
 from pages import _ui
 
 _ui.ensure_app()
@@ -28,7 +29,7 @@ train = metrics.get("train", {})
 rid = run.run_id
 status = (run.status or {}).get("status", "complete")
 if status not in ("complete", "completed"):
-    st.warning(f"This run ended early ({status}): {(run.status or {}).get('message') or 'see the training curves'}.")
+    st.warning(md(f"This run ended early ({status}): {(run.status or {}).get('message') or 'see the training curves'}."))
 
 c = st.columns(5)
 c[0].metric("Architecture", run.config.model.arch)
@@ -79,12 +80,12 @@ if binary:
                     m = task_metrics[t]
                     default = m.get("best_threshold", m.get("threshold", 0.5))
                     default = float(default) if default is not None else 0.5
-                    thr = st.slider(f"Threshold for {t}", 0.0, 1.0, round(min(max(default, 0.0), 1.0), 2), 0.01,
+                    thr = st.slider(f"Threshold for {md(t)}", 0.0, 1.0, round(min(max(default, 0.0), 1.0), 2), 0.01,
                                     key=f"thr_{rid}_{t}",
                                     help="A row counts as predicted positive when its probability is at least this.")
                     y, p = pred.get(f"true:{t}"), pred.get(f"pred:{t}")
                     if y is None or p is None:
-                        st.info(f"No stored predictions for {t}.")
+                        st.info(f"No stored predictions for {md(t)}.")
                         continue
                     ok = ~(pd.isna(y) | pd.isna(p)).to_numpy()
                     res = binary_at_threshold(y.to_numpy()[ok], p.to_numpy()[ok], thr)
@@ -122,7 +123,7 @@ if regression:
                 k = st.columns(3)
                 for j, name in enumerate(("rmse", "mae", "r2")):
                     v = m.get(name)
-                    k[j].metric(f"{t} · {name.upper() if name != 'r2' else 'R²'}", "–" if v is None else f"{v:.3f}")
+                    k[j].metric(f"{md(t)} · {name.upper() if name != 'r2' else 'R²'}", "–" if v is None else f"{v:.3f}")
                 y, p = pred.get(f"true:{t}"), pred.get(f"pred:{t}")
                 if y is None or p is None:
                     continue
@@ -138,7 +139,7 @@ if multiclass:
         for i, t in enumerate(multiclass):
             with cols[i % len(cols)], _ui.errors_here():
                 m = task_metrics[t]
-                st.metric(f"{t} · accuracy / macro F1",
+                st.metric(f"{md(t)} · accuracy / macro F1",
                           f"{float(m.get('accuracy') or 0):.3f} / {float(m.get('macro_f1') or 0):.3f}")
                 info = infos.get(t)
                 classes = m.get("classes") or (info.classes if info is not None else None)

@@ -89,8 +89,11 @@ def suggest_tasks(df: pd.DataFrame, schema: Any = None) -> list[str]:
 
 
 def task_spec(column: str, kind: str | None = "auto", positive: Any = None) -> str:
-    """The ``COL[:kind][=POSITIVE]`` string DataConfig.tasks expects."""
+    """The ``COL[:kind][=POSITIVE]`` string DataConfig.tasks expects (the column quoted when
+    its name holds ``:``, ``=`` or a quote, or starts or ends with a space)."""
     spec = str(column)
+    if re.search(r'[:="]', spec) or spec != spec.strip():
+        spec = '"' + spec.replace('"', '""') + '"'
     if kind and kind != "auto":
         spec += f":{kind}"
     if positive not in (None, "") and kind in (None, "auto", "binary"):

@@ -239,9 +239,17 @@ def infer_schema(df: pd.DataFrame, overrides: dict[str, Role | str] | None = Non
 
 # --------------------------------------------------------------------------- tasks
 def parse_task_spec(text: str) -> TaskSpec:
-    """Parse ``COLUMN[:binary|regression|multiclass][=POSITIVE]`` (column may contain spaces)."""
+    """Parse ``COLUMN[:binary|regression|multiclass][=POSITIVE]`` (column may contain spaces;
+    a column whose name holds ``:`` or ``=`` is quoted: ``"a=b":binary``, ``""`` for a quote)."""
     if not isinstance(text, str) or not text.strip():
         raise ConfigError(f"A task must be written COLUMN[:kind][=POSITIVE], e.g. 'purchase' or 'income:binary=50000+.'; got {text!r}.")
+    if text.lstrip().startswith('"'):
+        m = re.fullmatch(r'\s*"((?:[^"]|"")*)"(.*)', text, re.S)
+        if m is None or (m.group(2) and m.group(2)[0] not in ":="):
+            raise ConfigError(f"Task {text!r} opens a quoted column name but does not close it before ':kind' "
+                              'or \'=POSITIVE\'; write e.g. \'"a=b":binary\' (a quote inside is written "").')
+        rest = parse_task_spec("c" + m.group(2))
+        return TaskSpec(column=m.group(1).replace('""', '"'), kind=rest.kind, positive=rest.positive)
     body, positive = text, None
     if "=" in text:
         body, positive = text.split("=", 1)
