@@ -40,6 +40,7 @@ finally:
 
     warm_up_in_background()
     _ui.bind_cookie()
+    _ui.save_choices()
     with st.sidebar:  # drawn after the page so it reflects this run's choices
         summary = _ui.data_summary()
         if summary:

@@ -416,6 +416,7 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
 
         writer = RunWriter(runs_root if runs_root is not None else default_runs_root(),
                            run_id or new_run_id(config.model.arch))
+        callback = writer.follow(callback)  # status.json keeps the last completed epoch
     try:
         try:
             result = trainer.fit(prep.encoded["train"], prep.encoded["val"], callback=callback, cancel=cancel)

@@ -73,7 +73,21 @@ class RunWriter:
         self.tmp = self.root / f".tmp-{run_id}"
         self.final = self.root / run_id
         self.tmp.mkdir(parents=True, exist_ok=False)
-        write_json(self.tmp / "status.json", {"status": "running", "pid": os.getpid(), "started": time.time()})
+        self._status = {"status": "running", "pid": os.getpid(), "started": time.time(), "epoch": 0}
+        write_json(self.tmp / "status.json", self._status)
+
+    def follow(self, callback):
+        """Wrap a training callback so that status.json records each completed epoch (what a
+        restart shows of an interrupted run)."""
+        def cb(event):
+            if getattr(event, "kind", None) == "epoch":
+                self._status.update(epoch=int(event.epoch), epochs=int(event.epochs), updated=time.time())
+                try:
+                    write_json(self.tmp / "status.json", self._status)
+                except OSError:
+                    pass
+            return callback(event) if callback is not None else None
+        return cb
 
     @property
     def path(self) -> Path:
@@ -165,12 +179,47 @@ def list_interrupted(root: str | Path | None = None) -> list[dict]:
         except (OSError, ValueError):
             pass
         pid = st.get("pid")
-        alive = False
-        if isinstance(pid, int) and pid == os.getpid():
-            alive = True  # a run of this process still in progress
+        alive = isinstance(pid, int) and (pid == os.getpid() or _pid_alive(pid))  # still training
+        epoch = st.get("epoch")
         out.append({"run_id": p.name[len(".tmp-"):], "path": p, "status": "running" if alive else "interrupted",
-                    "started": st.get("started")})
+                    "started": st.get("started"), "epoch": epoch if isinstance(epoch, int) else 0,
+                    "epochs": st.get("epochs") if isinstance(st.get("epochs"), int) else None})
     return out
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def clean_orphans(root: str | Path | None = None, older_than_s: float = 7 * 86400) -> list[str]:
+    """Remove interrupted runs' temporary folders (under ``root`` and one level of session
+    folders below it) whose last update is older than ``older_than_s``; returns their ids."""
+    root = Path(root) if root is not None else default_runs_root()
+    if not root.is_dir():
+        return []
+    removed = []
+    now = time.time()
+    for base in [root, *[p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]]:
+        for item in list_interrupted(base):
+            if item["status"] != "interrupted":
+                continue
+            try:
+                status = item["path"] / "status.json"
+                age = now - max(item["path"].stat().st_mtime, status.stat().st_mtime if status.exists() else 0)
+            except OSError:
+                continue
+            if age >= older_than_s:
+                shutil.rmtree(item["path"], ignore_errors=True)
+                removed.append(item["run_id"])
+    return removed
 
 
 def delete_run(path: str | Path) -> None:

@@ -63,6 +63,9 @@ def init_state() -> None:
     if not app_state.valid_session_id(ss.get("sid")):
         ss["sid"], ss["session_notice"], _ = sessions.resolve(
             root, st.context.cookies.get(sessions.COOKIE), st.query_params.get("s"))
+    if not ss.get("_restored"):  # once per browser connection
+        ss["_restored"] = True
+        _restore()
         shared = sessions.shared_run(root, st.query_params.get("view"))
         ss["shared_runs"] = [str(shared)] if shared is not None else []
         if st.query_params.get("view") and shared is None:
@@ -70,6 +73,53 @@ def init_state() -> None:
     token = sessions.token_for(root, ss["sid"])
     if st.query_params.get("s") != token:
         st.query_params["s"] = token
+
+
+def _restore() -> None:
+    """Bring back the session's saved table and choices (after a reload or a restart)."""
+    from mtl_core.app import persist
+
+    ss = st.session_state
+    if ss.get("df") is not None:
+        return
+    df, choices = persist.load(runs_root())
+    if df is None and choices.get("last_loaded") == "sample":
+        df = read_sample().copy()
+    if df is None:
+        return
+    from mtl_core.data.schema import infer_schema
+
+    ss["df"], ss["schema"] = df, infer_schema(df)
+    ss["data_version"] = int(ss.get("data_version", 0)) + 1
+    ss.update(choices)
+    ss["_saved_choices"] = persist.save_choices(runs_root(), dict(ss))
+
+
+def save_choices() -> None:
+    """Keep the session's choices on disk when they changed (called once per run, by app.py)."""
+    from mtl_core.app import persist
+
+    ss = st.session_state
+    if ss.get("df") is None or not app_state.valid_session_id(ss.get("sid")):
+        return
+    try:
+        text = persist.save_choices(runs_root(), dict(ss)) if _choices_changed() else None
+    except (OSError, ValueError) as exc:
+        log.warning("could not save the session's choices: %s", exc)
+        return
+    if text is not None:
+        ss["_saved_choices"] = text
+
+
+def _choices_changed() -> bool:
+    import json
+
+    from mtl_core.app import persist
+    from mtl_core.values import json_safe
+
+    ss = st.session_state
+    now = json.dumps(json_safe({k: ss.get(k) for k in persist.CHOICE_KEYS}), sort_keys=True, allow_nan=False)
+    return now != ss.get("_saved_choices")
 
 
 def bind_cookie() -> None:
@@ -109,6 +159,11 @@ def job_manager() -> JobManager:
         limit = int(os.environ.get("MTL_LAB_MAX_JOBS", "2"))
     except ValueError:
         limit = 2
+    from mtl_core.runs import clean_orphans
+
+    removed = clean_orphans(_root())  # once per server start: week-old interrupted runs
+    if removed:
+        log.info("removed %d interrupted runs' temporary folders older than a week", len(removed))
     return JobManager(max_concurrent=max(1, limit))
 
 
@@ -167,6 +222,12 @@ def set_data(df: pd.DataFrame, name: str, source: str, tasks: list[str] | None =
     ss["task_kinds"] = {}
     ss["task_positive"] = {}
     ss["train_settings"] = {}
+    from mtl_core.app import persist
+
+    try:  # the bundled sample is re-read on restore; other tables are kept as Parquet
+        persist.save_table(runs_root(), None if source == "sample" else df)
+    except (OSError, ValueError, TypeError, ImportError) as exc:
+        log.warning("could not save the session's table: %s", exc)
 
 
 def open_sample() -> None:
@@ -233,6 +294,25 @@ def pick_run(key: str):
                           help="Runs trained in this browser session, newest first.")
     st.session_state["selected_run"] = choice
     return load_run_cached(choice)
+
+
+def interrupted_panel() -> None:
+    """Runs of this session cut by a server restart or a crash: say so, with the last
+    completed epoch, and offer to delete them."""
+    from mtl_core.runs import delete_run, list_interrupted
+
+    items = [i for i in list_interrupted(runs_root()) if i["status"] == "interrupted"]
+    if not items:
+        return
+    st.warning(f"{len(items)} run(s) of this session were interrupted (server restart or crash) and "
+               "were not saved as finished runs.", icon=":material/warning:")
+    for item in items:
+        c1, c2 = st.columns([4, 1], vertical_alignment="center")
+        epochs = f" of {item['epochs']}" if item.get("epochs") else ""
+        c1.text(f"{item['run_id']} · interrupted after epoch {item['epoch']}{epochs}")
+        if c2.button("Delete", key=f"del_tmp_{item['run_id']}", icon=":material/delete:"):
+            delete_run(item["path"])
+            st.rerun()
 
 
 def own_run(run) -> bool:

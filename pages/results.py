@@ -14,6 +14,7 @@ _ui.init_state()
 
 ss = st.session_state
 st.title("Results")
+_ui.interrupted_panel()
 run = _ui.pick_run("res_run")
 if run is None:
     st.stop()

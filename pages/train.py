@@ -16,6 +16,7 @@ _ui.init_state()
 
 ss = st.session_state
 st.title("Train")
+_ui.interrupted_panel()
 if not _ui.need_data():
     st.stop()
 
