@@ -425,6 +425,10 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
             if not rank0 or trainer.rank != 0:  # another rank of a torchrun job: rank 0 reports
                 return RunResult(None, {}, pd.DataFrame(result.history), result.stopped, result.message)
             metrics, curve_data, pred_test = evaluate_prepared(prep, trainer.model, trainer.device)
+            unscored = [t for t, m in metrics.get("tasks", {}).items() if not m.get("n")]
+            if unscored:  # a run whose scores are all null must not look like a success
+                raise DataError(f"The test split has no labelled rows for task(s) {', '.join(map(repr, unscored))}, "
+                                "so the model cannot be scored; use more rows, a larger test share or another split.")
         except RuntimeError as exc:
             if not _is_out_of_memory(exc):
                 raise

@@ -37,7 +37,7 @@ from pathlib import Path
 import pandas as pd
 
 from .config import RunConfig
-from .errors import DataError
+from .errors import ConfigError, DataError
 from .values import json_safe
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -68,11 +68,18 @@ class RunWriter:
         if not isinstance(run_id, str) or not _ID_RE.fullmatch(run_id):  # fullmatch: "$" accepts a final newline
             raise DataError(f"Invalid run id {run_id!r}.")
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
         self.run_id = run_id
         self.tmp = self.root / f".tmp-{run_id}"
         self.final = self.root / run_id
-        self.tmp.mkdir(parents=True, exist_ok=False)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.tmp.mkdir(exist_ok=False)
+        except OSError as exc:  # a file where the folder should be, under a file, not writable
+            what = ("is a file, not a folder" if self.root.is_file() else
+                    "lies under a file" if isinstance(exc, (FileExistsError, NotADirectoryError)) else
+                    f"cannot be written ({exc.strerror or type(exc).__name__})")
+            raise ConfigError(f"The runs folder {str(self.root)!r} {what}; choose another folder with --out "
+                              "(or MTL_LAB_RUNS).") from None
         self._status = {"status": "running", "pid": os.getpid(), "started": time.time(), "epoch": 0}
         write_json(self.tmp / "status.json", self._status)
 
@@ -238,12 +245,16 @@ class LoadedRun:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        from . import run_files as rf
+
         if not (self.path / "config.json").exists() or not (self.path / "metrics.json").exists():
             raise DataError(f"{self.path} is not a finished run directory (config.json/metrics.json missing).")
-        self.config = RunConfig.from_dict(read_json(self.path / "config.json"))
-        self.metrics: dict = read_json(self.path / "metrics.json")
-        self.status: dict = read_json(self.path / "status.json") if (self.path / "status.json").exists() else {"status": "complete"}
-        self.meta: dict = read_json(self.path / "model_meta.json")
+        self.config = RunConfig.from_dict(rf.read_json(self.path / "config.json"))
+        self.metrics: dict = rf.read_json(self.path / "metrics.json")
+        self.status: dict = rf.read_json(self.path / "status.json", required=False) or {"status": "complete"}
+        # types, known keys and sizes checked before anything is allocated from them
+        self.meta: dict = rf.check_meta(self.path / "model_meta.json", rf.read_json(self.path / "model_meta.json"),
+                                        self.config.limits.max_model_params)
         self._model = None
         self._pre = None
         self._cache: dict = {}
@@ -254,13 +265,9 @@ class LoadedRun:
 
     def _frame(self, name: str) -> pd.DataFrame:
         if name not in self._cache:
-            p = self.path / name
-            if not p.exists():
-                self._cache[name] = pd.DataFrame()
-            elif name.endswith(".parquet"):
-                self._cache[name] = pd.read_parquet(p)
-            else:
-                self._cache[name] = pd.read_csv(p)
+            from .run_files import read_frame
+
+            self._cache[name] = read_frame(self.path / name)
         return self._cache[name]
 
     @property
@@ -289,25 +296,38 @@ class LoadedRun:
 
     @property
     def curves(self) -> dict:
-        p = self.path / "curves.json"
-        return read_json(p) if p.exists() else {}
+        from .run_files import read_json as checked
+
+        return checked(self.path / "curves.json", dict, required=False) or {}
 
     @property
     def diagnostics(self) -> list[dict]:
-        p = self.path / "diagnostics.json"
-        return read_json(p) if p.exists() else []
+        from .run_files import read_json as checked
+
+        return checked(self.path / "diagnostics.json", list, required=False) or []
 
     @property
     def task_infos(self):
         from .types import TaskInfo
 
-        return [TaskInfo.from_dict(t) for t in self.meta["tasks"]]
+        try:
+            return [TaskInfo.from_dict(t) for t in self.meta["tasks"]]
+        except TypeError:  # unknown or missing fields
+            raise DataError(f"The file model_meta.json of run {self.path.name!r} has damaged task entries, so the "
+                            "run cannot be opened; train it again (or choose another run).") from None
 
     def preprocessor(self):
         if self._pre is None:
             from .data.preprocess import Preprocessor
 
-            self._pre = Preprocessor.from_dict(read_json(self.path / "preprocessor.json"))
+            from .run_files import read_json as checked
+
+            state = checked(self.path / "preprocessor.json")
+            try:
+                self._pre = Preprocessor.from_dict(state)
+            except (KeyError, TypeError, ValueError):
+                raise DataError(f"The file preprocessor.json of run {self.path.name!r} is damaged, so the run "
+                                "cannot be used; train it again (or choose another run).") from None
         return self._pre
 
     def model(self):

@@ -333,8 +333,25 @@ def resolve_tasks(df: pd.DataFrame, specs: list[TaskSpec]) -> list[TaskSpec]:
                 )
         if kind == "multiclass" and nunique < 2:
             raise DataError(f"Multiclass task {spec.key!r} needs at least 2 classes but column {spec.column!r} has {nunique}.")
+        if kind == "regression":
+            _check_target_size(s, spec)
+        if "." in spec.key:  # torch module names: a task's tower is registered under its name
+            raise DataError(f"Task name {spec.key!r} contains '.', which a task name cannot hold; rename the "
+                            "column (e.g. replace '.' with '_').")
         out.append(TaskSpec(column=spec.column, kind=kind, positive=spec.positive, name=spec.name))  # type: ignore[arg-type]
     return out
+
+
+TARGET_LIMIT = 1e150  # squares of larger values overflow float64 when the target is scaled
+
+
+def _check_target_size(s: pd.Series, spec: TaskSpec) -> None:
+    values = pd.to_numeric(s, errors="coerce").astype("float64").abs()
+    big = float(values[np.isfinite(values)].max()) if np.isfinite(values).any() else 0.0
+    if big > TARGET_LIMIT:
+        raise DataError(f"Regression task {spec.key!r} has values as large as {big:.3g}, too large to learn from "
+                        f"(the limit is {TARGET_LIMIT:.0e}); rescale the column (divide it, or take its logarithm) "
+                        "or remove those rows.")
 
 
 def check_features_vs_tasks(feature_cols: Iterable[str], tasks: Iterable[TaskSpec]) -> None:
