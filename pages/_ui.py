@@ -64,7 +64,10 @@ def init_state() -> None:
         ss["sid"], ss["session_notice"], _ = sessions.resolve(
             root, st.context.cookies.get(sessions.COOKIE), st.query_params.get("s"))
     if not ss.get("_restored"):  # once per browser connection
+        from mtl_core.app.memory import SessionMemory
+
         ss["_restored"] = True
+        ss["_memory"] = SessionMemory()  # frees the session's memory when Streamlit drops it
         _restore()
         shared = sessions.shared_run(root, st.query_params.get("view"))
         ss["shared_runs"] = [str(shared)] if shared is not None else []

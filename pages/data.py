@@ -37,7 +37,7 @@ with tab_up:
                 from mtl_core.data.io import read_table
 
                 with st.spinner(f"Reading {md(up.name)}…"):
-                    df_new = read_table(up.getvalue(), filename=up.name)
+                    df_new = read_table(up.getvalue(), filename=up.name, limits=app_state.upload_limits(max_mb))
                 _ui.set_data(df_new, up.name, "upload")
             except Exception as exc:  # noqa: BLE001 - keep the previous data, say why here
                 ss["upload_error"] = exc

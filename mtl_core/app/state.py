@@ -70,6 +70,28 @@ def session_runs_root(root: str | Path, session_id: str) -> Path:
     return path
 
 
+# --------------------------------------------------------------------------- uploads
+UPLOAD_MAX_ROWS = 2_000_000
+
+
+def upload_limits(max_upload_mb: int, environ: dict | None = None):
+    """Limits for a browser upload: the decompressed size at most the upload size (a 1.6 MB
+    gzip cannot expand to 472 MiB in the server's memory) and at most 2,000,000 rows, both
+    checked before a DataFrame is built. ``MTL_LAB_LIMIT_MAX_BYTES`` / ``_MAX_ROWS``, when
+    set, win."""
+    import os
+
+    from ..config import Limits
+
+    env = os.environ if environ is None else environ
+    lim = Limits.from_env(env)
+    if not str(env.get("MTL_LAB_LIMIT_MAX_BYTES", "")).strip():
+        lim.max_bytes = min(lim.max_bytes, max(1, int(max_upload_mb)) * 2**20)
+    if not str(env.get("MTL_LAB_LIMIT_MAX_ROWS", "")).strip():
+        lim.max_rows = min(lim.max_rows, UPLOAD_MAX_ROWS)
+    return lim
+
+
 # --------------------------------------------------------------------------- tasks
 def suggest_tasks(df: pd.DataFrame, schema: Any = None) -> list[str]:
     """Default tasks: click + purchase when present (the sample), else up to two columns
