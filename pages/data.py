@@ -40,7 +40,9 @@ with tab_up:
                     df_new = read_table(up.getvalue(), filename=up.name, limits=app_state.upload_limits(max_mb))
                 _ui.set_data(df_new, up.name, "upload")
             except Exception as exc:  # noqa: BLE001 - keep the previous data, say why here
-                ss["upload_error"] = exc
+                # kept without its traceback: its frames would hold the upload's bytes
+                exc.__context__ = exc.__cause__ = None
+                ss["upload_error"] = exc.with_traceback(None)
         if ss.get("upload_error") is not None:
             _ui.show_error(ss["upload_error"])
             if ss.get("df") is not None:

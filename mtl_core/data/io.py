@@ -105,7 +105,9 @@ def _decompress(data: bytes, name: str, limits: Limits) -> tuple[bytes, str]:
                 out = gz.read(limits.max_bytes + 1)
         except (OSError, EOFError, zlib.error):
             raise DataError(f"{name!r} is a damaged or truncated gzip file; compress it again or upload the plain file.") from None
-        _check_bytes(len(out), f"{inner} (decompressed)", limits)
+        if len(out) > limits.max_bytes:  # only max_bytes + 1 were decompressed: say "more than"
+            raise DataError(f"{name!r} expands to more than {_size(limits.max_bytes)} when decompressed, more than "
+                            "the limit; upload a smaller sample or raise limits.max_bytes.")
         return out, inner
     if data[:4] == b"PK\x05\x06":  # end-of-archive record first: a zip without files
         raise DataError(f"{name!r} is an empty zip archive; zip exactly one CSV, TSV or Parquet file.")
