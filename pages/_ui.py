@@ -150,6 +150,23 @@ def _root() -> Path:
     return default_runs_root()
 
 
+def run_page(title: str, key: str, manage: bool = False):
+    """The head of a page about one saved run: app wiring, session state, the title and the
+    run picker (``key``). Returns the chosen LoadedRun; without any run the page says what
+    to do and stops. ``manage``: also list interrupted runs and offer to share or delete."""
+    ensure_app()
+    init_state()
+    st.title(title)
+    if manage:
+        interrupted_panel()
+    run = pick_run(key)
+    if run is None:
+        st.stop()
+    if manage:
+        run_actions(run)
+    return run
+
+
 def go(page: str) -> None:
     """Switch page keeping the session token in the URL."""
     st.switch_page(PAGES[page], query_params={"s": st.query_params.get("s", "")})
@@ -275,6 +292,14 @@ def load_run_cached(path: str | Path):
     return _load_run(str(p), p.stat().st_mtime)
 
 
+def no_runs_yet(key: str) -> None:
+    """Say that this session has no finished run, with a button to the Train page."""
+    st.info("No finished runs yet in this session. Train a model on the Train page.",
+            icon=":material/info:")
+    if st.button("Go to the Train page", key=f"{key}_go_train", type="primary"):
+        go("train")
+
+
 def pick_run(key: str):
     """A selectbox over this session's runs (newest first) and runs opened through a share
     link (read-only); returns the LoadedRun or None."""
@@ -283,10 +308,7 @@ def pick_run(key: str):
     shared = [i for i in (run_info(Path(p)) for p in st.session_state.get("shared_runs") or []) if i]
     runs = list_runs(runs_root()) + shared
     if not runs:
-        st.info("No finished runs yet in this session. Train a model on the Train page.",
-                icon=":material/info:")
-        if st.button("Go to the Train page", key=f"{key}_go_train", type="primary"):
-            go("train")
+        no_runs_yet(key)
         return None
     paths = [str(r.path) for r in runs]
     labels = {str(r.path): app_state.run_label(r) for r in runs}

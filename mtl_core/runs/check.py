@@ -11,7 +11,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from .errors import DataError
+from ..errors import DataError
 
 _FEATURE_KEYS = {"cat_names": str, "cat_cardinalities": int, "num_names": str}
 
@@ -53,7 +53,7 @@ def read_frame(path: Path):
 def check_meta(path: Path, meta: dict, max_params: int) -> dict:
     """``model_meta.json`` has the types the loader needs, only known model settings, and
     embedding tables within ``max_params`` (checked before they are allocated)."""
-    from .config import ModelConfig
+    from ..config import ModelConfig
 
     feats = meta.get("features")
     if not isinstance(meta.get("arch"), str) or not isinstance(feats, dict) or not isinstance(meta.get("tasks"), list):
