@@ -27,6 +27,7 @@ pages = [
     st.Page("pages/compare.py", title="Compare runs", icon=":material/compare:"),
 ]
 page = st.navigation(pages)
+_ui.require_sign_in()  # only when the deployment sets a password (README: sign-in)
 _ui.session_notice()
 
 try:

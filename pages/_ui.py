@@ -125,6 +125,40 @@ def _choices_changed() -> bool:
     return now != ss.get("_saved_choices")
 
 
+def _configured_password() -> str | None:
+    """The shared password of a deployment (``[mtl_lab] password`` in secrets.toml or
+    ``MTL_LAB_PASSWORD``); None for local use."""
+    env = os.environ.get("MTL_LAB_PASSWORD")
+    if env:
+        return env
+    try:
+        section = st.secrets.get("mtl_lab")
+    except Exception:  # noqa: BLE001 - no secrets file: local use, no sign-in
+        return None
+    value = section.get("password") if section is not None else None
+    return str(value) if value else None
+
+
+def require_sign_in() -> None:
+    """When the deployment sets a password, ask for it once per browser connection and show
+    nothing else until it is given. Off when no password is configured."""
+    import hmac
+
+    password = _configured_password()
+    if password is None or st.session_state.get("signed_in"):
+        return
+    st.title("MTL Lab")
+    typed = st.text_input("Password", type="password", key="sign_in_password")
+    ok = st.button("Sign in", type="primary", key="sign_in_go")
+    if ok and hmac.compare_digest(typed.encode("utf-8"), password.encode("utf-8")):
+        st.session_state["signed_in"] = True
+        st.session_state.pop("sign_in_password", None)
+        st.rerun()
+    if ok:
+        st.error("That password is not right.", icon=":material/lock:")
+    st.stop()
+
+
 def bind_cookie() -> None:
     """Have the browser keep this session's token in a cookie (first visit or a refused
     link), so that a reload or a restart finds the same session and only this browser does.

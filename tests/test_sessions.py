@@ -142,3 +142,28 @@ def test_delete_a_run_and_all_data_from_the_ui(runs_root):
     assert_no_errors(at)
     assert not (runs_root / sid).exists()
     assert at.session_state["sid"] != sid
+
+
+# --------------------------------------------------------------------------- sign-in
+def test_sign_in_is_off_without_a_password(runs_root):
+    at = new_app()
+    at.run()
+    assert_no_errors(at)
+    assert not at.text_input and at.button(key="start_sample")
+
+
+def test_sign_in_with_a_password_from_secrets(runs_root):
+    at = new_app()
+    at.secrets["mtl_lab"] = {"password": "s3cret"}
+    at.switch_page("pages/results.py")
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["MTL Lab"] and not at.selectbox  # nothing but the form
+    at.text_input(key="sign_in_password").input("wrong").run()
+    at.button(key="sign_in_go").click().run()
+    assert any("not right" in e.value for e in at.error)
+    assert "Results" not in [t.value for t in at.title]
+    at.text_input(key="sign_in_password").input("s3cret").run()
+    at.button(key="sign_in_go").click().run()
+    assert_no_errors(at)
+    assert "Results" in [t.value for t in at.title]
