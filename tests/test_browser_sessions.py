@@ -97,6 +97,36 @@ def test_hostile_dataset_fetches_nothing(app_server, browser_page, tmp_path):
         "![px](http://host/pixel)" in pg.locator('[data-testid="stSidebar"]').inner_text()
 
 
+def test_reload_during_training_keeps_the_data_and_reattaches_to_the_job(app_server, browser_page):
+    from playwright.sync_api import expect
+
+    pg = browser_page
+    _open(pg, app_server["url"])
+    pg.get_by_role("button", name="Open the sample and train").click()
+    pg.get_by_role("heading", name="Train", exact=True).first.wait_for()
+    settle(pg)
+    epochs = pg.get_by_label("Epochs")
+    epochs.fill("60")
+    epochs.press("Enter")
+    settle(pg)
+    patience = pg.get_by_label("Early-stopping patience")  # 0: no early stop before the reload
+    patience.fill("0")
+    patience.press("Enter")
+    settle(pg)
+    pg.get_by_role("button", name="Train", exact=True).click()
+    progress = pg.locator('[data-testid="stProgress"]').filter(has_text="Epoch")
+    progress.first.wait_for(timeout=120_000)
+
+    pg.reload()  # a new connection: the table, the choices and the running job come back
+    pg.get_by_role("heading", name="Train", exact=True).first.wait_for()
+    expect(pg.locator('[data-testid="stSidebar"]')).to_contain_text("sample.csv")
+    expect(pg.get_by_label("Epochs")).to_have_value("60")
+    progress.first.wait_for(timeout=60_000)  # live progress of the same job
+    pg.get_by_role("button", name="Stop").click()
+    pg.get_by_text("Stopped").first.wait_for(timeout=120_000)
+    assert_no_exception(pg)
+
+
 @pytest.fixture(scope="module")
 def browser_page(app_server):
     from browser_support import chromium_page
