@@ -109,7 +109,7 @@ def test_reload_during_training_keeps_the_data_and_reattaches_to_the_job(app_ser
     epochs.fill("60")
     epochs.press("Enter")
     settle(pg)
-    patience = pg.get_by_label("Early-stopping patience")  # 0: no early stop before the reload
+    patience = pg.get_by_role("spinbutton", name="Early-stopping patience")  # 0: no early stop before the reload
     patience.fill("0")
     patience.press("Enter")
     settle(pg)
@@ -119,10 +119,10 @@ def test_reload_during_training_keeps_the_data_and_reattaches_to_the_job(app_ser
 
     pg.reload()  # a new connection: the table, the choices and the running job come back
     pg.get_by_role("heading", name="Train", exact=True).first.wait_for()
-    expect(pg.locator('[data-testid="stSidebar"]')).to_contain_text("sample.csv")
-    expect(pg.get_by_label("Epochs")).to_have_value("60")
+    expect(pg.locator('[data-testid="stSidebar"]')).to_contain_text("sample.csv", timeout=60_000)
+    expect(pg.get_by_label("Epochs")).to_have_value("60", timeout=60_000)
     progress.first.wait_for(timeout=60_000)  # live progress of the same job
-    pg.get_by_role("button", name="Stop").click()
+    pg.get_by_role("button", name="Stop", exact=True).click()
     pg.get_by_text("Stopped").first.wait_for(timeout=120_000)
     assert_no_exception(pg)
 
