@@ -27,6 +27,8 @@ pages = [
     st.Page("pages/compare.py", title="Compare runs", icon=":material/compare:"),
 ]
 page = st.navigation(pages)
+_ui.require_sign_in()  # only when the deployment sets a password (README: sign-in)
+_ui.session_notice()
 
 try:
     page.run()
@@ -38,6 +40,8 @@ finally:
     from mtl_core.app.jobs import warm_up_in_background
 
     warm_up_in_background()
+    _ui.bind_cookie()
+    _ui.save_choices()
     with st.sidebar:  # drawn after the page so it reflects this run's choices
         summary = _ui.data_summary()
         if summary:

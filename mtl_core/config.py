@@ -104,6 +104,15 @@ class DataConfig:
         self.read.validate()
         if not isinstance(self.tasks, list) or not self.tasks:
             raise ConfigError("data.tasks must list at least one task, e.g. ['click', 'rating:regression'].")
+        from .data.schema import parse_task_spec
+
+        labels = {parse_task_spec(t).column for t in self.tasks if isinstance(t, str)}
+        for attr in ("user_col", "item_col", "time_col", "session_col"):
+            col = getattr(self, attr)
+            if col is not None and col in labels:
+                flag = "--" + attr.replace("_", "-")
+                raise ConfigError(f"{flag} (data.{attr}) names {col!r}, which is also a task label; a label "
+                                  "column cannot be an id or time column, so choose another column.")
         return self
 
 
@@ -190,7 +199,7 @@ class SplitConfig:
             raise ConfigError(
                 f"split.train + split.val + split.test must add up to 1; got {total:.4g}."
             )
-        _number("split.seed", self.seed, lo=0, integer=True)
+        _number("split.seed", self.seed, lo=0, hi=2**32 - 1, integer=True)
         return self
 
 
@@ -302,7 +311,7 @@ class TrainConfig:
 
         check_metric_name(self.early_stopping_metric)
         _choice("train.device", self.device, DEVICES)
-        _number("train.seed", self.seed, lo=0, integer=True)
+        _number("train.seed", self.seed, lo=0, hi=2**32 - 1, integer=True)
         _number("train.num_threads", self.num_threads, lo=0, hi=1024, integer=True)
         _number("train.eval_batch_size", self.eval_batch_size, lo=1, integer=True)
         _number("train.diagnostic_batches", self.diagnostic_batches, lo=1, hi=1000, integer=True)

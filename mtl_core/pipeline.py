@@ -296,6 +296,7 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
         # the run's temporary directory exists (status "running", with our pid) for the whole
         # training: a crash or a restart leaves it for list_interrupted, never a half run
         writer = RunWriter(resolve_root(runs_root), run_id or new_run_id(config.model.arch))
+        callback = writer.follow(callback)  # status.json keeps the last completed epoch
     try:
         try:
             result = trainer.fit(prep.encoded["train"], prep.encoded["val"], callback=callback, cancel=cancel)
@@ -304,6 +305,10 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
             if not rank0 or trainer.rank != 0:  # another rank of a torchrun job: rank 0 reports
                 return RunResult(None, {}, pd.DataFrame(result.history), result.stopped, result.message)
             metrics, curve_data, pred_test = evaluate_prepared(prep, trainer.model, trainer.device)
+            unscored = [t for t, m in metrics.get("tasks", {}).items() if not m.get("n")]
+            if unscored:  # a run whose scores are all null must not look like a success
+                raise DataError(f"The test split has no labelled rows for task(s) {', '.join(map(repr, unscored))}, "
+                                "so the model cannot be scored; use more rows, a larger test share or another split.")
         except RuntimeError as exc:
             if not _is_out_of_memory(exc):
                 raise

@@ -12,6 +12,7 @@ import streamlit as st
 
 from mtl_core.app import state as app_state
 from mtl_core.errors import MTLError
+from mtl_core.safe_text import md, md_list
 from mtl_core.app.jobs import JobManager
 
 log = logging.getLogger("mtl_lab.app")
@@ -49,35 +50,160 @@ def ensure_app() -> None:
 
 
 def init_state() -> None:
-    """Per-user state, initialised once per session; the session id lives in the URL
-    (``?s=<hex>``) so a reload finds the same runs."""
+    """Per-user state, initialised once per session. The session is the one the browser's
+    cookie names (a signed token, see ``mtl_core.app.sessions``); the URL carries the same
+    token (``?s=``) for display only: a token from a link is never trusted on its own."""
+    from mtl_core.app import sessions
+
     ss = st.session_state
     for key, value in app_state.fresh_state().items():
         if key not in ss:
             ss[key] = value
+    root = _root()
     if not app_state.valid_session_id(ss.get("sid")):
-        sid = st.query_params.get("s")
-        ss["sid"] = sid if app_state.valid_session_id(sid) else app_state.new_session_id()
-    if st.query_params.get("s") != ss["sid"]:
-        st.query_params["s"] = ss["sid"]
+        ss["sid"], ss["session_notice"], _ = sessions.resolve(
+            root, st.context.cookies.get(sessions.COOKIE), st.query_params.get("s"))
+    if not ss.get("_restored"):  # once per browser connection
+        from mtl_core.app.memory import SessionMemory
+
+        ss["_restored"] = True
+        ss["_memory"] = SessionMemory()  # frees the session's memory when Streamlit drops it
+        _restore()
+        shared = sessions.shared_run(root, st.query_params.get("view"))
+        ss["shared_runs"] = [str(shared)] if shared is not None else []
+        if st.query_params.get("view") and shared is None:
+            ss["session_notice"] = "This share link is not valid or its run was deleted."
+    token = sessions.token_for(root, ss["sid"])
+    if st.query_params.get("s") != token:
+        st.query_params["s"] = token
 
 
-def run_page(title: str, key: str):
+def _restore() -> None:
+    """Bring back the session's saved table and choices (after a reload or a restart)."""
+    from mtl_core.app import persist
+
+    ss = st.session_state
+    if ss.get("df") is not None:
+        return
+    df, choices = persist.load(runs_root())
+    if df is None and choices.get("last_loaded") == "sample":
+        df = read_sample().copy()
+    if df is None:
+        return
+    from mtl_core.data.schema import infer_schema
+
+    ss["df"], ss["schema"] = df, infer_schema(df)
+    ss["data_version"] = int(ss.get("data_version", 0)) + 1
+    ss.update(choices)
+    ss["_saved_choices"] = persist.save_choices(runs_root(), dict(ss))
+
+
+def save_choices() -> None:
+    """Keep the session's choices on disk when they changed (called once per run, by app.py)."""
+    from mtl_core.app import persist
+
+    ss = st.session_state
+    if ss.get("df") is None or not app_state.valid_session_id(ss.get("sid")):
+        return
+    try:
+        text = persist.save_choices(runs_root(), dict(ss)) if _choices_changed() else None
+    except (OSError, ValueError) as exc:
+        log.warning("could not save the session's choices: %s", exc)
+        return
+    if text is not None:
+        ss["_saved_choices"] = text
+
+
+def _choices_changed() -> bool:
+    import json
+
+    from mtl_core.app import persist
+    from mtl_core.values import json_safe
+
+    ss = st.session_state
+    now = json.dumps(json_safe({k: ss.get(k) for k in persist.CHOICE_KEYS}), sort_keys=True, allow_nan=False)
+    return now != ss.get("_saved_choices")
+
+
+def _configured_password() -> str | None:
+    """The shared password of a deployment (``[mtl_lab] password`` in secrets.toml or
+    ``MTL_LAB_PASSWORD``); None for local use."""
+    env = os.environ.get("MTL_LAB_PASSWORD")
+    if env:
+        return env
+    try:
+        section = st.secrets.get("mtl_lab")
+    except Exception:  # noqa: BLE001 - no secrets file: local use, no sign-in
+        return None
+    value = section.get("password") if section is not None else None
+    return str(value) if value else None
+
+
+def require_sign_in() -> None:
+    """When the deployment sets a password, ask for it once per browser connection and show
+    nothing else until it is given. Off when no password is configured."""
+    import hmac
+
+    password = _configured_password()
+    if password is None or st.session_state.get("signed_in"):
+        return
+    st.title("MTL Lab")
+    typed = st.text_input("Password", type="password", key="sign_in_password")
+    ok = st.button("Sign in", type="primary", key="sign_in_go")
+    if ok and hmac.compare_digest(typed.encode("utf-8"), password.encode("utf-8")):
+        st.session_state["signed_in"] = True
+        st.session_state.pop("sign_in_password", None)
+        st.rerun()
+    if ok:
+        st.error("That password is not right.", icon=":material/lock:")
+    st.stop()
+
+
+def bind_cookie() -> None:
+    """Have the browser keep this session's token in a cookie (first visit or a refused
+    link), so that a reload or a restart finds the same session and only this browser does.
+    Called once per run, from app.py."""
+    from mtl_core.app import sessions
+
+    token = sessions.token_for(_root(), st.session_state["sid"])
+    if st.context.cookies.get(sessions.COOKIE) != token:
+        st.html(f"<script>document.cookie = '{sessions.COOKIE}={token}; path=/; max-age=31536000; "
+                "SameSite=Strict';</script>", unsafe_allow_javascript=True)
+
+
+def session_notice() -> None:
+    """Say once why the link's session was not opened."""
+    notice = st.session_state.pop("session_notice", None)
+    if notice:
+        st.warning(notice, icon=":material/lock:")
+
+
+def _root() -> Path:
+    from mtl_core.runs import default_runs_root
+
+    return default_runs_root()
+
+
+def run_page(title: str, key: str, manage: bool = False):
     """The head of a page about one saved run: app wiring, session state, the title and the
     run picker (``key``). Returns the chosen LoadedRun; without any run the page says what
-    to do and stops."""
+    to do and stops. ``manage``: also list interrupted runs and offer to share or delete."""
     ensure_app()
     init_state()
     st.title(title)
+    if manage:
+        interrupted_panel()
     run = pick_run(key)
     if run is None:
         st.stop()
+    if manage:
+        run_actions(run)
     return run
 
 
 def go(page: str) -> None:
-    """Switch page keeping the session id in the URL."""
-    st.switch_page(PAGES[page], query_params={"s": st.session_state["sid"]})
+    """Switch page keeping the session token in the URL."""
+    st.switch_page(PAGES[page], query_params={"s": st.query_params.get("s", "")})
 
 
 @st.cache_resource(show_spinner=False)
@@ -87,19 +213,25 @@ def job_manager() -> JobManager:
         limit = int(os.environ.get("MTL_LAB_MAX_JOBS", "2"))
     except ValueError:
         limit = 2
+    from mtl_core.runs import clean_orphans
+
+    removed = clean_orphans(_root())  # once per server start: week-old interrupted runs
+    if removed:
+        log.info("removed %d interrupted runs' temporary folders older than a week", len(removed))
     return JobManager(max_concurrent=max(1, limit))
 
 
 def runs_root() -> Path:
-    from mtl_core.runs import default_runs_root
+    """This session's folder (created only when something is saved in it)."""
+    from mtl_core.app.sessions import session_dir
 
-    return app_state.session_runs_root(default_runs_root(), st.session_state["sid"])
+    return session_dir(_root(), st.session_state["sid"])
 
 
 # --------------------------------------------------------------------------- errors
 def show_error(exc: BaseException) -> None:
     if isinstance(exc, MTLError):
-        st.error(str(exc), icon=":material/error:")
+        st.error(md(exc), icon=":material/error:")  # messages quote names from data
     else:
         log.error("unexpected error in the app", exc_info=exc)
         st.error(f"Something went wrong: {type(exc).__name__}. The details are in the server log; "
@@ -144,6 +276,12 @@ def set_data(df: pd.DataFrame, name: str, source: str, tasks: list[str] | None =
     ss["task_kinds"] = {}
     ss["task_positive"] = {}
     ss["train_settings"] = {}
+    from mtl_core.app import persist
+
+    try:  # the bundled sample is re-read on restore; other tables are kept as Parquet
+        persist.save_table(runs_root(), None if source == "sample" else df)
+    except (OSError, ValueError, TypeError, ImportError) as exc:
+        log.warning("could not save the session's table: %s", exc)
 
 
 def open_sample() -> None:
@@ -156,8 +294,8 @@ def data_summary() -> str:
     df = ss.get("df")
     if df is None:
         return ""
-    tasks = ", ".join(ss.get("tasks") or []) or "none chosen yet"
-    return f"**{ss.get('data_name')}** · {len(df):,} rows × {df.shape[1]} columns · tasks: {tasks}"
+    tasks = md_list(ss.get("tasks") or []) or "none chosen yet"
+    return f"**{md(ss.get('data_name'))}** · {len(df):,} rows × {df.shape[1]} columns · tasks: {tasks}"
 
 
 def need_data() -> bool:
@@ -197,21 +335,83 @@ def no_runs_yet(key: str) -> None:
 
 
 def pick_run(key: str):
-    """A selectbox over this session's runs (newest first); returns the LoadedRun or None."""
-    from mtl_core.runs import list_runs
+    """A selectbox over this session's runs (newest first) and runs opened through a share
+    link (read-only); returns the LoadedRun or None."""
+    from mtl_core.runs import list_runs, run_info
 
-    runs = list_runs(runs_root())
+    shared = [i for i in (run_info(Path(p)) for p in st.session_state.get("shared_runs") or []) if i]
+    runs = list_runs(runs_root()) + shared
     if not runs:
         no_runs_yet(key)
         return None
     paths = [str(r.path) for r in runs]
     labels = {str(r.path): app_state.run_label(r) for r in runs}
+    labels.update({str(r.path): "shared, read-only · " + app_state.run_label(r) for r in shared})
     selected = st.session_state.get("selected_run")
     index = paths.index(selected) if selected in paths else 0
     choice = st.selectbox("Run", paths, index=index, format_func=lambda p: labels.get(p, p), key=key,
                           help="Runs trained in this browser session, newest first.")
     st.session_state["selected_run"] = choice
     return load_run_cached(choice)
+
+
+def interrupted_panel() -> None:
+    """Runs of this session cut by a server restart or a crash: say so, with the last
+    completed epoch, and offer to delete them."""
+    from mtl_core.runs import delete_run, list_interrupted
+
+    items = [i for i in list_interrupted(runs_root()) if i["status"] == "interrupted"]
+    if not items:
+        return
+    st.warning(f"{len(items)} run(s) of this session were interrupted (server restart or crash) and "
+               "were not saved as finished runs.", icon=":material/warning:")
+    for item in items:
+        c1, c2 = st.columns([4, 1], vertical_alignment="center")
+        epochs = f" of {item['epochs']}" if item.get("epochs") else ""
+        c1.text(f"{item['run_id']} · interrupted after epoch {item['epoch']}{epochs}")
+        if c2.button("Delete", key=f"del_tmp_{item['run_id']}", icon=":material/delete:"):
+            delete_run(item["path"])
+            st.rerun()
+
+
+def own_run(run) -> bool:
+    """True when ``run`` belongs to this session (not one opened through a share link)."""
+    return Path(run.path).parent.resolve() == runs_root().resolve()
+
+
+def run_actions(run) -> None:
+    """Share a read-only link to the run, or delete it (own runs only)."""
+    from mtl_core.app import sessions
+    from mtl_core.runs import delete_run
+
+    if not own_run(run):
+        st.caption("Opened through a share link: read-only.")
+        return
+    with st.expander("Share or delete this run", icon=":material/share:"):
+        token = sessions.share_token(_root(), st.session_state["sid"], run.run_id)
+        base = str(st.context.url or "").split("?")[0].rstrip("/")
+        base = base.rsplit("/", 1)[0] if base.count("/") > 2 else base
+        st.caption("Read-only link to this run (its scores, charts and recommendations; "
+                   "nothing else of this session):")
+        st.code(f"{base}/results?view={token}", language=None)
+        sure = st.checkbox("Yes, delete this run and its files", key=f"del_sure_{run.run_id}")
+        if st.button("Delete this run", key=f"del_run_{run.run_id}", disabled=not sure,
+                     icon=":material/delete:"):
+            delete_run(run.path)
+            _load_run.clear()
+            st.session_state["selected_run"] = None
+            st.rerun()
+
+
+def forget_session() -> None:
+    """Delete everything this session saved and start a new, empty session."""
+    from mtl_core.app import sessions
+
+    sessions.delete_session_data(_root(), st.session_state["sid"])
+    _load_run.clear()
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    st.session_state["sid"] = app_state.new_session_id()  # bind_cookie hands the browser its token
 
 
 def integer_epochs(fig):

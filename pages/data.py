@@ -7,6 +7,7 @@ import streamlit as st
 
 from mtl_core.app import state as app_state
 from mtl_core.config import MISSING_STRATEGIES, OUTLIER_STRATEGIES, SCALERS
+from mtl_core.safe_text import md, md_list
 from pages import _ui
 
 _ui.ensure_app()
@@ -35,17 +36,19 @@ with tab_up:
             try:
                 from mtl_core.data.io import read_table
 
-                with st.spinner(f"Reading {up.name}…"):
-                    df_new = read_table(up.getvalue(), filename=up.name)
+                with st.spinner(f"Reading {md(up.name)}…"):
+                    df_new = read_table(up.getvalue(), filename=up.name, limits=app_state.upload_limits(max_mb))
                 _ui.set_data(df_new, up.name, "upload")
             except Exception as exc:  # noqa: BLE001 - keep the previous data, say why here
-                ss["upload_error"] = exc
+                # kept without its traceback: its frames would hold the upload's bytes
+                exc.__context__ = exc.__cause__ = None
+                ss["upload_error"] = exc.with_traceback(None)
         if ss.get("upload_error") is not None:
             _ui.show_error(ss["upload_error"])
             if ss.get("df") is not None:
-                st.caption(f"Still using the previous data: {ss.get('data_name')}.")
+                st.caption(f"Still using the previous data: {md(ss.get('data_name'))}.")
         elif ss.get("last_loaded") == "upload":
-            st.success(f"Loaded {up.name}: {len(ss['df']):,} rows × {ss['df'].shape[1]} columns.")
+            st.success(f"Loaded {md(up.name)}: {len(ss['df']):,} rows × {ss['df'].shape[1]} columns.")
 
 with tab_sample:
     st.write("A synthetic shop log: users, items with category/brand/price, context, and the "
@@ -129,7 +132,7 @@ schema = ss["schema"]
 
 # --------------------------------------------------------------------------- preview
 st.header("Preview")
-st.markdown(f"**{ss.get('data_name')}** · {len(df):,} rows × {df.shape[1]} columns (first 200 rows shown)")
+st.markdown(f"**{md(ss.get('data_name'))}** · {len(df):,} rows × {df.shape[1]} columns (first 200 rows shown)")
 st.dataframe(df.head(200), height=260, key=f"preview_{ver}")
 
 # --------------------------------------------------------------------------- roles
@@ -158,7 +161,7 @@ label_like = [c.name for c in schema.columns if c.label_kind]
 tasks = st.multiselect(
     "Columns to predict (one task each)", cols,
     default=[t for t in ss.get("tasks", []) if t in cols], key=f"tasks_{ver}",
-    help="Suggested labels: " + (", ".join(label_like) or "none detected") + ".",
+    help="Suggested labels: " + (md_list(label_like) or "none detected") + ".",
 )
 ss["tasks"] = list(tasks)
 kinds = dict(ss.get("task_kinds") or {})
@@ -167,14 +170,14 @@ grid = st.columns(min(3, len(tasks))) if tasks else []
 for i, t in enumerate(tasks):
     info = next((c for c in schema.columns if c.name == t), None)
     with grid[i % len(grid)]:
-        kind = st.selectbox(f"Kind of {t}", app_state.TASK_KIND_CHOICES,
+        kind = st.selectbox(f"Kind of {md(t)}", app_state.TASK_KIND_CHOICES,
                             index=app_state.TASK_KIND_CHOICES.index(kinds.get(t, "auto")), key=f"kind_{ver}_{t}",
                             help=f"auto: inferred (suggested: {getattr(info, 'label_kind', None) or 'none'}).")
         kinds[t] = kind
         numeric = pd.api.types.is_numeric_dtype(df[t])
         if kind in ("auto", "binary") and not numeric:
             vals = [""] + df[t].dropna().astype(str).value_counts().index.tolist()[:50]
-            pos = st.selectbox(f"Positive value of {t}", vals,
+            pos = st.selectbox(f"Positive value of {md(t)}", vals,
                                index=vals.index(positives[t]) if positives.get(t) in vals else 0,
                                key=f"pos_{ver}_{t}", format_func=lambda v: v or "(detect)",
                                help="Rows with this value count as 1, all others as 0. (detect): a yes word "
@@ -194,7 +197,7 @@ if tasks:
         specs = [parse_task_spec(s) for s in app_state.task_specs(tasks, ss["task_kinds"], ss["task_positive"])]
         resolved = resolve_tasks(df, specs)
         st.caption("Resolved: " + "; ".join(
-            f"{r.key} → {r.kind}" + (f" (positive = {r.positive})" if r.positive is not None else "")
+            f"{md(r.key)} → {r.kind}" + (f" (positive = {md(r.positive)})" if r.positive is not None else "")
             for r in resolved))
 else:
     st.warning("Choose at least one task column.")

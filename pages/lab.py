@@ -14,6 +14,7 @@ import streamlit as st
 
 from mtl_core import lab
 from mtl_core.app import state as app_state
+from mtl_core.safe_text import md, md_list
 from pages import _ui
 
 _ui.ensure_app()
@@ -89,7 +90,7 @@ def _job_panel(kind: str, what: str) -> bool:
                         "this server. It starts as soon as one finishes.", icon=":material/hourglass_top:")
             elif status == "running":
                 frac = min(1.0, (snap.get("step") or 0) / max(1, snap.get("steps") or 1000))
-                st.progress(frac, text=f"{what}: {snap.get('message') or 'starting…'} · {snap['elapsed_s']:.0f} s")
+                st.progress(frac, text=f"{what}: {md(snap.get('message') or 'starting…')} · {snap['elapsed_s']:.0f} s")
                 if st.button("Stop", key=f"lab_{kind}_stop", icon=":material/stop:"):
                     job.cancel()
             elif status == "done":
@@ -98,7 +99,7 @@ def _job_panel(kind: str, what: str) -> bool:
             elif status == "cancelled":
                 st.warning(f"{what} stopped. Finished points are saved.", icon=":material/stop_circle:")
             else:
-                st.error(snap.get("error") or f"{what} failed.", icon=":material/error:")
+                st.error(md(snap.get("error") or f"{what} failed."), icon=":material/error:")
             if active and status not in ("queued", "running") and ss.get(f"lab_{kind}_seen") != job.id:
                 ss[f"lab_{kind}_seen"] = job.id
                 st.rerun(scope="app")  # redraw the page with the new result, without the timer
@@ -145,7 +146,7 @@ with tab_diag:
         with _ui.errors_here():
             rid = run.run_id
             tasks = [t.name for t in run.task_infos]
-            st.caption(f"{run.config.model.arch} · weighting {run.config.train.weighting} · tasks {', '.join(tasks)}")
+            st.caption(f"{run.config.model.arch} · weighting {run.config.train.weighting} · tasks {md_list(tasks)}")
             wh = run.weights_history
             if wh is not None and len(wh):
                 _ui.plot(figures.task_weights_over_time(wh), key=f"lab_w_{rid}")

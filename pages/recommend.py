@@ -6,6 +6,7 @@ import re
 
 import streamlit as st
 
+from mtl_core.safe_text import md
 from pages import _ui
 
 run = _ui.run_page("Recommend", "rec_run")
@@ -48,19 +49,19 @@ wcols = st.columns(min(4, len(weight_tasks) + bool(price_cols)) or 1)
 weights = {}
 for i, t in enumerate(weight_tasks):
     weights[t] = wcols[i % len(wcols)].slider(
-        f"Weight of {t}", 0.0, 3.0, 1.0, 0.1, key=f"rec_w_{rid}_{t}",
+        f"Weight of {md(t)}", 0.0, 3.0, 1.0, 0.1, key=f"rec_w_{rid}_{t}",
         help="Exponent of the task's probability" if mode == "product" else "Multiplier of the task's scaled score")
 fusion = {"mode": mode, "weights": weights}
 if price_cols:
     j = len(weight_tasks) % len(wcols)
     fusion["price_weight"] = wcols[j].slider(
-        f"Price weight ({price_cols[0]})", 0.0, 1.0, 0.0, 0.05, key=f"rec_price_{rid}",
+        f"Price weight ({md(price_cols[0])})", 0.0, 1.0, 0.0, 0.05, key=f"rec_price_{rid}",
         help="Adds price × probability of the deepest funnel task (expected revenue).")
     fusion["price_col"] = price_cols[0]
 if mode == "product":
-    terms = [f"P({t})" + (f"^{weights[t]:g}" if weights[t] != 1 else "") for t in weight_tasks if weights[t]]
+    terms = [f"P({md(t)})" + (f"^{weights[t]:g}" if weights[t] != 1 else "") for t in weight_tasks if weights[t]]
     st.caption("fused score = " + (" × ".join(terms) or "1") +
-               (f" + {fusion.get('price_weight', 0):g} × price × P({binary[-1]})" if fusion.get("price_weight") else "") +
+               (f" + {fusion.get('price_weight', 0):g} × price × P({md(binary[-1])})" if fusion.get("price_weight") else "") +
                ". When the tasks are funnel steps (click → cart → purchase) this is the chance the user goes "
                "all the way. A weight of 0 leaves a task out; raising it makes that task count more. "
                "Regression and multiclass scores are shown but not fused in this mode.")
@@ -70,7 +71,7 @@ else:
 
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.subheader(f"Top {k} for {user}")
+    st.subheader(f"Top {k} for {md(user)}")
     with _ui.errors_here():
         with st.spinner("Scoring the catalogue…"):
             recs = recommend(run, user, k=int(k), fusion=fusion, exclude_bought=exclude)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from mtl_core.safe_text import md
 from pages import _ui
 
-run = _ui.run_page("Results", "res_run")
+run = _ui.run_page("Results", "res_run", manage=True)
 
 from mtl_core import figures  # noqa: E402 - plotly only when there is something to draw
 from mtl_core.evaluation.baselines import baseline_table  # noqa: E402
@@ -22,7 +23,7 @@ train = metrics.get("train", {})
 rid = run.run_id
 status = (run.status or {}).get("status", "complete")
 if status not in ("complete", "completed"):
-    st.warning(f"This run ended early ({status}): {(run.status or {}).get('message') or 'see the training curves'}.")
+    st.warning(md(f"This run ended early ({status}): {(run.status or {}).get('message') or 'see the training curves'}."))
 
 c = st.columns(5)
 c[0].metric("Architecture", run.config.model.arch)
@@ -97,14 +98,14 @@ if binary:
                     default = m.get("threshold", 0.5)
                     default = min(max(float(default) if default is not None else 0.5, 0.0), 1.0)
                     start = round(default, 3)
-                    thr = st.slider(f"Threshold for {t}", 0.0, 1.0, start, 0.001, format="%.3f",
+                    thr = st.slider(f"Threshold for {md(t)}", 0.0, 1.0, start, 0.001, format="%.3f",
                                     key=f"thr_{rid}_{t}",
                                     help="Starts at the run's threshold (the one the table above uses). A row "
                                          "counts as predicted positive when its probability is at least this.")
                     thr = default if thr == start else thr  # the slider's start shows the table's numbers exactly
                     y, p = pred.get(f"true:{t}"), pred.get(f"pred:{t}")
                     if y is None or p is None:
-                        st.info(f"No stored predictions for {t}.")
+                        st.info(f"No stored predictions for {md(t)}.")
                         continue
                     ok = ~(pd.isna(y) | pd.isna(p)).to_numpy()
                     res = binary_at_threshold(y.to_numpy()[ok], p.to_numpy()[ok], thr)
@@ -142,7 +143,7 @@ if regression:
                 k = st.columns(3)
                 for j, name in enumerate(("rmse", "mae", "r2")):
                     v = m.get(name)
-                    k[j].metric(f"{t} · {name.upper() if name != 'r2' else 'R²'}", "–" if v is None else f"{v:.3f}")
+                    k[j].metric(f"{md(t)} · {name.upper() if name != 'r2' else 'R²'}", "–" if v is None else f"{v:.3f}")
                 y, p = pred.get(f"true:{t}"), pred.get(f"pred:{t}")
                 if y is None or p is None:
                     continue
@@ -158,7 +159,7 @@ if multiclass:
         for i, t in enumerate(multiclass):
             with cols[i % len(cols)], _ui.errors_here():
                 m = task_metrics[t]
-                st.metric(f"{t} · accuracy / macro F1",
+                st.metric(f"{md(t)} · accuracy / macro F1",
                           f"{float(m.get('accuracy') or 0):.3f} / {float(m.get('macro_f1') or 0):.3f}")
                 info = infos.get(t)
                 classes = m.get("classes") or (info.classes if info is not None else None)

@@ -59,3 +59,11 @@ def _device_label() -> str:
 
 
 device_slot.caption(f"Training device: {_device_label()}")
+
+with st.expander("Your data on this server", icon=":material/delete:"):
+    st.caption("Your runs, uploaded table and choices are kept on this server for this browser only. "
+               "Deleting them removes every run of this session and starts a new, empty session.")
+    sure = st.checkbox("Yes, delete all my runs and data", key="forget_sure")
+    if st.button("Delete my data", key="forget_go", disabled=not sure):
+        _ui.forget_session()
+        st.rerun()

@@ -9,6 +9,7 @@ from mtl_core.evaluation import headline_value
 from mtl_core.config import DEVICES, OPTIMIZERS, SPLIT_METHODS
 from mtl_core.models import MODELS
 from mtl_core.weighting import WEIGHTINGS
+from mtl_core.safe_text import md
 from pages import _ui
 
 _ui.ensure_app()
@@ -16,6 +17,7 @@ _ui.init_state()
 
 ss = st.session_state
 st.title("Train")
+_ui.interrupted_panel()
 if not _ui.need_data():
     st.stop()
 
@@ -104,7 +106,7 @@ weights = dict(s.get("task_weights") or {})
 wcols = st.columns(min(4, max(1, len(tasks))))
 for i, t in enumerate(tasks):
     weights[t] = wcols[i % len(wcols)].slider(
-        f"Weight of {t}", 0.0, 5.0, float(weights.get(t, 1.0)), 0.1, key=f"tr_w_{ver}_{t}",
+        f"Weight of {md(t)}", 0.0, 5.0, float(weights.get(t, 1.0)), 0.1, key=f"tr_w_{ver}_{t}",
         help="Fixed weighting: the task's loss weight. Other methods: the starting / prior weight.")
 s["task_weights"] = {t: weights[t] for t in tasks}
 
@@ -191,7 +193,7 @@ if job is not None:
                 if not snap.get("phase"):
                     text = "Preparing the data: split, cleaning and encoding…"
                 elif snap.get("phase") == "end":
-                    text = snap.get("message") or text
+                    text = md(snap.get("message")) if snap.get("message") else text
                 st.progress(frac, text=text)
             elif status == "done":
                 st.success(f"Finished in {snap['elapsed_s']:.1f} s. The run is saved.", icon=":material/check_circle:")
@@ -201,13 +203,13 @@ if job is not None:
                     for i, (name, m) in enumerate(task_metrics.items()):
                         key, value = headline_value(m)
                         if value is not None:
-                            cols[i % len(cols)].metric(f"{name} · test {key.upper()}", f"{value:.3f}")
+                            cols[i % len(cols)].metric(f"{md(name)} · test {key.upper()}", f"{value:.3f}")
             elif status == "cancelled":
                 msg = "Stopped. " + ("What was learnt so far is saved as a run." if snap.get("run_dir")
-                                     else (snap.get("message") or ""))
+                                     else md(snap.get("message") or ""))
                 st.warning(msg, icon=":material/stop_circle:")
             else:
-                st.error(snap.get("error") or "Training failed.", icon=":material/error:")
+                st.error(md(snap.get("error") or "Training failed."), icon=":material/error:")
 
             if status == "running":
                 if st.button("Stop", key="train_stop", icon=":material/stop:"):

@@ -12,10 +12,11 @@ TIMEOUT = 60
 
 
 def new_app(sid: str | None = None) -> AppTest:
-    """The whole app (app.py with st.navigation); ``sid`` pre-sets the session id in the URL."""
+    """The whole app (app.py with st.navigation); ``sid`` reopens that session as its own
+    browser would (AppTest cannot send the session cookie, so the state carries it)."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     if sid:
-        at.query_params["s"] = sid
+        at.session_state["sid"] = sid
     return at
 
 

@@ -27,7 +27,7 @@ ROLES = ("user_id", "item_id", "session_id", "timestamp", "categorical", "numeri
 TASK_KIND_CHOICES = ("auto", "binary", "regression", "multiclass")
 SAMPLE_TASKS = ["click", "purchase"]
 
-_SID_RE = re.compile(r"^[0-9a-f]{32}$")
+_SID_RE = re.compile(r"[0-9a-f]{32}")
 
 #: session-state keys the pages share, with their initial values
 DEFAULTS: dict[str, Any] = {
@@ -61,7 +61,7 @@ def new_session_id() -> str:
 
 def valid_session_id(value: Any) -> bool:
     """A session id is exactly 32 lowercase hex characters (safe as a path component)."""
-    return isinstance(value, str) and bool(_SID_RE.match(value))
+    return isinstance(value, str) and bool(_SID_RE.fullmatch(value))  # "$" would accept a final newline
 
 
 def session_runs_root(root: str | Path, session_id: str) -> Path:
@@ -70,6 +70,28 @@ def session_runs_root(root: str | Path, session_id: str) -> Path:
     path = Path(root) / session_id
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# --------------------------------------------------------------------------- uploads
+UPLOAD_MAX_ROWS = 2_000_000
+
+
+def upload_limits(max_upload_mb: int, environ: dict | None = None):
+    """Limits for a browser upload: the decompressed size at most the upload size (a 1.6 MB
+    gzip cannot expand to 472 MiB in the server's memory) and at most 2,000,000 rows, both
+    checked before a DataFrame is built. ``MTL_LAB_LIMIT_MAX_BYTES`` / ``_MAX_ROWS``, when
+    set, win."""
+    import os
+
+    from ..config import Limits
+
+    env = os.environ if environ is None else environ
+    lim = Limits.from_env(env)
+    if not str(env.get("MTL_LAB_LIMIT_MAX_BYTES", "")).strip():
+        lim.max_bytes = min(lim.max_bytes, max(1, int(max_upload_mb)) * 2**20)
+    if not str(env.get("MTL_LAB_LIMIT_MAX_ROWS", "")).strip():
+        lim.max_rows = min(lim.max_rows, UPLOAD_MAX_ROWS)
+    return lim
 
 
 # --------------------------------------------------------------------------- tasks
@@ -91,8 +113,11 @@ def suggest_tasks(df: pd.DataFrame, schema: Any = None) -> list[str]:
 
 
 def task_spec(column: str, kind: str | None = "auto", positive: Any = None) -> str:
-    """The ``COL[:kind][=POSITIVE]`` string DataConfig.tasks expects."""
+    """The ``COL[:kind][=POSITIVE]`` string DataConfig.tasks expects (the column quoted when
+    its name holds ``:``, ``=`` or a quote, or starts or ends with a space)."""
     spec = str(column)
+    if re.search(r'[:="]', spec) or spec != spec.strip():
+        spec = '"' + spec.replace('"', '""') + '"'
     if kind and kind != "auto":
         spec += f":{kind}"
     if positive not in (None, "") and kind in (None, "auto", "binary"):

@@ -48,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
+    except BrokenPipeError:  # `inspect ... | head`: the reader has what it wanted
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
     except MemoryError:
         print("error: out of memory; use a smaller file, fewer rows or a smaller batch size", file=sys.stderr)
     except Exception as exc:  # never a traceback for the user, unless asked for

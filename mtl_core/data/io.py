@@ -126,6 +126,14 @@ def _first_record(text: str, sep: str) -> list[str]:
     return []
 
 
+def _check_line_count(data: bytes, name: str, limits: Limits, header: bool) -> None:
+    """Refuse a table with more lines than ``max_rows`` before a DataFrame is built (without
+    quotes, every line is a row; with quotes a row may span lines, so the parser decides)."""
+    lines = data.count(b"\n") + (not data.endswith(b"\n")) - int(header)
+    if lines > limits.max_rows and b'"' not in data:
+        raise DataError(f"{name!r} has more than {limits.max_rows:,} rows (the limit); upload a sample or raise limits.max_rows.")
+
+
 def _read_text(data: bytes, name: str, fmt: str, options: ReadOptions, limits: Limits) -> pd.DataFrame:
     text, enc = decode(data, name, options.encoding)
     if text.startswith("\ufeff"):
@@ -150,6 +158,7 @@ def _read_text(data: bytes, name: str, fmt: str, options: ReadOptions, limits: L
             )
     else:
         names = [f"col_{i}" for i in range(n_fields)]
+    _check_line_count(data, name, limits, header=options.header)
     buf: io.BytesIO | io.StringIO
     buf = io.BytesIO(data[3:] if enc == "utf-8-sig" else data) if enc in ("utf-8", "utf-8-sig") else io.StringIO(text)
     try:

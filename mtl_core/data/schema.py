@@ -230,9 +230,17 @@ def infer_schema(df: pd.DataFrame, overrides: dict[str, Role | str] | None = Non
 
 # --------------------------------------------------------------------------- tasks
 def parse_task_spec(text: str) -> TaskSpec:
-    """Parse ``COLUMN[:binary|regression|multiclass][=POSITIVE]`` (column may contain spaces)."""
+    """Parse ``COLUMN[:binary|regression|multiclass][=POSITIVE]`` (column may contain spaces;
+    a column whose name holds ``:`` or ``=`` is quoted: ``"a=b":binary``, ``""`` for a quote)."""
     if not isinstance(text, str) or not text.strip():
         raise ConfigError(f"A task must be written COLUMN[:kind][=POSITIVE], e.g. 'purchase' or 'income:binary=50000+.'; got {text!r}.")
+    if text.lstrip().startswith('"'):
+        m = re.fullmatch(r'\s*"((?:[^"]|"")*)"(.*)', text, re.S)
+        if m is None or (m.group(2) and m.group(2)[0] not in ":="):
+            raise ConfigError(f"Task {text!r} opens a quoted column name but does not close it before ':kind' "
+                              'or \'=POSITIVE\'; write e.g. \'"a=b":binary\' (a quote inside is written "").')
+        rest = parse_task_spec("c" + m.group(2))
+        return TaskSpec(column=m.group(1).replace('""', '"'), kind=rest.kind, positive=rest.positive)
     body, positive = text, None
     if "=" in text:
         body, positive = text.split("=", 1)
@@ -275,9 +283,26 @@ def resolve_tasks(df: pd.DataFrame, specs: list[TaskSpec]) -> list[TaskSpec]:
         seen.add(spec.key)
         s = df[spec.column]
         kind = targets.resolve_kind(s, spec.kind, spec.positive, spec.key, spec.column)
+        if kind == "regression":
+            _check_target_size(s, spec)
+        if "." in spec.key:  # torch module names: a task's tower is registered under its name
+            raise DataError(f"Task name {spec.key!r} contains '.', which a task name cannot hold; rename the "
+                            "column (e.g. replace '.' with '_').")
         positive = targets.resolve_positive(s, spec.positive) if kind == "binary" else None
         out.append(TaskSpec(column=spec.column, kind=kind, positive=positive, name=spec.name))  # type: ignore[arg-type]
     return out
+
+
+TARGET_LIMIT = 1e150  # squares of larger values overflow float64 when the target is scaled
+
+
+def _check_target_size(s: pd.Series, spec: TaskSpec) -> None:
+    values = pd.to_numeric(s, errors="coerce").astype("float64").abs()
+    big = float(values[np.isfinite(values)].max()) if np.isfinite(values).any() else 0.0
+    if big > TARGET_LIMIT:
+        raise DataError(f"Regression task {spec.key!r} has values as large as {big:.3g}, too large to learn from "
+                        f"(the limit is {TARGET_LIMIT:.0e}); rescale the column (divide it, or take its logarithm) "
+                        "or remove those rows.")
 
 
 def check_features_vs_tasks(feature_cols: Iterable[str], tasks: Iterable[TaskSpec]) -> None:

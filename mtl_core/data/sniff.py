@@ -11,6 +11,7 @@ import csv
 import gzip
 import io
 import re
+import stat
 import zipfile
 import zlib
 from pathlib import Path
@@ -40,16 +41,22 @@ def load_bytes(source: Source, filename: str | None, limits: Limits) -> tuple[by
         path = Path(source)
         name = filename or path.name
         try:
-            size = path.stat().st_size
+            st = path.stat()
         except OSError:
             raise DataError(f"The file {str(path)!r} does not exist or cannot be opened; check the path.") from None
         if path.is_dir():
             raise DataError(f"{str(path)!r} is a folder, not a file; choose a CSV, TSV or Parquet file.")
-        _check_bytes(size, name, limits)
+        if not stat.S_ISREG(st.st_mode):  # /dev/zero reads forever, a FIFO blocks: refuse before opening
+            raise DataError(f"{str(path)!r} is not a regular file (a device, pipe or socket); save the table "
+                            "to a file and give that file's path.")
+        _check_bytes(st.st_size, name, limits)
         try:
-            return path.read_bytes(), name
+            with open(path, "rb") as fh:  # never more than the limit, whatever the reported size
+                data = fh.read(limits.max_bytes + 1)
         except OSError as exc:
             raise DataError(f"The file {name!r} cannot be read ({exc.strerror or exc}); check its permissions.") from None
+        _check_bytes(len(data), name, limits)
+        return data, name
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         name = filename or "the uploaded data"
@@ -92,7 +99,9 @@ def decompress(data: bytes, name: str, limits: Limits) -> tuple[bytes, str]:
                 out = gz.read(limits.max_bytes + 1)
         except (OSError, EOFError, zlib.error):
             raise DataError(f"{name!r} is a damaged or truncated gzip file; compress it again or upload the plain file.") from None
-        _check_bytes(len(out), f"{inner} (decompressed)", limits)
+        if len(out) > limits.max_bytes:  # only max_bytes + 1 were decompressed: say "more than"
+            raise DataError(f"{name!r} expands to more than {_size(limits.max_bytes)} when decompressed, more than "
+                            "the limit; upload a smaller sample or raise limits.max_bytes.")
         return out, inner
     if data[:4] == b"PK\x05\x06":  # end-of-archive record first: a zip without files
         raise DataError(f"{name!r} is an empty zip archive; zip exactly one CSV, TSV or Parquet file.")

@@ -28,15 +28,17 @@ The lab's results (``transfer``, ``sweeps``, ``corrlab``) are written the same w
 ``list_results`` and read by ``read_result``.
 
 Modules: ``store`` (root, JSON, ids, the atomic ``RunWriter``, lab results), ``save``
-(``save_run``: what a run directory holds), ``load`` (listing and ``LoadedRun``).
+(``save_run``: what a run directory holds), ``load`` (listing and ``LoadedRun``), ``check``
+(every file a loaded run reads, checked before use), ``tidy`` (deleting runs, cleaning orphans).
 """
 from .load import LoadedRun, RunInfo, list_interrupted, list_runs, load_run, run_info
 from .save import save_run
 from .store import (RunWriter, default_runs_root, list_results, new_run_id, read_json, read_result,
                     resolve_root, save_result, write_json)
+from .tidy import clean_orphans, delete_run
 
 __all__ = [
-    "LoadedRun", "RunInfo", "RunWriter", "default_runs_root", "list_interrupted", "list_results", "list_runs",
+    "LoadedRun", "RunInfo", "RunWriter", "clean_orphans", "default_runs_root", "delete_run", "list_interrupted", "list_results", "list_runs",
     "load_run", "new_run_id", "read_json", "read_result", "resolve_root", "run_info", "save_result", "save_run",
     "write_json",
 ]

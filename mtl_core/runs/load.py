@@ -12,7 +12,8 @@ import pandas as pd
 from ..config import RunConfig
 from ..errors import DataError
 from ..evaluation.headline import headline_value
-from .store import read_frame, read_json, resolve_root
+from . import check
+from .store import read_json, resolve_root
 
 
 # --------------------------------------------------------------------------- listing
@@ -72,12 +73,24 @@ def list_interrupted(root: str | Path | None = None) -> list[dict]:
         except (OSError, ValueError):
             pass
         pid = st.get("pid")
-        alive = False
-        if isinstance(pid, int) and pid == os.getpid():
-            alive = True  # a run of this process still in progress
+        alive = isinstance(pid, int) and (pid == os.getpid() or _pid_alive(pid))  # still training
+        epoch, epochs = st.get("epoch"), st.get("epochs")
         out.append({"run_id": p.name[len(".tmp-"):], "path": p, "status": "running" if alive else "interrupted",
-                    "started": st.get("started")})
+                    "started": st.get("started"), "epoch": epoch if isinstance(epoch, int) else 0,
+                    "epochs": epochs if isinstance(epochs, int) else None})
     return out
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
 
 
 # --------------------------------------------------------------------------- loading
@@ -88,10 +101,12 @@ class LoadedRun:
         self.path = Path(path)
         if not (self.path / "config.json").exists() or not (self.path / "metrics.json").exists():
             raise DataError(f"{self.path} is not a finished run directory (config.json/metrics.json missing).")
-        self.config = RunConfig.from_dict(read_json(self.path / "config.json"))
-        self.metrics: dict = read_json(self.path / "metrics.json")
+        self.config = RunConfig.from_dict(check.read_json(self.path / "config.json"))
+        self.metrics: dict = check.read_json(self.path / "metrics.json")
         self.status: dict = self._json("status.json", {"status": "complete"})
-        self.meta: dict = read_json(self.path / "model_meta.json")
+        # types, known keys and sizes checked before anything is allocated from them
+        self.meta: dict = check.check_meta(self.path / "model_meta.json", check.read_json(self.path / "model_meta.json"),
+                                           self.config.limits.max_model_params)
         self._model = None
         self._pre = None
         self._cache: dict = {}
@@ -102,12 +117,12 @@ class LoadedRun:
 
     def _frame(self, name: str) -> pd.DataFrame:
         if name not in self._cache:
-            self._cache[name] = read_frame(self.path / name)
+            self._cache[name] = check.read_frame(self.path / name)
         return self._cache[name]
 
     def _json(self, name: str, default):
-        p = self.path / name
-        return read_json(p) if p.exists() else default
+        value = check.read_json(self.path / name, type(default), required=False)
+        return default if value is None else value
 
     # the run's tables, read on first use (an empty frame when the run has none)
     history = property(lambda self: self._frame("history.csv"))
@@ -129,13 +144,22 @@ class LoadedRun:
     def task_infos(self):
         from ..types import TaskInfo
 
-        return [TaskInfo.from_dict(t) for t in self.meta["tasks"]]
+        try:
+            return [TaskInfo.from_dict(t) for t in self.meta["tasks"]]
+        except TypeError:  # unknown or missing fields
+            raise DataError(f"The file model_meta.json of run {self.path.name!r} has damaged task entries, so the "
+                            "run cannot be opened; train it again (or choose another run).") from None
 
     def preprocessor(self):
         if self._pre is None:
             from ..data.preprocessing import Preprocessor
 
-            self._pre = Preprocessor.from_dict(read_json(self.path / "preprocessor.json"))
+            state = check.read_json(self.path / "preprocessor.json")
+            try:
+                self._pre = Preprocessor.from_dict(state)
+            except (KeyError, TypeError, ValueError):
+                raise DataError(f"The file preprocessor.json of run {self.path.name!r} is damaged, so the run "
+                                "cannot be used; train it again (or choose another run).") from None
         return self._pre
 
     def model(self):

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..values import json_safe
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -62,13 +62,34 @@ class RunWriter:
         if not isinstance(run_id, str) or not _ID_RE.fullmatch(run_id):  # fullmatch: "$" accepts a final newline
             raise DataError(f"Invalid run id {run_id!r}.")
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
         self.run_id = run_id
         self.tmp = self.root / f".tmp-{run_id}"
         self.final = self.root / run_id
-        self.tmp.mkdir(parents=True, exist_ok=False)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.tmp.mkdir(exist_ok=False)
+        except OSError as exc:  # a file where the folder should be, under a file, not writable
+            what = ("is a file, not a folder" if self.root.is_file() else
+                    "lies under a file" if isinstance(exc, (FileExistsError, NotADirectoryError)) else
+                    f"cannot be written ({exc.strerror or type(exc).__name__})")
+            raise ConfigError(f"The runs folder {str(self.root)!r} {what}; choose another folder with --out "
+                              "(or MTL_LAB_RUNS).") from None
+        self._status = {"status": "running", "pid": os.getpid(), "started": time.time(), "epoch": 0}
         if running:
-            write_json(self.tmp / "status.json", {"status": "running", "pid": os.getpid(), "started": time.time()})
+            write_json(self.tmp / "status.json", self._status)
+
+    def follow(self, callback):
+        """Wrap a training callback so that status.json records each completed epoch (what a
+        restart shows of an interrupted run)."""
+        def cb(event):
+            if getattr(event, "kind", None) == "epoch":
+                self._status.update(epoch=int(event.epoch), epochs=int(event.epochs), updated=time.time())
+                try:
+                    write_json(self.tmp / "status.json", self._status)
+                except OSError:
+                    pass
+            return callback(event) if callback is not None else None
+        return cb
 
     @property
     def path(self) -> Path:
