@@ -6,7 +6,7 @@ import re
 
 import streamlit as st
 
-from mtl_core.safe_text import md
+from mtl_core.safe_text import md, md_list
 from pages import _ui
 
 run = _ui.run_page("Recommend", "rec_run")
@@ -36,7 +36,7 @@ if typed.strip():
     user = typed.strip()
 k = c2.slider("How many items", 1, 50, 10, key=f"rec_k_{rid}")
 exclude = c3.toggle("Hide items already bought", value=True, key=f"rec_excl_{rid}",
-                    help="Hides every item with a positive label of any binary task (" + ", ".join(binary) +
+                    help="Hides every item with a positive label of any binary task (" + md_list(binary) +
                          ") in this user's training interactions.")
 
 st.subheader("How the score is built")

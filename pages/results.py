@@ -46,7 +46,7 @@ for t, c_m in (metrics.get("catalog") or {}).items():
     task_warns[t] = task_warns[t] + list(c_m.get("warnings") or [])
 for t, warns in task_warns.items():
     if warns:
-        st.warning("\n".join(f"- {w.get('message', '')}" for w in warns), icon=":material/warning:")
+        st.warning("\n".join(f"- {md(w.get('message', ''))}" for w in warns), icon=":material/warning:")
 
 # --------------------------------------------------------------------------- table
 st.header("Scores per task")
@@ -54,7 +54,7 @@ table = metrics_table(metrics).rename(columns={c: f"{c} (within test rows)" for 
 st.dataframe(table, hide_index=True, key=f"metrics_table_{rid}",
              column_config={c: st.column_config.NumberColumn(format="%.4f")
                             for c in table.columns if c != "task" and pd.api.types.is_float_dtype(table[c])})
-thr_words = [f"{t} {describe_threshold(m)}" for t, m in task_metrics.items() if m.get("kind") == "binary"]
+thr_words = [f"{md(t)} {md(describe_threshold(m))}" for t, m in task_metrics.items() if m.get("kind") == "binary"]
 if thr_words:
     st.caption("Binary scores (accuracy, precision, recall, F1) use one threshold per task, also in the "
                "bar chart and as the sliders' start: " + "; ".join(thr_words) + ".")
