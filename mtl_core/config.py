@@ -138,6 +138,7 @@ class PreprocessConfig:
     scale_targets: bool = True
     min_frequency: int = 1
     onehot_max_categories: int = 0  # >0: low-cardinality categoricals also one-hot (linear model)
+    log_target: str = "auto"  # regression targets: log1p when strongly skewed (auto), always (on), never (off)
 
     def validate(self) -> "PreprocessConfig":
         _choice("preprocess.missing", self.missing, MISSING_STRATEGIES)
@@ -152,6 +153,7 @@ class PreprocessConfig:
         _choice("preprocess.scaling", self.scaling, SCALERS)
         _number("preprocess.min_frequency", self.min_frequency, lo=1, integer=True)
         _number("preprocess.onehot_max_categories", self.onehot_max_categories, lo=0, integer=True)
+        _choice("preprocess.log_target", self.log_target, ("auto", "on", "off"))
         return self
 
 

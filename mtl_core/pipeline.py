@@ -71,12 +71,14 @@ def _role(schema, col: str) -> str:
 def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     """Validate the configuration against the data, split and fit preprocessing."""
     from .data.preprocess import Preprocessor
+    from .data.sales import adapt_for_training
     from .data.schema import check_features_vs_tasks, infer_schema, parse_task_spec, resolve_tasks
     from .data.split import split_indices
 
     config.validate()
     if df is None:
         df = load_data(config)
+    df, notes = adapt_for_training(df, config)
     if len(df) == 0:
         raise DataError("The data has no rows.")
     if len(df) > config.limits.max_rows:
@@ -139,7 +141,7 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
         raise DataError("Cleaning removed every training row; choose another missing-value strategy than 'drop'.")
     if len(encoded["test"]) == 0:
         raise DataError("The test split is empty; use more rows or a larger test fraction.")
-    report = _split_report(encoded, pre.task_infos_)
+    report = {**_split_report(encoded, pre.task_infos_), "notes": notes}
     return Prepared(config, df, schema, tasks, cat_cols, num_cols, user_col, item_col, time_col,
                     splits, pre, encoded, report)
 
@@ -207,6 +209,7 @@ def build_run_model(prep: Prepared):
 
 def evaluate_prepared(prep: Prepared, model, device=None) -> tuple[dict, dict, dict[str, np.ndarray]]:
     """Test metrics (with the F1-best threshold chosen on validation), curves, predictions."""
+    from .evaluation.forecast import add_forecast_baselines
     from .evaluation.metrics import best_f1_threshold, binary_at_threshold, curves, evaluate
     from .training.trainer import predict
 
@@ -218,6 +221,7 @@ def evaluate_prepared(prep: Prepared, model, device=None) -> tuple[dict, dict, d
     true_test = _true_original_units(pre, tasks, test)
     user_ids = prep.df[prep.user_col].to_numpy()[test.index] if prep.user_col else None
     metrics = evaluate(tasks, true_test, pred_test, user_ids=user_ids, k=10)
+    add_forecast_baselines(metrics, prep, true_test, pred_test)
     curve_data: dict = {}
     val = prep.encoded["val"]
     pred_val = predict(model, val, tasks, device, bs) if len(val) else {}

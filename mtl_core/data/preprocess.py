@@ -169,6 +169,16 @@ def _class_sort(keys: list[str]) -> list[str]:
 
 
 # --------------------------------------------------------------------------- preprocessor
+def _use_log1p(mode: str, y: np.ndarray, task: str) -> bool:
+    """log1p for a regression target: ``on`` (needs values >= 0), ``off``, or ``auto`` when the
+    training target is non-negative and strongly skewed (``evaluation.forecast.wants_log1p``)."""
+    from ..evaluation.forecast import wants_log1p
+
+    if mode == "on" and y.size and y.min() < 0:
+        raise DataError(f"task {task!r} has negative values, so it cannot be trained on log1p; set preprocess.log_target to off.")
+    return mode == "on" or (mode == "auto" and wants_log1p(y))
+
+
 class Preprocessor:
     """Fit on the training frame, then ``transform`` any split (see the module docstring)."""
 
@@ -363,6 +373,9 @@ class Preprocessor:
             y = y[np.isfinite(y)]
             if len(y) == 0:
                 raise DataError(f"task {t.key!r} has no numeric values in the training split.")
+            log = _use_log1p(self.config.log_target, y, t.key)
+            if log:
+                y = np.log1p(y)
             mean, scale = 0.0, 1.0
             if self.config.scale_targets:
                 from sklearn.preprocessing import StandardScaler
@@ -370,7 +383,7 @@ class Preprocessor:
                 sc = StandardScaler().fit(y.reshape(-1, 1))
                 mean, scale = float(sc.mean_[0]), float(sc.scale_[0])
             info = TaskInfo(name=t.key, kind="regression", n_outputs=1, classes=[], column=col, positive=None)
-            return info, {"mean": mean, "scale": scale if scale > 0 and math.isfinite(scale) else 1.0}
+            return info, {"mean": mean, "scale": scale if scale > 0 and math.isfinite(scale) else 1.0, "log1p": log}
         if kind == "multiclass":
             codes, keys = _factorize_keys(s)
             distinct = _class_sort(sorted(set(keys[np.unique(codes[codes >= 0])].tolist())))
@@ -498,6 +511,8 @@ class Preprocessor:
         if info.kind == "regression":
             y, _ = _to_float(s, info.column, what="numbers (a regression target)", strict=False)
             y = np.where(np.isfinite(y), y, np.nan)
+            if st.get("log1p"):
+                y = np.log1p(np.maximum(y, 0.0))
             return ((y - st["mean"]) / st["scale"]).astype(np.float32)
         codes, keys = _factorize_keys(s)
         pos = _lookup(codes, keys, pd.Index(list(info.classes), dtype=object))
@@ -539,7 +554,8 @@ class Preprocessor:
         if info.kind != "regression":
             return v
         st = self.target_state_[task_name]
-        return v * st["scale"] + st["mean"]
+        v = v * st["scale"] + st["mean"]
+        return np.expm1(np.minimum(v, 700.0)) if st.get("log1p") else v
 
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict:

@@ -240,3 +240,27 @@ def build_sales_table(df: pd.DataFrame, key_col: str, time_col: str, quantity_co
 def is_sales_table(columns) -> bool:
     cols = set(columns)
     return FORECAST_COL in cols and PERIOD_COL in cols and any(c in cols for c in TARGETS)
+
+
+def adapt_for_training(df: pd.DataFrame, config) -> tuple[pd.DataFrame, list[str]]:
+    """A sales table read for training: rows still to forecast are set aside, the target
+    columns that are not tasks and the marker never become features, the key is an id
+    and the split is temporal by period (a random split would train on the future).
+    Mutates ``config`` so that its saved JSON says what was done; returns notes."""
+    if not is_sales_table(df.columns):
+        return df, []
+    d = config.data
+    notes = []
+    n = int((df[FORECAST_COL] == 1).sum())
+    df = df[df[FORECAST_COL] != 1].reset_index(drop=True)
+    notes.append(f"sales table: {n:,} rows still to forecast (no target yet) set aside")
+    d.drop = list(dict.fromkeys(list(d.drop) + [c for c in (*TARGETS, FORECAST_COL) if c in df.columns]))
+    key = str(df.columns[0])
+    if key not in d.roles and key not in (d.user_col, d.item_col):
+        d.roles = {**d.roles, key: "categorical"}
+    if not d.time_col:
+        d.time_col = PERIOD_COL
+    if config.split.method == "random":
+        config.split.method = "temporal"
+        notes.append("sales table: split temporal by period (a random split would train on the future)")
+    return df, notes
