@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .lab import add_commands
 
     add_commands(sub)  # trade-off lab: baseline, sweep, corrlab
+    from .sales import add_commands as add_sales_commands
+
+    add_sales_commands(sub)  # sales, predict, export
     return p
 
 
