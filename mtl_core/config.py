@@ -314,6 +314,7 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     limits: Limits = field(default_factory=Limits.from_env)
     name: str | None = None
+    parent: str | None = None  # a run directory this run continues (train --resume): its preprocessing and weights
 
     def validate(self) -> "RunConfig":
         self.data.validate()
@@ -337,7 +338,7 @@ class RunConfig:
         d = dict(d)
         data = dict(d.pop("data", {}) or {})
         read = _from_dict(ReadOptions, data.pop("read", None))
-        unknown = set(d) - {"preprocess", "split", "model", "train", "limits", "name"}
+        unknown = set(d) - {"preprocess", "split", "model", "train", "limits", "name", "parent"}
         if unknown:
             raise ConfigError(f"Unknown configuration section(s): {', '.join(sorted(unknown))}.")
         return cls(
@@ -348,6 +349,7 @@ class RunConfig:
             train=_from_dict(TrainConfig, d.get("train")),
             limits=_from_dict(Limits, d.get("limits")),
             name=d.get("name"),
+            parent=d.get("parent"),
         )
 
     @classmethod

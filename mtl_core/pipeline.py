@@ -128,9 +128,17 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
         strat = np.asarray(task_target(df[spec.column], spec), dtype=float)
     splits = split_indices(df, config.split, time_col=time_col, user_col=user_col, stratify=strat)
 
-    pre = Preprocessor(config.preprocess, cat_cols, num_cols, tasks, time_col=time_col, limits=config.limits)
+    from .predict import check_features, parent_preprocessor
+
+    pre = parent_preprocessor(config)  # a continued run keeps its parent's fitted preprocessing
     train_df = df.iloc[splits["train"]]
-    enc_train = pre.fit_transform(train_df) if hasattr(pre, "fit_transform") else pre.fit(train_df).transform(train_df)
+    if pre is None:
+        pre = Preprocessor(config.preprocess, cat_cols, num_cols, tasks, time_col=time_col, limits=config.limits)
+        enc_train = pre.fit_transform(train_df)
+    else:
+        check_features(pre, df)
+        cat_cols, num_cols = list(pre.cat_cols), list(pre.num_cols)
+        enc_train = pre.transform(train_df)
     encoded = {"train": enc_train}
     for name in ("val", "test"):
         encoded[name] = pre.transform(df.iloc[splits[name]])
@@ -401,6 +409,7 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
 
     from .training.device import set_threads
     from .runs import default_runs_root
+    from .predict import load_parent_weights
     from .training.trainer import Trainer
 
     set_threads(config.train.num_threads, background=background)
@@ -409,6 +418,7 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
     t_prep = time.perf_counter() - t0
     torch.manual_seed(config.train.seed)
     model = build_run_model(prep)
+    load_parent_weights(model, config)
     trainer = Trainer(model, prep.task_infos, config.train, inverse_target=prep.preprocessor.inverse_target)
     writer = None
     # data-parallel run under torchrun: only rank 0 evaluates and writes the run directory

@@ -30,7 +30,7 @@ def id_columns(run, columns) -> list[str]:
     return [c for c in dict.fromkeys(cols) if c and c in set(columns)]
 
 
-def _check_features(pre, df: pd.DataFrame) -> None:
+def check_features(pre, df: pd.DataFrame) -> None:
     missing = [c for c in list(pre.cat_cols) + list(pre.num_cols) if c not in df.columns]
     if missing:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
@@ -43,7 +43,7 @@ def predict_raw(run, df: pd.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarra
     from .training.trainer import predict
 
     pre = run.preprocessor()
-    _check_features(pre, df)
+    check_features(pre, df)
     enc = pre.transform(df)
     tasks = run.task_infos
     raw = predict(run.model(), enc, tasks, None, run.config.train.eval_batch_size)
@@ -100,3 +100,45 @@ def predict_file(run_dir: str | Path, data: str | Path, out: str | Path, keep: l
     except OSError as exc:
         raise DataError(f"Cannot write {out}: {exc.strerror or exc}.") from None
     return scored
+
+
+# --------------------------------------------------------------------------- continuing a run
+def resume_config(parent_dir: str | Path, data: str | Path, epochs: int | None = None):
+    """The configuration of a run that continues ``parent_dir`` on ``data``: the parent's
+    configuration with the new data path, the epochs and ``parent`` set."""
+    from .runs import load_run
+
+    parent = load_run(parent_dir)
+    cfg = parent.config
+    cfg.data.path = str(data)
+    cfg.parent = str(Path(parent_dir).resolve())
+    cfg.name = f"{parent.run_id} continued"
+    if epochs is not None:
+        cfg.train.epochs = epochs
+    return cfg.validate()
+
+
+def parent_preprocessor(config):
+    """The fitted preprocessor of ``config.parent`` (None for a fresh run). New rows are encoded
+    with it unchanged: an id or category the parent never saw is the unknown index 0 (the
+    vocabulary does not grow, so the model's embedding tables keep their shapes)."""
+    if not config.parent:
+        return None
+    from .runs import load_run
+
+    return load_run(config.parent).preprocessor()
+
+
+def load_parent_weights(model, config) -> None:
+    """Start ``model`` from the parent's weights (same architecture and features)."""
+    if not config.parent:
+        return
+    from .runs import load_run
+
+    parent = load_run(config.parent)
+    if parent.meta["arch"] != config.model.arch:
+        raise DataError(f"The parent run is a {parent.meta['arch']!r} model; a continued run keeps its architecture.")
+    src = parent.model()
+    if getattr(model, "is_sklearn", False):
+        raise DataError("The scikit-learn baseline cannot continue training; train it again on all the data.")
+    model.load_state_dict(src.state_dict())

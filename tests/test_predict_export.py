@@ -173,3 +173,36 @@ def test_sales_cli_writes_table_and_report(tmp_path, capsys):
     assert report["rows"] == len(table) == 9 and report["return_lines"] == 12
     assert set(table.columns) >= {"sku", "period", "next_quantity", "buys_next", "to_forecast", "quantity_lag1"}
     assert main([str(a) for a in args[:-1] + [tmp_path / "x.csv"] + ["--price-col", "qty"]]) == 2
+
+
+def test_resume_continues_parent_with_its_preprocessing(tmp_path, capsys):
+    df = make_synthetic(rows=1600, seed=5)
+    first, new = tmp_path / "first.csv", tmp_path / "new.csv"
+    df.iloc[:800].to_csv(first, index=False)
+    more = df.iloc[800:].copy()
+    more["item_brand"] = more["item_brand"].astype(str) + "-new"  # every brand unseen by the parent
+    more.to_csv(new, index=False)
+    parent = run_experiment(_config(first, ["click", "rating:regression"], epochs=1), runs_root=tmp_path / "runs")
+    code = main(["train", "--resume", str(parent.run_dir), "--data", str(new), "--epochs", "2",
+                 "--out", str(tmp_path / "runs"), "--quiet"])
+    assert code == 0
+    child_dir = json.loads(capsys.readouterr().out)["run_dir"]
+    child, par = load_run(child_dir), load_run(parent.run_dir)
+    assert child.config.parent == str(parent.run_dir.resolve())
+    assert child.config.train.epochs == 2 and child.config.data.path == str(new)
+    # same fitted preprocessing: vocabularies and scaler are the parent's, new brands are unknown (0)
+    assert child.preprocessor().to_dict()["state"]["cat_vocab"] == par.preprocessor().to_dict()["state"]["cat_vocab"]
+    j = child.preprocessor().cat_cols.index("item_brand")
+    assert (child.preprocessor().transform(more).cat[:, j] == 0).all()
+    # training started from the parent's weights and moved them
+    a, b = par.model().state_dict(), child.model().state_dict()
+    assert a.keys() == b.keys() and any(not np.allclose(a[k], b[k]) for k in a)
+    from mtl_core.predict import resume_config
+
+    still = resume_config(parent.run_dir, new, epochs=1)
+    still.train.optimizer, still.train.lr = "sgd", 1e-12  # no step: the continued model IS the parent's
+    c = load_run(run_experiment(still, runs_root=tmp_path / "runs").run_dir).model().state_dict()
+    assert all(np.allclose(a[k], c[k], atol=1e-8) for k in a)
+    with pytest.raises(DataError, match="'item_brand'"):
+        more.drop(columns="item_brand").to_csv(new, index=False)
+        run_experiment(resume_config(parent.run_dir, new), runs_root=tmp_path / "runs")

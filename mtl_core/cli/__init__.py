@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("train", help="train a multi-task model and save a run directory")
     s.add_argument("--config", help="a run's config.json (other options override it)")
+    s.add_argument("--resume", help="a run directory to continue on --data (its preprocessing and weights)")
     s.add_argument("--data", help="CSV, TSV or Parquet file")
     s.add_argument("--sep")
     s.add_argument("--no-header", action="store_true")
@@ -170,6 +171,12 @@ def cmd_synth(a) -> int:
 
 
 def config_from_args(a) -> RunConfig:
+    if getattr(a, "resume", None):
+        from ..predict import resume_config
+
+        if not a.data:
+            raise ConfigError("--resume needs --data NEW_ROWS.")
+        return resume_config(a.resume, a.data, a.epochs)  # the parent's settings, new data
     cfg = RunConfig.load(a.config) if a.config else RunConfig()
     d: DataConfig = cfg.data
     if a.data:
