@@ -38,7 +38,7 @@ def _scored_module(model, tasks, target_state: dict):
                     st = target_state[t.name]
                     p = p * float(st["scale"]) + float(st["mean"])
                     if st.get("log1p"):
-                        p = torch.expm1(torch.clamp(p, max=80.0))
+                        p = torch.expm1(torch.clamp(p, max=float(st.get("log_max") or 80.0)))
                 res.append(p)
             return tuple(res)
 

@@ -25,7 +25,8 @@ def _log() -> pd.DataFrame:
         ("7", "A", 1, 3.0, "u4", "2024-02-06 08:00", "toys2"),
         ("8", "C", 2, 1.0, "u1", "2024-02-14 08:00", "food"),
         ("9", "B", 6, 9.0, "u2", "2024-02-20 08:00", "home"),
-        ("10", "B", 1, -5.0, "u2", "2024-02-20 09:00", "home"),  # adjustment: dropped
+        ("10", "B", 1, -5.0, "u2", "2024-02-25 09:00", "home"),  # adjustment: dropped (on the Sunday:
+        # the last week is covered to its end)
     ]
     return pd.DataFrame(rows, columns=["invoice", "product", "qty", "price", "customer", "date", "cat"])
 
@@ -130,8 +131,15 @@ def test_amount_column_and_month_period():
     by_price, _ = _build(df, period="month")
     by_amount, _ = _build(df.drop(columns="price"), price_col=None, amount_col="amount", period="month")
     pd.testing.assert_frame_equal(by_price, by_amount)
-    assert list(by_price[by_price["product"] == "A"]["period"]) == ["2024-01-01", "2024-02-01"]
-    assert by_price[by_price["product"] == "A"]["quantity"].tolist() == [12.0, 1.0]
+    # the log ends on 25 February: February is partial, its lines are dropped and reported
+    assert list(by_price[by_price["product"] == "A"]["period"]) == ["2024-01-01"]
+    assert by_price[by_price["product"] == "A"]["quantity"].tolist() == [12.0]
+    assert "C" not in set(by_price["product"])
+    _, report = _build(df, period="month")
+    assert report.partial_period_dropped == "2024-02-01" and report.dropped["partial_last_period"] == 4
+    full, report = _build(pd.concat([df, df.iloc[[0]].assign(date="2024-02-29 23:00")]), period="month")
+    assert report.partial_period_dropped is None
+    assert full[full["product"] == "A"]["quantity"].tolist() == [12.0, 6.0]
 
 
 def test_errors_are_one_sentence():

@@ -373,9 +373,10 @@ class Preprocessor:
             y = y[np.isfinite(y)]
             if len(y) == 0:
                 raise DataError(f"task {t.key!r} has no numeric values in the training split.")
-            log = _use_log1p(self.config.log_target, y, t.key)
-            if log:
+            log_max = None  # log1p targets: predictions are capped at the training maximum
+            if _use_log1p(self.config.log_target, y, t.key):
                 y = np.log1p(y)
+                log_max = float(y.max())
             mean, scale = 0.0, 1.0
             if self.config.scale_targets:
                 from sklearn.preprocessing import StandardScaler
@@ -383,7 +384,8 @@ class Preprocessor:
                 sc = StandardScaler().fit(y.reshape(-1, 1))
                 mean, scale = float(sc.mean_[0]), float(sc.scale_[0])
             info = TaskInfo(name=t.key, kind="regression", n_outputs=1, classes=[], column=col, positive=None)
-            return info, {"mean": mean, "scale": scale if scale > 0 and math.isfinite(scale) else 1.0, "log1p": log}
+            return info, {"mean": mean, "scale": scale if scale > 0 and math.isfinite(scale) else 1.0,
+                          "log1p": log_max is not None, "log_max": log_max}
         if kind == "multiclass":
             codes, keys = _factorize_keys(s)
             distinct = _class_sort(sorted(set(keys[np.unique(codes[codes >= 0])].tolist())))
@@ -555,7 +557,7 @@ class Preprocessor:
             return v
         st = self.target_state_[task_name]
         v = v * st["scale"] + st["mean"]
-        return np.expm1(np.minimum(v, 700.0)) if st.get("log1p") else v
+        return np.expm1(np.minimum(v, st.get("log_max") or 700.0)) if st.get("log1p") else v
 
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict:

@@ -10,7 +10,9 @@ Returns and cancellations (documented rule)
     ``revenue`` and ``orders`` are gross sales of non-return lines only, so the targets are
     never negative. The units returned in a period are a feature of their own
     (``returned_quantity``, a positive number). Lines with a negative price (accounting
-    adjustments), a zero quantity, or a missing key, time, quantity or price are dropped.
+    adjustments), a zero quantity, or a missing key, time, quantity or price are dropped, and
+    so are the lines of a last period that the log does not cover to its last day (a log that
+    ends on a Thursday would otherwise show a sales drop in its last week).
     :func:`build_sales_table` returns a report with every count.
 
 Features of the row (key, t) use periods <= t only (no leakage):
@@ -57,6 +59,8 @@ class SalesReport:
     rows: int = 0
     zero_filled_rows: int = 0
     forecast_rows: int = 0
+    data_end: str | None = None
+    partial_period_dropped: str | None = None  # start of a last period the data covers only partly
     rule: str = ("returns (negative quantity or invoice starting with C) are not sales; "
                  "their units are the feature returned_quantity")
 
@@ -117,9 +121,30 @@ def _clean_lines(df, key_col, time_col, quantity_col, price_col, amount_col, inv
                           "inv": df[invoice_col].to_numpy() if invoice_col else np.arange(n)})
     lines = lines[keep].reset_index(drop=True)
     report.lines_in = n
+    report.data_end = str(t.max()) if t.notna().any() else None
     report.lines_used = int(len(lines))
     report.return_lines = int(lines["ret"].sum())
     report.returned_quantity = float(lines.loc[lines["ret"], "q"].sum())
+    return lines, keep
+
+
+def _drop_partial_last_period(lines: pd.DataFrame, keep: np.ndarray, period: str, report: "SalesReport"):
+    """A last period that the data does not cover to its last day (the log ends mid-week or
+    mid-month) would look like a sales drop: its lines are dropped and reported."""
+    last_p = int(lines["p"].max())
+    end_day = pd.Timestamp(report.data_end).normalize()  # the log's last time, any line
+    next_start = _period_starts(np.array([last_p + 1]), period).iloc[0]
+    if end_day + pd.Timedelta(days=1) >= next_start or lines["p"].min() == last_p:
+        return lines, keep
+    partial = (lines["p"] == last_p).to_numpy()
+    report.dropped["partial_last_period"] = int(partial.sum())
+    report.partial_period_dropped = _period_starts(np.array([last_p]), period).iloc[0].strftime("%Y-%m-%d")
+    keep = keep.copy()
+    keep[np.flatnonzero(keep)[partial]] = False
+    lines = lines[~partial].reset_index(drop=True)
+    report.return_lines = int(lines["ret"].sum())
+    report.returned_quantity = float(lines.loc[lines["ret"], "q"].sum())
+    report.lines_used = int(len(lines))
     return lines, keep
 
 
@@ -205,6 +230,7 @@ def build_sales_table(df: pd.DataFrame, key_col: str, time_col: str, quantity_co
     if lines.empty:
         raise DataError("No usable transaction lines: every line lacks a key, a time, a quantity or a price.")
     lines["p"], _ = _period_index(lines["t"], period)
+    lines, keep = _drop_partial_last_period(lines, keep, period, report)
     count_name = f"n_{count_col}" if count_col else None
     counts = df.loc[keep, count_col].to_numpy() if count_col else None
     agg = _aggregate(lines, counts, count_name)
