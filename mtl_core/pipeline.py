@@ -70,7 +70,6 @@ def _role(schema, col: str) -> str:
 
 def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     """Validate the configuration against the data, split and fit preprocessing."""
-    from .data.preprocess import Preprocessor
     from .data.sales import adapt_for_training
     from .data.schema import check_features_vs_tasks, infer_schema, parse_task_spec, resolve_tasks
     from .data.split import split_indices
@@ -128,17 +127,8 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
         strat = np.asarray(task_target(df[spec.column], spec), dtype=float)
     splits = split_indices(df, config.split, time_col=time_col, user_col=user_col, stratify=strat)
 
-    from .predict import check_features, parent_preprocessor
-
-    pre = parent_preprocessor(config)  # a continued run keeps its parent's fitted preprocessing
-    train_df = df.iloc[splits["train"]]
-    if pre is None:
-        pre = Preprocessor(config.preprocess, cat_cols, num_cols, tasks, time_col=time_col, limits=config.limits)
-        enc_train = pre.fit_transform(train_df)
-    else:
-        check_features(pre, df)
-        cat_cols, num_cols = list(pre.cat_cols), list(pre.num_cols)
-        enc_train = pre.transform(train_df)
+    pre, enc_train = _fit_preprocessor(config, df, df.iloc[splits["train"]], cat_cols, num_cols, tasks, time_col)
+    cat_cols, num_cols = list(pre.cat_cols), list(pre.num_cols)
     encoded = {"train": enc_train}
     for name in ("val", "test"):
         encoded[name] = pre.transform(df.iloc[splits[name]])
@@ -152,6 +142,20 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     report = {**_split_report(encoded, pre.task_infos_), "notes": notes}
     return Prepared(config, df, schema, tasks, cat_cols, num_cols, user_col, item_col, time_col,
                     splits, pre, encoded, report)
+
+
+def _fit_preprocessor(config: RunConfig, df, train_df, cat_cols, num_cols, tasks, time_col):
+    """A fresh preprocessor fitted on the training rows, or, for a continued run
+    (``config.parent``), the parent's fitted one applied unchanged."""
+    from .data.preprocess import Preprocessor
+    from .predict import check_features, parent_preprocessor
+
+    pre = parent_preprocessor(config)
+    if pre is None:
+        pre = Preprocessor(config.preprocess, cat_cols, num_cols, tasks, time_col=time_col, limits=config.limits)
+        return pre, pre.fit_transform(train_df)
+    check_features(pre, df)
+    return pre, pre.transform(train_df)
 
 
 def _split_report(encoded: dict[str, EncodedSplit], tasks: list[TaskInfo]) -> dict:

@@ -163,6 +163,7 @@ def test_sales_cli_writes_table_and_report(tmp_path, capsys):
                         "sku": rng.choice(["a", "b", "c"], n), "qty": rng.integers(1, 9, n),
                         "amount": rng.uniform(1, 50, n),
                         "ts": (pd.Timestamp("2024-03-01") + pd.to_timedelta(rng.integers(0, 90, n), unit="D")).astype(str)})
+    log.loc[n - 1, "ts"] = "2024-05-31 18:00"  # May is covered to its last day
     src, out = tmp_path / "log.csv", tmp_path / "sales.csv"
     log.to_csv(src, index=False)
     args = ["sales", "--data", src, "--key-col", "sku", "--time-col", "ts", "--quantity-col", "qty",
