@@ -71,7 +71,8 @@ def main() -> None:
         scratch = run_experiment(_config(tmp / "AB.csv", 2 * a.epochs), runs_root=tmp / "runs").run_dir
         out["eval_on_C"] = {"parent (A)": _score(parent, parts["C"]), "continued (A then B)": _score(child, parts["C"]),
                             "scratch (A+B)": _score(scratch, parts["C"])}
-        out["onnx"] = export_onnx(load_run(child), tmp / "model.onnx")
+        print(json.dumps(out, indent=1, default=str), flush=True)
+        out = {"onnx": export_onnx(load_run(child), tmp / "model.onnx")}
     print(json.dumps(out, indent=1, default=str))
 
 

@@ -38,7 +38,7 @@ def _scored_module(model, tasks, target_state: dict):
                     st = target_state[t.name]
                     p = p * float(st["scale"]) + float(st["mean"])
                     if st.get("log1p"):
-                        p = torch.expm1(torch.clamp(p, max=float(st.get("log_max") or 80.0)))
+                        p = torch.exp(torch.clamp(p, max=float(st.get("log_max") or 80.0))) - 1.0  # no expm1 in ONNX
                 res.append(p)
             return tuple(res)
 
@@ -78,8 +78,11 @@ def export_onnx(run, out: str | Path, check: bool = True) -> dict:
     axes = {"cat": {0: "n"}, "num": {0: "n"}, **{n: {0: "n"} for n in names}}
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(wrapped, (cat, num), str(path), input_names=["cat", "num"], output_names=names,
-                      dynamic_axes=axes, opset_version=17, dynamo=False)
+    try:
+        torch.onnx.export(wrapped, (cat, num), str(path), input_names=["cat", "num"], output_names=names,
+                          dynamic_axes=axes, opset_version=17, dynamo=False)
+    except Exception as exc:  # noqa: BLE001 - an operator ONNX lacks: one sentence, not a graph dump
+        raise ConfigError(f"This model cannot be exported to ONNX ({str(exc).splitlines()[0][:200]}).") from None
     report = {"path": str(path), "inputs": {"cat": [None, n_cat], "num": [None, n_num]}, "outputs": names}
     if check:
         c, x = test_inputs(run)

@@ -35,7 +35,7 @@ def synth_run(tmp_path_factory):
     d = tmp_path_factory.mktemp("predict")
     path = d / "synth.csv"
     make_synthetic(rows=1500, seed=3).to_csv(path, index=False)
-    res = run_experiment(_config(path, ["click", "rating:regression", "segment_label"]), runs_root=d / "runs")
+    res = run_experiment(_config(path, ["click", "rating:regression", "segment_label", "sales:regression"]), runs_root=d / "runs")
     return load_run(res.run_dir), pd.read_csv(path)
 
 
@@ -43,12 +43,14 @@ def test_predict_round_trip_matches_test_predictions(synth_run):
     run, df = synth_run
     cfg = run.config
     test = split_indices(df, cfg.split, time_col=run.meta["time_col"], user_col=run.meta["user_col"])["test"]
-    new = df.iloc[test].drop(columns=["click", "rating", "segment_label"]).reset_index(drop=True)
+    new = df.iloc[test].drop(columns=["click", "rating", "segment_label", "sales"]).reset_index(drop=True)
     scored = score_frame(run, new)
     saved = run.predictions
     assert len(scored) == len(new) == len(saved)
     np.testing.assert_allclose(scored["pred:click"], saved["pred:click"], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(scored["pred:rating"], saved["pred:rating"], rtol=1e-5, atol=1e-5)
+    assert run.metrics["tasks"]["sales"]["log1p"]  # skewed: trained on log1p, scored in units
+    np.testing.assert_allclose(scored["pred:sales"], saved["pred:sales"], rtol=1e-5, atol=1e-5)
     classes = run.task_infos[2].classes
     assert list(scored["pred:segment_label"]) == [classes[i] for i in saved["pred:segment_label"]]
     assert list(scored[run.meta["user_col"]].astype(str)) == list(new[run.meta["user_col"]].astype(str))
@@ -99,6 +101,8 @@ def test_onnx_export_parity(synth_run, tmp_path, capsys):
     got = ort.InferenceSession(str(out)).run(["click", "rating"], {"cat": cat, "num": num})
     np.testing.assert_allclose(got[0], run.predictions["pred:click"], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(got[1], run.predictions["pred:rating"], rtol=1e-4, atol=1e-4)
+    sales = ort.InferenceSession(str(out)).run(["sales"], {"cat": cat, "num": num})[0]
+    np.testing.assert_allclose(sales, run.predictions["pred:sales"], rtol=1e-4, atol=1e-4)
 
 
 def test_forecast_metrics_and_verdict():
