@@ -134,6 +134,9 @@ def test_sales_table_training_reports_naive_baselines(tmp_path):
     cfg = load_run(res.run_dir).config
     assert cfg.split.method == "temporal" and cfg.data.time_col == "period"
     assert "next_revenue" in cfg.data.drop and "to_forecast" in cfg.data.drop
+    # the history columns are numeric features (inference alone takes some counts for labels)
+    num = set(load_run(res.run_dir).preprocessor().num_cols)
+    assert {"quantity", "orders", "quantity_lag1", "quantity_lag4", "quantity_trend", "periods_since_sale"} <= num
     t = res.metrics["tasks"]["next_quantity"]
     assert {"last_period", "last_4_mean", "mean"} <= set(t["baselines"])
     assert t["wape"] is not None and "next_quantity: the model" in t["verdict"]

@@ -43,6 +43,10 @@ PERIODS = {"day": "D", "week": "W-SUN", "month": "M"}
 FORECAST_COL = "to_forecast"
 PERIOD_COL = "period"
 TARGETS = ("next_quantity", "next_revenue", "buys_next")
+# the history columns: numbers the schema inference could take for labels (0/1-like, counts)
+NUMERIC_FEATURES = ("quantity", "revenue", "orders", "returned_quantity", "quantity_lag1", "quantity_lag2",
+                    "quantity_lag4", "quantity_mean4", "revenue_mean4", "quantity_trend", "periods_since_sale",
+                    "periods_since_first", "price", "week_of_year", "day_of_week")
 # regression target -> (this period's value, mean of the last 4 periods): the naive forecasts
 NAIVE = {"next_quantity": ("quantity", "quantity_mean4"), "next_revenue": ("revenue", "revenue_mean4")}
 
@@ -281,9 +285,16 @@ def adapt_for_training(df: pd.DataFrame, config) -> tuple[pd.DataFrame, list[str
     df = df[df[FORECAST_COL] != 1].reset_index(drop=True)
     notes.append(f"sales table: {n:,} rows still to forecast (no target yet) set aside")
     d.drop = list(dict.fromkeys(list(d.drop) + [c for c in (*TARGETS, FORECAST_COL) if c in df.columns]))
+    from ..types import TaskSpec
+    from .schema import parse_task_spec
+
+    tasks = [parse_task_spec(t) if isinstance(t, str) else TaskSpec.from_dict(t) for t in d.tasks]
+    taken = set(d.roles) | {t.column for t in tasks} | set(d.drop)
+    roles = {c: "numeric" for c in df.columns if (c in NUMERIC_FEATURES or str(c).startswith("n_")) and c not in taken}
     key = str(df.columns[0])
-    if key not in d.roles and key not in (d.user_col, d.item_col):
-        d.roles = {**d.roles, key: "categorical"}
+    if key not in taken and key not in (d.user_col, d.item_col):
+        roles[key] = "categorical"
+    d.roles = {**d.roles, **roles}
     if not d.time_col:
         d.time_col = PERIOD_COL
     if config.split.method == "random":
