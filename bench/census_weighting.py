@@ -44,7 +44,7 @@ def main(argv=None) -> int:
 
     from mtl_core.config import DataConfig, ModelConfig, ReadOptions, RunConfig, SplitConfig, TrainConfig
     from mtl_core.data.io import read_table
-    from mtl_core.lab import _train_eval
+    from mtl_core.lab import train_eval
     from mtl_core.pipeline import prepare
 
     torch.set_num_threads(a.threads)
@@ -73,7 +73,7 @@ def main(argv=None) -> int:
         for method in METHODS:
             tcfg = cfg.train.__class__(**{**cfg.train.__dict__, "weighting": method})
             t1 = time.perf_counter()
-            _, test, res = _train_eval(prep, tasks, cfg.model, tcfg, "mmoe", None, None)
+            _, test, res = train_eval(prep, tasks, cfg.model, tcfg, "mmoe", None, None)
             secs = time.perf_counter() - t1
             scores[method].append((test, res.best_epoch, secs))
             print(f"  {method}: {test} best epoch {res.best_epoch}/{res.epochs_run} ({secs:.0f} s)",

@@ -137,8 +137,16 @@ class PreprocessConfig:
     scaling: str = "zscore"
     scale_targets: bool = True
     min_frequency: int = 1
-    onehot_max_categories: int = 0  # >0: low-cardinality categoricals also one-hot (linear model)
     log_target: str = "auto"  # regression targets: log1p when strongly skewed (auto), always (on), never (off)
+
+    # settings that no longer exist but may be in a saved config.json: read and ignored
+    LEGACY_KEYS = ("onehot_max_categories",)  # never implemented; removed
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "PreprocessConfig":
+        if isinstance(d, dict):
+            d = {k: v for k, v in d.items() if k not in cls.LEGACY_KEYS}
+        return _from_dict(cls, d)
 
     def validate(self) -> "PreprocessConfig":
         _choice("preprocess.missing", self.missing, MISSING_STRATEGIES)
@@ -152,7 +160,6 @@ class PreprocessConfig:
         _number("preprocess.fill_value", self.fill_value)
         _choice("preprocess.scaling", self.scaling, SCALERS)
         _number("preprocess.min_frequency", self.min_frequency, lo=1, integer=True)
-        _number("preprocess.onehot_max_categories", self.onehot_max_categories, lo=0, integer=True)
         _choice("preprocess.log_target", self.log_target, ("auto", "on", "off"))
         return self
 
@@ -343,7 +350,7 @@ class RunConfig:
             raise ConfigError(f"Unknown configuration section(s): {', '.join(sorted(unknown))}.")
         return cls(
             data=_from_dict(DataConfig, {**data, "read": read}),
-            preprocess=_from_dict(PreprocessConfig, d.get("preprocess")),
+            preprocess=PreprocessConfig.from_dict(d.get("preprocess")),
             split=_from_dict(SplitConfig, d.get("split")),
             model=_from_dict(ModelConfig, d.get("model")),
             train=_from_dict(TrainConfig, d.get("train")),

@@ -1,5 +1,6 @@
 """End-to-end experiment: data -> schema -> split -> preprocessing -> model -> training ->
-test metrics -> run directory. The CLI and the app both call ``run_experiment``."""
+test metrics -> run directory (written by ``mtl_core.runs.save_run``). The CLI and the app
+both call ``run_experiment``; the lab reuses ``prepare`` and ``predict_split``."""
 from __future__ import annotations
 
 import logging
@@ -147,7 +148,7 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
 def _fit_preprocessor(config: RunConfig, df, train_df, cat_cols, num_cols, tasks, time_col):
     """A fresh preprocessor fitted on the training rows, or, for a continued run
     (``config.parent``), the parent's fitted one applied unchanged."""
-    from .data.preprocess import Preprocessor
+    from .data.preprocessing import Preprocessor
     from .predict import check_features, parent_preprocessor
 
     pre = parent_preprocessor(config)
@@ -175,21 +176,19 @@ def _split_report(encoded: dict[str, EncodedSplit], tasks: list[TaskInfo]) -> di
     return {"sizes": sizes, "label_rates": rates}
 
 
-# --------------------------------------------------------------------------- training + saving
-def _predictions_original_units(pre, tasks: list[TaskInfo], preds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    out = {}
-    for t in tasks:
-        p = preds[t.name]
-        out[t.name] = pre.inverse_target(t.name, p) if t.kind == "regression" else p
-    return out
+# --------------------------------------------------------------------------- training + evaluation
+def predict_split(prep: Prepared, model, split: str, tasks: list[TaskInfo] | None = None,
+                  device=None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(labels, predictions) of ``tasks`` (default: all) on one split, regression values in
+    the data's own units."""
+    from .evaluation.common import original_units
+    from .training.trainer import predict
 
-
-def _true_original_units(pre, tasks: list[TaskInfo], split: EncodedSplit) -> dict[str, np.ndarray]:
-    out = {}
-    for t in tasks:
-        y = split.labels[t.name]
-        out[t.name] = pre.inverse_target(t.name, y) if t.kind == "regression" else y
-    return out
+    tasks = prep.task_infos if tasks is None else tasks
+    enc = prep.encoded[split]
+    pred = predict(model, enc, tasks, device, prep.config.train.eval_batch_size)
+    return (original_units(prep.preprocessor, tasks, enc.labels),
+            original_units(prep.preprocessor, tasks, pred))
 
 
 def _too_big(n_params: int, limit: int, prep: Prepared, what: str) -> DataError:
@@ -226,11 +225,9 @@ def evaluate_prepared(prep: Prepared, model, device=None) -> tuple[dict, dict, d
     from .training.trainer import predict
 
     tasks = prep.task_infos
-    pre = prep.preprocessor
     bs = prep.config.train.eval_batch_size
     test = prep.encoded["test"]
-    pred_test = _predictions_original_units(pre, tasks, predict(model, test, tasks, device, bs))
-    true_test = _true_original_units(pre, tasks, test)
+    true_test, pred_test = predict_split(prep, model, "test", device=device)
     user_ids = prep.df[prep.user_col].to_numpy()[test.index] if prep.user_col else None
     metrics = evaluate(tasks, true_test, pred_test, user_ids=user_ids, k=10)
     add_forecast_baselines(metrics, prep, true_test, pred_test)
@@ -253,128 +250,6 @@ def evaluate_prepared(prep: Prepared, model, device=None) -> tuple[dict, dict, d
                 metrics["tasks"][t.name]["best_threshold"] = thr
                 metrics["tasks"][t.name]["f1_at_best_threshold"] = best.get("f1")
     return metrics, curve_data, pred_test
-
-
-def _item_user_tables(prep: Prepared, train_pos: np.ndarray):
-    """Catalogue (items with latest attributes), users (latest user-level features) and the
-    training interactions, for recommendations."""
-    df = prep.df
-    feats = [c for c in prep.cat_cols + prep.num_cols if c not in (prep.user_col, prep.item_col)]
-    train = df.iloc[train_pos]
-    if prep.time_col and prep.time_col in train.columns:
-        order = pd.to_datetime(train[prep.time_col], errors="coerce", format="mixed", utc=True)
-        train = train.assign(_t=order).sort_values("_t", kind="stable").drop(columns="_t")
-    item_cols: list[str] = []
-    user_cols: list[str] = []
-    if prep.item_col:
-        g = train.groupby(prep.item_col, sort=False, observed=True)
-        for c in feats:
-            nun = g[c].nunique(dropna=True)
-            if len(nun) and float((nun <= 1).mean()) >= 0.95:
-                item_cols.append(c)
-    if prep.user_col:
-        g = train.groupby(prep.user_col, sort=False, observed=True)
-        for c in feats:
-            if c in item_cols:
-                continue
-            nun = g[c].nunique(dropna=True)
-            if len(nun) and float((nun <= 1).mean()) >= 0.95:
-                user_cols.append(c)
-    context_cols = [c for c in feats if c not in item_cols and c not in user_cols]
-    catalog = train.drop_duplicates(prep.item_col, keep="last")[[prep.item_col] + item_cols] if prep.item_col else pd.DataFrame()
-    users = pd.DataFrame()
-    if prep.user_col:
-        users = train.drop_duplicates(prep.user_col, keep="last")[[prep.user_col] + user_cols + context_cols]
-    inter_cols = [c for c in (prep.user_col, prep.item_col, prep.time_col) if c] + [t.column for t in prep.tasks if t.column in df.columns]
-    inter_cols = list(dict.fromkeys(inter_cols))
-    interactions = train[inter_cols] if prep.user_col and prep.item_col else pd.DataFrame()
-    context_defaults = {}
-    for c in context_cols:
-        s = train[c].dropna()
-        if s.empty:
-            context_defaults[c] = None
-        elif c in prep.num_cols:
-            context_defaults[c] = float(pd.to_numeric(s, errors="coerce").median())
-        else:
-            context_defaults[c] = str(s.astype(str).mode().iloc[0])
-    layout = {"item_cols": item_cols, "user_cols": user_cols, "context_cols": context_cols,
-              "context_defaults": context_defaults}
-    return catalog, users, interactions, layout
-
-
-def save_run(prep: Prepared, model, train_result, metrics: dict, curve_data: dict,
-             pred_test: dict[str, np.ndarray], root: str | Path, run_id: str | None = None,
-             writer=None) -> Path:
-    """Write the run's files into ``writer`` (a fresh ``RunWriter`` when None) and publish
-    them atomically; on any failure the temporary directory is removed."""
-    import torch
-
-    from .runs import RunWriter, new_run_id
-
-    cfg = prep.config
-    if writer is None:
-        writer = RunWriter(root, run_id or new_run_id(cfg.model.arch))
-    try:
-        writer.json("config.json", cfg.to_dict())
-        writer.json("metrics.json", metrics)
-        writer.json("curves.json", curve_data)
-        hist = pd.DataFrame(train_result.history)
-        if hist.empty:
-            hist = pd.DataFrame(columns=["epoch", "split", "task", "loss"])
-        writer.frame("history.csv", hist)
-        writer.frame("weights.csv", pd.DataFrame(train_result.weights_history, columns=["epoch", "task", "weight"]))
-        writer.json("diagnostics.json", train_result.diagnostics)
-        writer.json("preprocessor.json", prep.preprocessor.to_dict())
-        if getattr(model, "is_sklearn", False):
-            writer.json("model.json", model.state_dict_json())
-        else:
-            torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, writer.path / "model.pt")
-        catalog, users, interactions, layout = _item_user_tables(prep, prep.encoded["train"].index)
-        fused_default = [t.name for t in prep.task_infos if t.kind == "binary"]
-        bought = next((t.column for t in prep.tasks if t.kind == "binary" and any(
-            w in t.column.lower() for w in ("purchase", "buy", "order", "bought", "conversion"))), None)
-        if bought is None and fused_default:
-            bought = next(t.column for t in prep.tasks if t.key == fused_default[-1])
-        writer.json("model_meta.json", {
-            "arch": cfg.model.arch,
-            "features": prep.features.to_dict(),
-            "tasks": [t.to_dict() for t in prep.task_infos],
-            "task_specs": [t.to_dict() for t in prep.tasks],
-            "model_config": cfg.model.__dict__,
-            "user_col": prep.user_col, "item_col": prep.item_col, "time_col": prep.time_col,
-            "cat_cols": prep.cat_cols, "num_cols": prep.num_cols,
-            "bought_col": bought,
-            **layout,
-        })
-        test = prep.encoded["test"]
-        pred = pd.DataFrame(index=np.arange(len(test)))
-        for c in (prep.user_col, prep.item_col):
-            if c:
-                pred[c] = prep.df[c].to_numpy()[test.index]
-        true_test = _true_original_units(prep.preprocessor, prep.task_infos, test)
-        for t in prep.task_infos:
-            pred[f"true:{t.name}"] = true_test[t.name]
-            p = pred_test[t.name]
-            if t.kind == "multiclass":
-                pred[f"pred:{t.name}"] = p.argmax(-1).astype(np.int64) if len(p) else np.zeros(0, np.int64)
-                for k, cls in enumerate(t.classes):
-                    pred[f"proba:{t.name}:{cls}"] = p[:, k] if len(p) else np.zeros(0)
-            else:
-                pred[f"pred:{t.name}"] = p
-        writer.frame("predictions.parquet", pred)
-        if not catalog.empty:
-            writer.frame("catalog.parquet", catalog)
-        if not users.empty:
-            writer.frame("users.parquet", users)
-        if not interactions.empty:
-            writer.frame("interactions.parquet", interactions)
-        writer.json("status.json", {"status": "complete" if train_result.stopped in ("completed", "early_stopping") else train_result.stopped,
-                                    "stopped": train_result.stopped, "message": train_result.message,
-                                    "best_epoch": train_result.best_epoch})
-        return writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:
@@ -411,8 +286,8 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
     """
     import torch
 
+    from .runs import RunWriter, new_run_id, resolve_root, save_run
     from .training.device import set_threads
-    from .runs import default_runs_root
     from .predict import load_parent_weights
     from .training.trainer import Trainer
 
@@ -430,10 +305,7 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
     if save and rank0:
         # the run's temporary directory exists (status "running", with our pid) for the whole
         # training: a crash or a restart leaves it for list_interrupted, never a half run
-        from .runs import RunWriter, new_run_id
-
-        writer = RunWriter(runs_root if runs_root is not None else default_runs_root(),
-                           run_id or new_run_id(config.model.arch))
+        writer = RunWriter(resolve_root(runs_root), run_id or new_run_id(config.model.arch))
     try:
         try:
             result = trainer.fit(prep.encoded["train"], prep.encoded["val"], callback=callback, cancel=cancel)

@@ -4,7 +4,9 @@ Every catalogue item (items seen in training, with their latest attributes) is s
 the user's features; the task scores are fused into one ranking score:
 
 - ``product`` (default): the product of the binary tasks' probabilities (each raised to its
-  weight; weight 0 leaves a task out) — the funnel probability.
+  weight; weight 0 leaves a task out) — the funnel probability. A task whose model output
+  already includes its parent's probability (ESMM's children: pCTCVR = pCTR × pCVR) enters
+  as its conditional probability (pCVR = pCTCVR / pCTR), so no stage is counted twice.
 - ``weighted``: a weighted sum of the task scores, each min-max normalised over the
   candidates so tasks on different scales are comparable, plus ``price_weight`` × price ×
   probability of the deepest binary task (expected revenue).
@@ -14,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .data import targets
 from .errors import DataError
 
 
@@ -108,9 +111,19 @@ def score_candidates(run, frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
+def output_parents(model) -> dict[str, str]:
+    """Tasks whose model output is already multiplied by a parent task's probability, mapped
+    to that parent: ESMM's children (it declares ``parent`` and ``children_tasks``)."""
+    parent = getattr(model, "parent", None)
+    return {c: parent for c in getattr(model, "children_tasks", ())} if parent else {}
+
+
 def fuse(scores: dict[str, np.ndarray], tasks, fusion: dict | None = None,
-         price: np.ndarray | None = None) -> np.ndarray:
+         price: np.ndarray | None = None, parents: dict[str, str] | None = None) -> np.ndarray:
+    """One ranking score per candidate from the task scores (see the module docstring);
+    ``parents`` maps a task whose score includes its parent's probability to that parent."""
     fusion = fusion or {}
+    parents = parents or {}
     mode = fusion.get("mode", "product")
     weights = fusion.get("weights", {})
     binary = [t.name for t in tasks if t.kind == "binary"]
@@ -122,7 +135,10 @@ def fuse(scores: dict[str, np.ndarray], tasks, fusion: dict | None = None,
         for name in binary:
             w = float(weights.get(name, 1.0))
             if w:
-                logp += w * np.log(np.clip(scores[name], 1e-12, None))
+                lp = np.log(np.clip(scores[name], 1e-12, None))
+                if name in parents:  # conditional on the parent: log(p_child / p_parent) <= 0
+                    lp = np.minimum(lp - np.log(np.clip(scores[parents[name]], 1e-12, None)), 0.0)
+                logp += w * lp
         fused = np.exp(logp)
     elif mode == "weighted":
         fused = np.zeros(n)
@@ -140,6 +156,21 @@ def fuse(scores: dict[str, np.ndarray], tasks, fusion: dict | None = None,
     return fused
 
 
+def bought_items(run, user_id) -> set[str]:
+    """Items (as text) the user bought in the training data: rows whose purchase-like task
+    (``model_meta.json``'s ``bought_col``) has that task's positive value."""
+    user_col, item_col = _require_users(run)
+    bought_col = run.meta.get("bought_col")
+    inter = run.interactions
+    if not bought_col or inter.empty or bought_col not in inter.columns:
+        return set()
+    info = next((t for t in run.task_infos if t.column == bought_col and t.kind == "binary"), None)
+    if info is None:
+        return set()
+    mine = inter[_same_id(inter[user_col], user_id)]
+    return set(mine.loc[targets.is_positive(mine[bought_col], info.positive), item_col].astype(str))
+
+
 def recommend(run, user_id, k: int = 10, fusion: dict | None = None, exclude_bought: bool = True) -> pd.DataFrame:
     """Top-``k`` items for ``user_id`` with each task's score, the fused score and the
     item's attributes."""
@@ -151,24 +182,14 @@ def recommend(run, user_id, k: int = 10, fusion: dict | None = None, exclude_bou
     price_col = (fusion or {}).get("price_col") or next(
         (c for c in run.meta.get("item_cols", []) if "price" in c.lower()), None)
     price = pd.to_numeric(frame[price_col], errors="coerce").to_numpy() if price_col and price_col in frame else None
-    fused = fuse(scores, run.task_infos, fusion, price)
+    fused = fuse(scores, run.task_infos, fusion, price, output_parents(run.model()))
     out = frame[[item_col] + [c for c in run.meta.get("item_cols", []) if c in frame.columns]].copy()
     for name, s in scores.items():
         out[f"score:{name}"] = s
     out["fused_score"] = fused
     if exclude_bought:
-        bought_col = run.meta.get("bought_col")
-        inter = run.interactions
-        if bought_col and not inter.empty and bought_col in inter.columns:
-            mine = inter[_same_id(inter[user_col], user_id)]
-            spec = next((s for s in run.meta.get("task_specs", []) if s["column"] == bought_col), None)
-            vals = mine[bought_col]
-            if spec and spec.get("positive") is not None:
-                pos = vals.astype(str).str.strip() == str(spec["positive"]).strip()
-            else:
-                pos = pd.to_numeric(vals, errors="coerce").fillna(0) > 0
-            bought = set(mine.loc[pos.to_numpy(), item_col].astype(str))
-            out = out[~out[item_col].astype(str).isin(bought)]
+        bought = bought_items(run, user_id)
+        out = out[~out[item_col].astype(str).isin(bought)]
     out = out.sort_values("fused_score", ascending=False, kind="stable").head(k).reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     out.attrs["known_user"] = frame.attrs.get("known_user", True)

@@ -62,6 +62,19 @@ def init_state() -> None:
         st.query_params["s"] = ss["sid"]
 
 
+def run_page(title: str, key: str):
+    """The head of a page about one saved run: app wiring, session state, the title and the
+    run picker (``key``). Returns the chosen LoadedRun; without any run the page says what
+    to do and stops."""
+    ensure_app()
+    init_state()
+    st.title(title)
+    run = pick_run(key)
+    if run is None:
+        st.stop()
+    return run
+
+
 def go(page: str) -> None:
     """Switch page keeping the session id in the URL."""
     st.switch_page(PAGES[page], query_params={"s": st.session_state["sid"]})
@@ -175,16 +188,21 @@ def load_run_cached(path: str | Path):
     return _load_run(str(p), p.stat().st_mtime)
 
 
+def no_runs_yet(key: str) -> None:
+    """Say that this session has no finished run, with a button to the Train page."""
+    st.info("No finished runs yet in this session. Train a model on the Train page.",
+            icon=":material/info:")
+    if st.button("Go to the Train page", key=f"{key}_go_train", type="primary"):
+        go("train")
+
+
 def pick_run(key: str):
     """A selectbox over this session's runs (newest first); returns the LoadedRun or None."""
     from mtl_core.runs import list_runs
 
     runs = list_runs(runs_root())
     if not runs:
-        st.info("No finished runs yet in this session. Train a model on the Train page.",
-                icon=":material/info:")
-        if st.button("Go to the Train page", key=f"{key}_go_train", type="primary"):
-            go("train")
+        no_runs_yet(key)
         return None
     paths = [str(r.path) for r in runs]
     labels = {str(r.path): app_state.run_label(r) for r in runs}

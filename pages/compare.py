@@ -17,9 +17,7 @@ from mtl_core.runs import list_runs  # noqa: E402
 
 runs = list_runs(_ui.runs_root())
 if not runs:
-    st.info("No finished runs yet in this session. Train a model on the Train page.", icon=":material/info:")
-    if st.button("Go to the Train page", key="cmp_go_train", type="primary"):
-        _ui.go("train")
+    _ui.no_runs_yet("cmp")
     st.stop()
 
 # --------------------------------------------------------------------------- all runs

@@ -230,15 +230,15 @@ with p2:
         _ui.plot(figures.distribution(df[col], col), key=f"fig_dist_{ver}")
 if resolved:
     with _ui.errors_here():
-        from mtl_core.data.schema import binary_target
+        from mtl_core.data import targets
 
         rates: dict = {}
-        for r in resolved:
+        for r in resolved:  # the positive / classes the model will learn (data.targets)
             if r.kind == "binary":
-                y = binary_target(df[r.column], r)
-                rates[r.key] = float(pd.Series(y).mean())
+                rates[r.key] = float(pd.Series(targets.binary_labels(df[r.column], r.positive)).mean())
             elif r.kind == "multiclass":
-                rates[r.key] = df[r.column].dropna().astype(str).value_counts(normalize=True).head(12).to_dict()
+                keys = pd.Series(targets.class_keys(df[r.column])).dropna()
+                rates[r.key] = keys.value_counts(normalize=True).head(12).to_dict()
         if rates:
             _ui.plot(figures.label_balance(rates), key=f"fig_balance_{ver}")
 

@@ -6,11 +6,13 @@ for two tasks, and the MMoE paper's task-correlation experiment. Long experiment
 the background through the app's job manager; logic lives in ``mtl_core.lab``."""
 from __future__ import annotations
 
+from functools import partial
 from types import SimpleNamespace
 
 import pandas as pd
 import streamlit as st
 
+from mtl_core import lab
 from mtl_core.app import state as app_state
 from pages import _ui
 
@@ -50,11 +52,24 @@ def _train_config():
 
 
 def _submit(kind: str, fn) -> None:
+    """Run ``fn(callback=..., cancel=...)`` (a lab experiment) as this session's ``kind`` job."""
     def work(callback, cancel):
-        return fn(_adapter(callback), cancel)
+        return fn(callback=_adapter(callback), cancel=cancel)
 
     mgr.submit(work, name=f"lab-{kind}", owner=_owner(kind))
     ss[f"lab_{kind}_seen"] = None
+
+
+def _start_button(kind: str, what: str, label: str, icon: str, problem: str | None, fn) -> None:
+    """The progress panel of this session's ``kind`` job and the button that starts ``fn`` in
+    the background, unless ``problem`` says what to change first."""
+    running = _job_panel(kind, what)
+    if st.button(label, key=f"{kind}_go", type="primary", disabled=running, icon=icon):
+        if problem:
+            st.error(problem, icon=":material/error:")
+        else:
+            _submit(kind, fn)
+            st.rerun()
 
 
 def _job_panel(kind: str, what: str) -> bool:
@@ -105,6 +120,17 @@ def _needs_tasks(n: int, key: str) -> bool:
         st.info(f"This experiment needs at least {n} tasks; choose them on the Data page.", icon=":material/info:")
         return False
     return True
+
+
+def _tab_config(intro: str, key: str):
+    """A two-task experiment's tab: its introduction, then the Train page's configuration, or
+    None (after saying why) without data, without two tasks or with invalid settings."""
+    st.markdown(intro)
+    if not _needs_tasks(2, key):
+        return None
+    with _ui.errors_here():
+        return _train_config()
+    return None
 
 
 tab_diag, tab_nt, tab_pareto, tab_corr = st.tabs(["Diagnostics", "Negative transfer", "Pareto sweep",
@@ -170,38 +196,27 @@ with tab_diag:
 
 # --------------------------------------------------------------------------- negative transfer
 with tab_nt:
-    st.markdown("Trains the model set on the **Train** page and, for each task, a single-task model on that "
-                "task alone with the same epochs, batch size, learning rate, split and seed.")
-    if _needs_tasks(2, "nt"):
+    cfg = _tab_config("Trains the model set on the **Train** page and, for each task, a single-task model on "
+                      "that task alone with the same epochs, batch size, learning rate, split and seed.", "nt")
+    if cfg is not None:
         with _ui.errors_here():
-            cfg = _train_config()
             st.caption(f"Multi-task model: {cfg.model.arch}, {cfg.train.weighting} weighting, "
                        f"{cfg.train.epochs} epochs, batch {cfg.train.batch_size}, lr {cfg.train.lr:g} "
                        "(change them on the Train page).")
             seeds = st.multiselect("Seeds", list(range(10)), default=[0, 1, 2], key="nt_seeds",
                                    help="With one seed a difference cannot be told apart from noise; "
                                         "three or more give a standard error.")
-            running = _job_panel("nt", "Negative-transfer check")
-            if st.button("Compare with single-task models", key="nt_go", type="primary", disabled=running,
-                         icon=":material/compare_arrows:"):
-                if not seeds:
-                    st.error("Choose at least one seed.", icon=":material/error:")
-                else:
-                    from mtl_core.lab import negative_transfer
-
-                    df = ss["df"]
-                    _submit("nt", lambda cb, cancel, cfg=cfg, df=df, seeds=list(seeds): negative_transfer(
-                        cfg, df, seeds=seeds, callback=cb, cancel=cancel, runs_root=root, background=True))
-                    st.rerun()
-        from mtl_core.lab import list_transfers
-
-        saved = list_transfers(root)
+            _start_button("nt", "Negative-transfer check", "Compare with single-task models",
+                          ":material/compare_arrows:", None if seeds else "Choose at least one seed.",
+                          partial(lab.negative_transfer, cfg, ss["df"], seeds=list(seeds), runs_root=root,
+                                  background=True))
+        saved = lab.list_transfers(root)
         if saved:
             with _ui.errors_here():
                 latest = saved[0]
-                table = pd.read_csv(latest["path"] / "summary.csv")
+                table = lab.load_transfer(latest["path"])
                 st.subheader("Multi-task vs single-task (test split)")
-                flagged = table[table["verdict"] == "negative transfer"]
+                flagged = table[table["verdict"] == lab.VERDICT_NEGATIVE]
                 if len(flagged):
                     st.warning("Negative transfer on " + ", ".join(flagged["task"].astype(str)) +
                              ": the multi-task model is worse than a model trained on that task alone.",
@@ -210,7 +225,8 @@ with tab_nt:
                     st.success("No negative transfer beyond run-to-run variation.", icon=":material/check_circle:")
 
                 def _flag(v: str) -> str:
-                    return {"negative transfer": "⚠ negative transfer", "positive transfer": "✓ positive transfer"}.get(v, v)
+                    return {lab.VERDICT_NEGATIVE: f"⚠ {lab.VERDICT_NEGATIVE}",
+                            lab.VERDICT_POSITIVE: f"✓ {lab.VERDICT_POSITIVE}"}.get(v, v)
 
                 show = table.assign(verdict=table["verdict"].map(_flag))
                 st.dataframe(show, hide_index=True, key="nt_table",
@@ -222,11 +238,11 @@ with tab_nt:
 
 # --------------------------------------------------------------------------- Pareto sweep
 with tab_pareto:
-    st.markdown("Trains the Train page's model with fixed loss weights *(w, 1 − w)* for two tasks (other tasks "
-                "keep weight 1), plus learned weightings and single-task models, and draws the trade-off.")
-    if _needs_tasks(2, "ps"):
+    cfg = _tab_config("Trains the Train page's model with fixed loss weights *(w, 1 − w)* for two tasks (other "
+                      "tasks keep weight 1), plus learned weightings and single-task models, and draws the "
+                      "trade-off.", "ps")
+    if cfg is not None:
         with _ui.errors_here():
-            cfg = _train_config()
             from mtl_core.data.schema import parse_task_spec
 
             keys = [parse_task_spec(s).key for s in cfg.data.tasks]
@@ -240,23 +256,12 @@ with tab_pareto:
             single = c2.checkbox("Single-task reference", value=True, key="ps_single")
             st.caption(f"{n_points + len(learned) + (2 if single else 0)} trainings of {cfg.train.epochs} epochs "
                        f"({cfg.model.arch}).")
-            running = _job_panel("ps", "Pareto sweep")
-            if st.button("Run the sweep", key="ps_go", type="primary", disabled=running,
-                         icon=":material/scatter_plot:"):
-                if ta == tb:
-                    st.error("Choose two different tasks.", icon=":material/error:")
-                else:
-                    from mtl_core.lab import pareto_sweep
-
-                    df = ss["df"]
-                    _submit("ps", lambda cb, cancel, cfg=cfg, df=df, ta=ta, tb=tb, n=int(n_points),
-                            le=list(learned), si=bool(single): pareto_sweep(
-                                cfg, df, ta, tb, n_points=n, learned=le, include_single=si, callback=cb,
-                                cancel=cancel, runs_root=root, background=True))
-                    st.rerun()
-    from mtl_core.lab import list_sweeps, load_sweep
-
-    sweeps = list_sweeps(root)
+            _start_button("ps", "Pareto sweep", "Run the sweep", ":material/scatter_plot:",
+                          "Choose two different tasks." if ta == tb else None,
+                          partial(lab.pareto_sweep, cfg, ss["df"], ta, tb, n_points=int(n_points),
+                                  learned=list(learned), include_single=bool(single), runs_root=root,
+                                  background=True))
+    sweeps = lab.list_sweeps(root)
     if sweeps:
         with _ui.errors_here():
             from mtl_core import figures
@@ -265,7 +270,7 @@ with tab_pareto:
                                       f"{s.get('created', '')[:16].replace('T', ' ')} · {s.get('status', '')}"
                       for s in sweeps}
             choice = st.selectbox("Saved sweeps", list(labels), format_func=labels.get, key="ps_saved")
-            sw = load_sweep(choice)
+            sw = lab.load_sweep(choice)
             pts = sw.points
             _ui.plot(figures.pareto_plot(pts[["x", "y", "label", "kind", "pareto"]], sw.axis_a, sw.axis_b,
                                          maximize=sw.maximize), key=f"ps_plot_{sw.id}")
@@ -284,13 +289,11 @@ with tab_corr:
                 "have a correlation you set. Each model is compared with single-task models on the same data "
                 "and seed.")
     with _ui.errors_here():
-        from mtl_core.lab import CORRELATION_DATASETS, CORRELATION_EPOCHS
-
         dataset_labels = {"ecommerce": "Shop data: click (AUC) and rating (RMSE)",
                           "paper": "Paper's data: x in R^100, two regression tasks (RMSE)"}
-        dataset = st.selectbox("Data", list(CORRELATION_DATASETS), format_func=dataset_labels.get,
+        dataset = st.selectbox("Data", list(lab.CORRELATION_DATASETS), format_func=dataset_labels.get,
                                key="cl_dataset", on_change=lambda: ss.__setitem__(
-                                   "cl_epochs", CORRELATION_EPOCHS[ss["cl_dataset"]]),
+                                   "cl_epochs", lab.CORRELATION_EPOCHS[ss["cl_dataset"]]),
                                help="Shop data: generated e-commerce table whose latent vector mostly comes from "
                                     "id embeddings the models must learn. Paper's data: the MMoE paper's Section "
                                     "4.2 set-up, the 100 inputs observed directly; shared bottom [113] vs MMoE "
@@ -302,32 +305,22 @@ with tab_corr:
                                default=["shared_bottom", "mmoe", "single"], key="cl_archs")
         c1, c2, c3 = st.columns(3)
         rows = c1.number_input("Rows", 500, 200_000, 8000, step=1000, key="cl_rows")
-        ss.setdefault("cl_epochs", CORRELATION_EPOCHS[dataset])
+        ss.setdefault("cl_epochs", lab.CORRELATION_EPOCHS[dataset])
         epochs = c2.number_input("Epochs", 1, 50, key="cl_epochs")
         n_seeds = c3.number_input("Seeds", 1, 10, 3, key="cl_seeds",
                                   help="Each seed draws new data, split and initialisation.")
-        running = _job_panel("cl", "Correlation lab")
-        if st.button("Run the correlation lab", key="cl_go", type="primary", disabled=running,
-                     icon=":material/science:"):
-            if not corrs or not archs:
-                st.error("Choose at least one correlation and one model.", icon=":material/error:")
-            else:
-                from mtl_core.lab import correlation_lab
-
-                _submit("cl", lambda cb, cancel, c=sorted(corrs), a=list(archs), r=int(rows), e=int(epochs),
-                        s=list(range(int(n_seeds))), d=str(dataset): correlation_lab(
-                            c, a, rows=r, epochs=e, seeds=s, callback=cb, cancel=cancel, runs_root=root,
-                            background=True, dataset=d))
-                st.rerun()
-    from mtl_core.lab import list_correlation_labs, load_correlation_lab
-
-    labs = list_correlation_labs(root)
+        _start_button("cl", "Correlation lab", "Run the correlation lab", ":material/science:",
+                      None if corrs and archs else "Choose at least one correlation and one model.",
+                      partial(lab.correlation_lab, sorted(corrs), list(archs), rows=int(rows), epochs=int(epochs),
+                              seeds=list(range(int(n_seeds))), runs_root=root, background=True,
+                              dataset=str(dataset)))
+    labs = lab.list_correlation_labs(root)
     if labs:
         with _ui.errors_here():
             from mtl_core import figures
 
-            lab = labs[0]
-            res = load_correlation_lab(lab["path"])
+            latest = labs[0]
+            res = lab.load_correlation_lab(latest["path"])
             has_single = "single" in set(res["model"]) and len(set(res["model"])) > 1
             view = st.radio("Show", ["Difference to single-task", "Metric"] if has_single else ["Metric"],
                             horizontal=True, key="cl_view")
@@ -343,7 +336,7 @@ with tab_corr:
                         fig = figures.correlation_lab_plot(dd, value_col="vs_single",
                                                            metric_name=f"{metric} {task} vs single-task")
                         fig.add_hline(y=0, line={"color": "#999", "dash": "dot", "width": 1})
-                    _ui.plot(fig, key=f"cl_plot_{lab['id']}_{task}_{view}")
+                    _ui.plot(fig, key=f"cl_plot_{latest['id']}_{task}_{view}")
             if view == "Metric":
                 st.caption("Test metric of each model as the tasks become more related (right). Error bars are "
                            "the spread across seeds, which also changes the data, so compare models at one "
@@ -353,10 +346,10 @@ with tab_corr:
                            "paired by seed (error bars: standard error over seeds); RMSE is sign-flipped so up "
                            "is always better. In the paper the "
                            "shared bottom falls furthest below 0 as the correlation drops, and MMoE less.")
-            st.caption(f"{lab.get('dataset', 'ecommerce')} data · "
-                       f"{lab.get('rows', '?'):,} rows · {lab.get('epochs', '?')} epochs · seeds "
-                       f"{', '.join(map(str, lab.get('seeds', [])))} · {lab.get('seconds', '?')} s · "
-                       f"{lab.get('status', '')}")
-            st.dataframe(res, hide_index=True, key=f"cl_table_{lab['id']}",
+            st.caption(f"{latest.get('dataset', 'ecommerce')} data · "
+                       f"{latest.get('rows', '?'):,} rows · {latest.get('epochs', '?')} epochs · seeds "
+                       f"{', '.join(map(str, latest.get('seeds', [])))} · {latest.get('seconds', '?')} s · "
+                       f"{latest.get('status', '')}")
+            st.dataframe(res, hide_index=True, key=f"cl_table_{latest['id']}",
                          column_config={c: st.column_config.NumberColumn(format="%.4f")
                                         for c in ("value", "std", "vs_single", "vs_single_std")})

@@ -8,14 +8,7 @@ import streamlit as st
 
 from pages import _ui
 
-_ui.ensure_app()
-_ui.init_state()
-
-ss = st.session_state
-st.title("Recommend")
-run = _ui.pick_run("rec_run")
-if run is None:
-    st.stop()
+run = _ui.run_page("Recommend", "rec_run")
 
 from mtl_core.recommend import list_users, recommend, user_history  # noqa: E402
 

@@ -2,20 +2,12 @@
 calibration, regression errors, ranking quality, training curves and downloads."""
 from __future__ import annotations
 
-
 import pandas as pd
 import streamlit as st
 
 from pages import _ui
 
-_ui.ensure_app()
-_ui.init_state()
-
-ss = st.session_state
-st.title("Results")
-run = _ui.pick_run("res_run")
-if run is None:
-    st.stop()
+run = _ui.run_page("Results", "res_run")
 
 from mtl_core import figures  # noqa: E402 - plotly only when there is something to draw
 from mtl_core.evaluation.metrics import binary_at_threshold, metrics_table, to_safe_csv  # noqa: E402

@@ -19,6 +19,14 @@ def new_app(sid: str | None = None) -> AppTest:
     return at
 
 
+def open_page(page: str, sid: str | None = None) -> AppTest:
+    """The app switched to ``page`` (e.g. ``"pages/results.py"``) and run once."""
+    at = new_app(sid)
+    at.switch_page(page)
+    at.run()
+    return at
+
+
 def assert_no_errors(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]

@@ -60,6 +60,20 @@ def app_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    """Where the browser tests save their screenshots: a temporary folder, so that a test run
+    leaves the checkout clean, or ``$MTL_LAB_SCREENSHOTS`` (relative to the repository) to
+    refresh the committed ones:
+    ``MTL_LAB_SCREENSHOTS=docs/screenshots python -m pytest tests/test_browser.py tests/test_browser_lab.py``."""
+    target = os.environ.get("MTL_LAB_SCREENSHOTS")
+    if target:
+        path = ROOT / target
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    return tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture(scope="module")
 def browser_page(app_server):
     """One headless Chromium page for the module's tests."""
     from browser_support import chromium_page

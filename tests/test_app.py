@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from apptest_support import ROOT, assert_no_errors, chart_specs, chart_titles, new_app, run_until
+from apptest_support import (ROOT, assert_no_errors, chart_specs, chart_titles, new_app, open_page,
+                             run_until)
 from mtl_core.app import state as app_state
 from mtl_core.config import RunConfig
 from mtl_core.errors import ConfigError
@@ -17,13 +18,29 @@ from mtl_core.errors import ConfigError
 PAGES = ["start", "data", "train", "results", "recommend"]
 
 
-def _train(at: AppTest, epochs: int = 2, timeout: float = 120) -> None:
-    """Click Train and rerun (fragment timers do not fire in AppTest) until the job ends."""
+def _click_train(at: AppTest, epochs: int, batch_size: int = 1024, **numbers) -> None:
+    """On the Train page: set the epochs, the batch size and other number inputs (by key),
+    then click Train."""
     at.switch_page("pages/train.py")
     at.run()
     at.number_input(key="tr_epochs").set_value(epochs)
-    at.select_slider(key="tr_bs").set_value(1024)
+    for key, value in numbers.items():
+        at.number_input(key=key).set_value(value)
+    at.select_slider(key="tr_bs").set_value(batch_size)
     at.button(key="train_go").click().run()
+
+
+def _sample_app() -> AppTest:
+    """A fresh session with the bundled sample opened from the Start page."""
+    at = new_app()
+    at.run()
+    at.button(key="start_sample").click().run()
+    return at
+
+
+def _train(at: AppTest, epochs: int = 2, timeout: float = 120) -> None:
+    """Click Train and rerun (fragment timers do not fire in AppTest) until the job ends."""
+    _click_train(at, epochs)
     assert_no_errors(at)
     run_until(at, lambda a: a.success or a.error or a.warning, timeout)
     assert_no_errors(at)
@@ -37,9 +54,7 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     mp.setenv("MTL_LAB_RUNS", str(root))
     mp.chdir(ROOT)
-    at = new_app()
-    at.run()
-    at.button(key="start_sample").click().run()
+    at = _sample_app()
     assert_no_errors(at)
     _train(at)
     sid = at.session_state["sid"]
@@ -59,22 +74,63 @@ def run_session(trained, monkeypatch):
 # --------------------------------------------------------------------------- smoke
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_on_a_fresh_session(runs_root, page):
-    at = new_app()
-    at.switch_page(f"pages/{page}.py")
-    at.run()
+    at = open_page(f"pages/{page}.py")
     assert_no_errors(at)
     assert at.title and at.title[0].value
     assert app_state.valid_session_id(at.session_state["sid"])
     assert at.query_params["s"] == [at.session_state["sid"]] or at.query_params["s"] == at.session_state["sid"]
 
 
-def test_start_page_does_not_import_torch_before_drawing(runs_root):
-    at = new_app()
-    at.run()
-    assert_no_errors(at)
-    assert at.title[0].value == "MTL Lab"
-    assert at.button(key="start_sample").proto.type == "primary"
-    assert any("Training device" in c.value for c in at.caption)
+_NO_TORCH_START = """
+import importlib.abc, json, sys, threading
+
+ATTEMPTS = []  # who tried to import torch: the thread, and whether the device label asked
+
+
+class NoTorch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            f, callers = sys._getframe(1), set()
+            while f is not None:
+                callers.add(f.f_code.co_name)
+                f = f.f_back
+            ATTEMPTS.append({"thread": threading.current_thread().name,
+                             "device_label": "_device_label" in callers})
+            raise ImportError("torch is blocked in this test")
+        return None
+
+sys.meta_path.insert(0, NoTorch())
+sys.path.insert(0, "tests")
+from apptest_support import new_app
+
+at = new_app()
+at.run()
+print(json.dumps({"exceptions": [e.value for e in at.exception], "errors": [e.value for e in at.error],
+                  "titles": [t.value for t in at.title], "subheaders": [h.value for h in at.subheader],
+                  "buttons": [b.key for b in at.button], "captions": [c.value for c in at.caption],
+                  "torch": "torch" in sys.modules, "attempts": ATTEMPTS}))
+"""
+
+
+def test_start_page_draws_without_torch(runs_root):
+    """The Start page (and app.py around it) draws everything without torch: in a fresh
+    interpreter where importing torch fails, the page renders whole and without an error, the
+    only import attempts come from the device line (filled in after drawing; it falls back to
+    CPU) and the background warm-up."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _NO_TORCH_START], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    page = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert not page["exceptions"] and not page["errors"], page
+    assert page["titles"] == ["MTL Lab"] and "How it works" in page["subheaders"]
+    assert "start_sample" in page["buttons"]
+    assert "Training device: CPU" in page["captions"] and not page["torch"]
+    # torch is asked for only by the device label (drawn last) and the background warm-up
+    assert any(a["device_label"] for a in page["attempts"]), page["attempts"]
+    assert all(a["device_label"] or a["thread"] == "mtl-warm-up" for a in page["attempts"]), page["attempts"]
 
 
 def test_cold_start_imports_neither_torch_nor_sklearn_metrics():
@@ -106,9 +162,7 @@ def test_start_button_opens_sample_and_switches_to_train(runs_root):
 
 
 def test_data_page_with_sample(runs_root):
-    at = new_app()
-    at.switch_page("pages/data.py")
-    at.run()
+    at = open_page("pages/data.py")
     at.button(key="data_sample").click().run()
     assert_no_errors(at)
     ver = at.session_state["data_version"]
@@ -127,9 +181,7 @@ def test_data_page_with_sample(runs_root):
 
 
 def test_task_error_is_shown_next_to_the_tasks(runs_root):
-    at = new_app()
-    at.switch_page("pages/data.py")
-    at.run()
+    at = open_page("pages/data.py")
     at.button(key="data_sample").click().run()
     ver = at.session_state["data_version"]
     at.multiselect(key=f"tasks_{ver}").set_value(["click", "item_category"]).run()
@@ -153,9 +205,7 @@ def _event_log(n: int = 600) -> pd.DataFrame:
 def test_funnel_builder_turns_an_event_log_into_tasks(runs_root):
     from mtl_core.data.schema import infer_schema
 
-    at = new_app()
-    at.switch_page("pages/data.py")
-    at.run()
+    at = open_page("pages/data.py")
     log = _event_log()
     at.session_state["df"] = log
     at.session_state["schema"] = infer_schema(log)
@@ -176,15 +226,8 @@ def test_funnel_builder_turns_an_event_log_into_tasks(runs_root):
 
 
 def test_stop_button_cancels_training(runs_root):
-    at = new_app()
-    at.run()
-    at.button(key="start_sample").click().run()
-    at.switch_page("pages/train.py")
-    at.run()
-    at.number_input(key="tr_epochs").set_value(200)
-    at.number_input(key="tr_patience").set_value(0)
-    at.select_slider(key="tr_bs").set_value(64)
-    at.button(key="train_go").click().run()
+    at = _sample_app()
+    _click_train(at, 200, 64, tr_patience=0)
     run_until(at, lambda a: a.get("progress"), 60, every=0.2)  # wait until it is really training
     assert at.get("progress"), "training never started"
     at.button(key="train_stop").click().run()
@@ -206,14 +249,8 @@ def test_queued_job_shows_its_position_then_runs(runs_root, monkeypatch):
         mgr = _ui.job_manager()
         assert mgr.max_concurrent == 1
         mgr.submit(lambda cb, cancel: release.wait(30), owner="another-session")
-        at = new_app()
-        at.run()
-        at.button(key="start_sample").click().run()
-        at.switch_page("pages/train.py")
-        at.run()
-        at.number_input(key="tr_epochs").set_value(1)
-        at.select_slider(key="tr_bs").set_value(2048)
-        at.button(key="train_go").click().run()
+        at = _sample_app()
+        _click_train(at, 1, 2048)
         assert_no_errors(at)
         assert any("Queued (position 1)" in i.value for i in at.info), [i.value for i in at.info]
         assert at.button(key="train_go").disabled
@@ -233,9 +270,7 @@ def test_unexpected_error_is_short_and_without_traceback(runs_root, monkeypatch)
         raise ZeroDivisionError("internal detail")
 
     monkeypatch.setattr(runs, "list_runs", boom)
-    at = new_app()
-    at.switch_page("pages/results.py")
-    at.run()
+    at = open_page("pages/results.py")
     assert not at.exception
     assert at.error and "Something went wrong: ZeroDivisionError" in at.error[0].value
     assert "internal detail" not in at.error[0].value
@@ -243,9 +278,7 @@ def test_unexpected_error_is_short_and_without_traceback(runs_root, monkeypatch)
 
 # --------------------------------------------------------------------------- main flow
 def test_results_show_per_task_scores(run_session):
-    at = new_app(run_session["sid"])
-    at.switch_page("pages/results.py")
-    at.run()
+    at = open_page("pages/results.py", run_session["sid"])
     assert_no_errors(at)
     table = at.dataframe[0].value
     assert set(table["task"]) == {"click", "purchase"}
@@ -262,9 +295,7 @@ def test_results_show_per_task_scores(run_session):
 
 
 def test_threshold_slider_recomputes_confusion_matrix(run_session):
-    at = new_app(run_session["sid"])
-    at.switch_page("pages/results.py")
-    at.run()
+    at = open_page("pages/results.py", run_session["sid"])
     slider = next(s for s in at.slider if s.key.startswith("thr_") and s.key.endswith("_click"))
 
     def cm():
@@ -282,9 +313,7 @@ def test_threshold_slider_recomputes_confusion_matrix(run_session):
 
 
 def test_recommend_page_shows_top_k(run_session):
-    at = new_app(run_session["sid"])
-    at.switch_page("pages/recommend.py")
-    at.run()
+    at = open_page("pages/recommend.py", run_session["sid"])
     assert_no_errors(at)
     recs = at.dataframe[0].value
     assert len(recs) == 10
@@ -306,9 +335,7 @@ def test_recommend_page_shows_top_k(run_session):
 
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_with_a_finished_run(run_session, page):
-    at = new_app(run_session["sid"])
-    at.switch_page(f"pages/{page}.py")
-    at.run()
+    at = open_page(f"pages/{page}.py", run_session["sid"])
     assert_no_errors(at)
 
 

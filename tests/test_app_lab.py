@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from apptest_support import assert_no_errors, chart_titles, new_app, run_until
+from apptest_support import assert_no_errors, chart_titles, new_app, open_page, run_until
 from mtl_core.app import state as app_state
 from mtl_core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from mtl_core.data.synth import make_synthetic
@@ -60,18 +60,14 @@ def session_with_runs(runs_root):
 
 @pytest.mark.parametrize("page", ["lab", "compare"])
 def test_page_renders_on_a_fresh_session(runs_root, page):
-    at = new_app()
-    at.switch_page(f"pages/{page}.py")
-    at.run()
+    at = open_page(f"pages/{page}.py")
     assert_no_errors(at)
     assert at.title[0].value == {"lab": "Trade-off lab", "compare": "Compare runs"}[page]
 
 
 def test_lab_diagnostics_with_finished_runs(session_with_runs):
     sid, mmoe = session_with_runs
-    at = new_app(sid)
-    at.switch_page("pages/lab.py")
-    at.run()
+    at = open_page("pages/lab.py", sid)
     assert_no_errors(at)
     assert "Gradient norms on shared parameters" in chart_titles(at)  # newest run: shared bottom
     at.selectbox(key="lab_run").set_value(mmoe).run()
@@ -89,9 +85,7 @@ def test_lab_diagnostics_with_finished_runs(session_with_runs):
 
 
 def test_compare_page_with_finished_runs(session_with_runs):
-    at = new_app(session_with_runs[0])
-    at.switch_page("pages/compare.py")
-    at.run()
+    at = open_page("pages/compare.py", session_with_runs[0])
     assert_no_errors(at)
     assert len(at.dataframe[0].value) == 2  # all runs of the session
     assert "Validation loss across runs" in chart_titles(at)

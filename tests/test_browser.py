@@ -1,24 +1,24 @@
 """End to end in a real headless Chromium: upload a CSV, choose tasks, train 2 epochs, see
 the loss chart, the confusion matrix and recommendations. Saves a full-page screenshot of
-each page to docs/screenshots/<page>.png.
+each page as <page>.png in a temporary folder, or in ``$MTL_LAB_SCREENSHOTS`` (the
+``screenshots`` fixture; ``MTL_LAB_SCREENSHOTS=docs/screenshots`` refreshes the README's).
 
 Run: ``python -m pytest tests/test_browser.py -m browser``. Skips when /usr/bin/chromium or
 playwright is missing.
 """
 from __future__ import annotations
 
+from pathlib import Path
 
 import pytest
 
-from browser_support import ROOT, assert_no_exception, full_page_shot, settle
-
-SHOTS = ROOT / "docs" / "screenshots"
+from browser_support import assert_no_exception, full_page_shot, settle
 
 pytestmark = pytest.mark.browser
 
 
-def _shot(pg, name: str) -> None:
-    full_page_shot(pg, SHOTS / f"{name}.png")
+def _shot(pg, folder: Path, name: str) -> None:
+    full_page_shot(pg, folder / f"{name}.png")
 
 
 def _nav(pg, title: str) -> None:
@@ -33,7 +33,7 @@ def _chart(pg, title_part: str, timeout: float = 60_000):
     return loc
 
 
-def test_upload_train_results_recommend(app_server, browser_page, tmp_path):
+def test_upload_train_results_recommend(app_server, browser_page, screenshots, tmp_path):
     from playwright.sync_api import expect
 
     from mtl_core.data.synth import make_synthetic
@@ -49,7 +49,7 @@ def test_upload_train_results_recommend(app_server, browser_page, tmp_path):
     expect(pg.get_by_text("Training device:")).to_be_visible()
     assert_no_exception(pg)
     assert "s=" in pg.url  # session id in the URL: a reload finds the same runs
-    _shot(pg, "start")
+    _shot(pg, screenshots, "start")
 
     # Data: upload through the file input, choose tasks
     _nav(pg, "Data")
@@ -68,7 +68,7 @@ def test_upload_train_results_recommend(app_server, browser_page, tmp_path):
     pg.get_by_text("Resolved:").wait_for()
     _chart(pg, "Label balance")
     assert_no_exception(pg)
-    _shot(pg, "data")
+    _shot(pg, screenshots, "data")
 
     # Train: 2 epochs, watch the loss chart, wait for the end
     pg.get_by_role("button", name="Continue to training").click()
@@ -87,7 +87,7 @@ def test_upload_train_results_recommend(app_server, browser_page, tmp_path):
     expect(pg.get_by_role("button", name="Train", exact=True)).to_be_enabled(timeout=60_000)
     settle(pg)
     assert_no_exception(pg)
-    _shot(pg, "train")
+    _shot(pg, screenshots, "train")
 
     # Results: confusion matrix, ROC, table
     pg.get_by_role("button", name="See the results").click()
@@ -97,7 +97,7 @@ def test_upload_train_results_recommend(app_server, browser_page, tmp_path):
     _chart(pg, "Classification metrics")
     expect(pg.locator('[data-testid="stDataFrame"]').first).to_be_visible()
     assert_no_exception(pg)
-    _shot(pg, "results")
+    _shot(pg, screenshots, "results")
 
     # Recommend
     _nav(pg, "Recommend")
@@ -105,7 +105,7 @@ def test_upload_train_results_recommend(app_server, browser_page, tmp_path):
     expect(pg.locator('[data-testid="stDataFrame"]').first).to_be_visible()
     settle(pg)
     assert_no_exception(pg)
-    _shot(pg, "recommend")
+    _shot(pg, screenshots, "recommend")
 
     # a broken upload shows its error next to the uploader and keeps the previous data
     bad = tmp_path / "broken.csv"
@@ -128,3 +128,5 @@ def test_upload_train_results_recommend(app_server, browser_page, tmp_path):
     pg.get_by_text("Top 10 for").first.wait_for()
     assert_no_exception(pg)
     assert "Traceback" not in app_server["log"].read_text()
+    assert {p.name for p in screenshots.glob("*.png")} >= {f"{n}.png" for n in ("start", "data", "train",
+                                                                                "results", "recommend")}

@@ -1,6 +1,8 @@
 """The Trade-off lab in a real headless Chromium: open the sample, run a small Pareto sweep
-and wait for its plot (docs/screenshots/lab_pareto.png), then run the correlation lab and
-wait for its plot (docs/screenshots/lab_correlation.png).
+and wait for its plot (screenshot lab_pareto.png), then run the correlation lab and wait for
+its plot (lab_correlation.png). Screenshots go to a temporary folder, or to
+``$MTL_LAB_SCREENSHOTS`` (the ``screenshots`` fixture; ``MTL_LAB_SCREENSHOTS=docs/screenshots``
+refreshes the README's).
 
 With ``MTL_LAB_DOCS_SHOTS=1`` the correlation lab runs with the page's default settings and
 the screenshot also goes to docs/correlation_lab.png (takes about a minute more).
@@ -17,7 +19,6 @@ import pytest
 
 from browser_support import ROOT, assert_no_exception, full_page_shot, settle
 
-SHOTS = ROOT / "docs" / "screenshots"
 DOCS_MODE = os.environ.get("MTL_LAB_DOCS_SHOTS") == "1"
 
 pytestmark = pytest.mark.browser
@@ -41,7 +42,7 @@ def _fill(loc, value: str) -> None:
     expect(loc).to_have_value(value)
 
 
-def test_pareto_sweep_and_correlation_lab(app_server, browser_page):
+def test_pareto_sweep_and_correlation_lab(app_server, browser_page, screenshots):
     from playwright.sync_api import expect
 
     pg = browser_page
@@ -82,7 +83,7 @@ def test_pareto_sweep_and_correlation_lab(app_server, browser_page):
     legend = panel.locator(".js-plotly-plot .legendtext").all_text_contents()  # SVG text
     assert {"Weight sweep", "Learned weighting", "Single-task", "Pareto front"} <= set(legend), legend
     assert_no_exception(pg)
-    _shot(pg, SHOTS / "lab_pareto.png")
+    _shot(pg, screenshots / "lab_pareto.png")
 
     # Correlation lab: small settings in the test, the page defaults for the docs screenshot
     pg.get_by_role("tab", name="Correlation lab").click()
@@ -102,7 +103,8 @@ def test_pareto_sweep_and_correlation_lab(app_server, browser_page):
     expect(_panel(pg).get_by_role("button", name="Stop")).to_have_count(0, timeout=60_000)  # page redrawn
     settle(pg)
     assert_no_exception(pg)
-    _shot(pg, SHOTS / "lab_correlation.png")
+    _shot(pg, screenshots / "lab_correlation.png")
     if DOCS_MODE:
         _shot(pg, ROOT / "docs" / "correlation_lab.png")
     assert "Traceback" not in app_server["log"].read_text()
+    assert {p.name for p in screenshots.glob("*.png")} >= {"lab_pareto.png", "lab_correlation.png"}

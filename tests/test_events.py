@@ -101,17 +101,14 @@ def test_errors():
         build_funnel_table(log, user_col="u", item_col="i", event_col="e", funnel=["view"])
 
 
-def test_speed_1m_events():
-    n = 1_000_000
+def test_many_events_one_row_per_pair():
+    """Speed lives in bench/data_speed.py; here only the result on a larger log."""
+    n = 50_000
     rng = np.random.default_rng(0)
     log = pd.DataFrame({
-        "user": rng.integers(0, 100_000, n), "item": rng.integers(0, 20_000, n),
+        "user": rng.integers(0, 5_000, n), "item": rng.integers(0, 1_000, n),
         "ev": rng.choice(np.array(["view", "cart", "purchase"]), n, p=[0.9, 0.06, 0.04]),
         "ts": rng.integers(0, 10**9, n), "price": rng.random(n),
     })
-    import time
-
-    t = time.perf_counter()
     ft = build_funnel_table(log, user_col="user", item_col="item", event_col="ev", funnel=FUNNEL, time_col="ts")
-    assert time.perf_counter() - t < 10
     assert len(ft) == log.groupby(["user", "item"]).ngroups

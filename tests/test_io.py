@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import zipfile
 
 import numpy as np
@@ -12,7 +11,8 @@ import pytest
 
 from mtl_core.config import Limits, ReadOptions
 from mtl_core.errors import DataError
-from mtl_core.data.io import read_table, sniff
+from mtl_core.data.io import read_table
+from mtl_core.data.sniff import sniff
 
 CENSUS_NAMES = (
     "age, class_worker, det_ind_code, det_occ_code, education, wage_per_hour, hs_college, marital_stat, "
@@ -227,17 +227,14 @@ def test_sniff_formats():
     assert sniff(b"a\tb\n1\t2\n")["format"] == "tsv"
 
 
-@pytest.mark.skipif(os.environ.get("MTL_FAST_ONLY") == "1", reason="speed check")
-def test_speed_large(tmp_path):
-    n = 300_000
+def test_many_rows_are_read_and_stripped(tmp_path):
+    """Speed lives in bench/data_speed.py; here only the result on a larger file."""
+    n = 30_000
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"u": rng.integers(0, 10_000, n), "i": rng.integers(0, 5_000, n),
                        "c": rng.choice(["a ", " b", "c"], n), "x": rng.random(n)})
     path = tmp_path / "big.csv"
     df.to_csv(path, index=False)
-    import time
-
-    t = time.perf_counter()
     out = read_table(path)
-    assert time.perf_counter() - t < 5
     assert out.shape == (n, 4) and set(out["c"].unique()) == {"a", "b", "c"}
+    np.testing.assert_allclose(out["x"].to_numpy(), df["x"].to_numpy())

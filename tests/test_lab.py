@@ -3,7 +3,10 @@ negative transfer rows, Pareto front, saved/loadable/cancellable sweeps, the cor
 lab's rows, run comparison and the CLI commands."""
 from __future__ import annotations
 
+import ast
+import re
 import threading
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -81,6 +84,13 @@ def test_negative_transfer_returns_one_row_per_task(shop, tmp_path):
     assert c["diff"] == pytest.approx(c["mt_mean"] - c["st_mean"])
     assert events and events[-1]["fraction"] == pytest.approx(1.0)
     assert [t["id"] for t in lab.list_transfers(tmp_path)] == [table.attrs["path"].split("/")[-1]]
+    # saved by mtl_core.runs like a run: <root>/transfer/<time>-transfer-<hex>, nothing half-written
+    saved = lab.list_transfers(tmp_path)[0]
+    assert re.fullmatch(r"\d{8}-\d{6}-transfer-[0-9a-f]{6}", saved["id"])
+    assert not list((tmp_path / "transfer").glob(".tmp-*"))
+    back = lab.load_transfer(saved["path"])
+    assert back[["task", "verdict"]].equals(table[["task", "verdict"]])
+    assert len(back.attrs["per_seed"]) == 3 and back.attrs["meta"]["seeds"] == [0]
 
 
 # --------------------------------------------------------------------------- Pareto
@@ -190,10 +200,40 @@ def test_correlation_lab_paper_dataset(tmp_path):
 def test_correlation_lab_validates():
     with pytest.raises(ConfigError, match="correlations"):
         lab.correlation_lab(correlations=(2.0,), save=False)
+    with pytest.raises(ConfigError, match="correlations"):
+        lab.correlation_lab(correlations=("x",), save=False)
     with pytest.raises(ConfigError, match="rows"):
         lab.correlation_lab(rows=5, save=False)
+    with pytest.raises(ConfigError, match="rows"):
+        lab.correlation_lab(rows=True, save=False)
+    with pytest.raises(ConfigError, match="epochs"):
+        lab.correlation_lab(epochs=0, save=False)
     with pytest.raises(ConfigError, match="seeds"):
         lab.correlation_lab(seeds=(), save=False)
+    with pytest.raises(ConfigError, match="seeds"):
+        lab.correlation_lab(seeds=(0, 0), save=False)
+    with pytest.raises(ConfigError, match="seeds"):
+        lab.correlation_lab(seeds=(-1,), save=False)
+    with pytest.raises(ConfigError, match="n_points"):
+        lab.sweep_weights(True)
+
+
+def test_lab_reads_and_writes_files_only_through_runs():
+    """mtl_core.runs owns the on-disk format: the lab and the pipeline never open, write,
+    rename or parse files themselves."""
+    root = Path(lab.__file__).resolve().parents[1]
+    banned = {"open", "to_csv", "to_parquet", "to_json", "write_text", "write_bytes", "read_csv", "read_parquet",
+              "read_text", "replace", "rename", "rmtree", "mkdir", "dump", "save"}
+    found = []
+    for path in sorted((root / "lab").glob("*.py")) + [root / "pipeline.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+                if name in banned and not (name == "replace" and isinstance(node.func, ast.Attribute)
+                                           and not (isinstance(node.func.value, ast.Name)
+                                                    and node.func.value.id == "os")):
+                    found.append(f"{path.name}:{node.lineno} {name}")
+    assert not found, found
 
 
 # --------------------------------------------------------------------------- compare

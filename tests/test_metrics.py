@@ -192,18 +192,43 @@ def test_ranking_one_class_user_excluded_from_gauc():
     assert out["ndcg@2"] == pytest.approx(1.0)
 
 
-def test_ranking_fast_on_many_users():
-    import time
-
+def test_ranking_counts_users_on_many_users():
+    """100k users with a handful of rows each: users are counted by their classes and random
+    scores give a GAUC near 0.5 (speed: bench/ranking_speed.py, not a timed test)."""
     rng = np.random.default_rng(3)
     n = 300_000
     u = rng.integers(0, 100_000, n)
     y = (rng.random(n) < 0.2).astype(int)
     p = rng.random(n)
-    t0 = time.perf_counter()
     out = M.ranking_metrics(u, y, p, k=10)
-    assert time.perf_counter() - t0 < 5.0
+    per_user = pd.DataFrame({"u": u, "y": y}).groupby("u")["y"].agg(["sum", "size"])
+    assert out["users"] == int((per_user["sum"] > 0).sum())
+    assert out["users_gauc"] == int(((per_user["sum"] > 0) & (per_user["sum"] < per_user["size"])).sum())
     assert 0.45 < out["gauc"] < 0.55
+    assert 0.0 < out["ndcg@10"] <= 1.0 and 0.0 < out["hit@10"] <= 1.0
+
+
+# --------------------------------------------------------------------------- headline
+def test_headline_metric_per_kind_and_direction():
+    from mtl_core.evaluation import HEADLINE, headline
+
+    assert headline("binary") == ("auc", True)
+    assert headline("regression") == ("rmse", False)
+    assert headline("multiclass") == ("accuracy", True)
+    assert headline("unknown") == headline(None) == ("auc", True)
+    assert M.headline is headline and M.HEADLINE is HEADLINE  # one definition, re-exported
+
+
+def test_headline_value_reads_the_kind_not_the_first_metric():
+    from mtl_core.evaluation import headline_value
+
+    assert headline_value({"kind": "binary", "auc": 0.71, "accuracy": 0.9}) == ("auc", 0.71)
+    # a one-class test split has no AUC: the headline is missing, not the accuracy instead
+    assert headline_value({"kind": "binary", "auc": None, "accuracy": 0.9}) == ("auc", None)
+    assert headline_value({"kind": "regression", "rmse": 1.5, "mae": 1.0}) == ("rmse", 1.5)
+    assert headline_value({"kind": "multiclass", "accuracy": 0.4, "macro_f1": 0.3}) == ("accuracy", 0.4)
+    assert headline_value({"rmse": 2.0}) == ("rmse", 2.0)  # no kind: read by the metric it holds
+    assert headline_value({"kind": "regression", "rmse": float("nan")}) == ("rmse", None)
 
 
 # --------------------------------------------------------------------------- evaluate

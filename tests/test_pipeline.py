@@ -72,6 +72,11 @@ def test_run_directory_and_metrics_contract(synth_df, tmp_path):
     hist = pd.read_csv(d / "history.csv")
     assert {"epoch", "split", "task", "loss"} <= set(hist.columns)
     assert set(hist["split"]) == {"train", "val"}
+    # the runs listing shows each task's headline metric: AUC, RMSE, accuracy by kind
+    (info,) = list_runs(tmp_path)
+    assert info.summary == {"click": m["tasks"]["click"]["auc"], "purchase": m["tasks"]["purchase"]["auc"],
+                            "rating": m["tasks"]["rating"]["rmse"],
+                            "segment_label": m["tasks"]["segment_label"]["accuracy"]}
 
 
 def test_saved_run_reloads_to_identical_predictions(synth_df, tmp_path):

@@ -146,7 +146,7 @@ def test_sales_table_training_reports_naive_baselines(tmp_path):
 @pytest.mark.parametrize("mode,expect", [("auto", True), ("off", False), ("on", True)])
 def test_log1p_target_auto_for_skewed_targets(mode, expect):
     from mtl_core.config import PreprocessConfig
-    from mtl_core.data.preprocess import Preprocessor
+    from mtl_core.data.preprocessing import Preprocessor
     from mtl_core.types import TaskSpec
 
     rng = np.random.default_rng(0)

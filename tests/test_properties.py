@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from mtl_core.config import DataConfig, PreprocessConfig, RunConfig, SplitConfig, TrainConfig
 from mtl_core.errors import DataError
-from mtl_core.data.preprocess import Preprocessor
+from mtl_core.data.preprocessing import Preprocessor
 from mtl_core.data.split import split_indices
 from mtl_core.types import TaskSpec
 

@@ -8,8 +8,7 @@ import pytest
 from mtl_core.errors import ConfigError, DataError
 from mtl_core.data.io import read_table
 from mtl_core.data.schema import (
-    Role, Schema, binary_target, check_features_vs_tasks, infer_schema, parse_task_spec,
-    resolve_tasks, task_target,
+    Role, Schema, check_features_vs_tasks, infer_schema, parse_task_spec, resolve_tasks, task_target,
 )
 from mtl_core.types import TaskSpec
 
@@ -125,16 +124,24 @@ def test_check_features_vs_tasks():
 
 def test_targets():
     nan = np.nan
-    t = binary_target(pd.Series([" yes", "no", None, "yes"]), TaskSpec("x", "binary", "yes"))
+    t = task_target(pd.Series([" yes", "no", None, "yes"]), TaskSpec("x", "binary", "yes"))
     np.testing.assert_array_equal(t, np.array([1, 0, nan, 1], dtype=np.float32))
     assert t.dtype == np.float32
-    np.testing.assert_array_equal(binary_target(pd.Series(["no", "yes", None]), TaskSpec("x")), [0, 1, nan])
-    np.testing.assert_array_equal(binary_target(pd.Series([0, 1, 1]), TaskSpec("x")), [0, 1, 1])
-    np.testing.assert_array_equal(binary_target(pd.Series([True, False]), TaskSpec("x")), [1, 0])
-    np.testing.assert_array_equal(binary_target(pd.Series(["False", "True"]), TaskSpec("x")), [0, 1])
-    np.testing.assert_array_equal(binary_target(pd.Series(["- 50000.", "50000+."]), TaskSpec("x")), [0, 1])
-    np.testing.assert_array_equal(binary_target(pd.Series([3.0, 7.0, nan]), TaskSpec("x")), [0, 1, nan])
+    np.testing.assert_array_equal(task_target(pd.Series(["no", "yes", None]), TaskSpec("x")), [0, 1, nan])
+    np.testing.assert_array_equal(task_target(pd.Series([0, 1, 1]), TaskSpec("x")), [0, 1, 1])
+    np.testing.assert_array_equal(task_target(pd.Series([True, False]), TaskSpec("x")), [1, 0])
+    np.testing.assert_array_equal(task_target(pd.Series(["False", "True"]), TaskSpec("x")), [0, 1])
+    np.testing.assert_array_equal(task_target(pd.Series(["- 50000.", "50000+.", "- 50000."]), TaskSpec("x")), [0, 1, 0])
+    np.testing.assert_array_equal(task_target(pd.Series([3.0, 7.0, nan]), TaskSpec("x")), [0, 1, nan])
     r = task_target(pd.Series([1.5, None, 3]), TaskSpec("r", "regression"))
     assert np.isnan(r[1]) and r[0] == 1.5
     m = task_target(pd.Series([1.0, 2.0, None]), TaskSpec("m", "multiclass"))
     assert m[0] == "1" and m[1] == "2" and pd.isna(m[2])
+
+
+def test_resolve_tasks_writes_the_positive_it_decided():
+    df = _frame()
+    out = resolve_tasks(df, [TaskSpec("click"), TaskSpec("status", positive=" active"), TaskSpec("rating")])
+    assert [t.positive for t in out] == ["1", "active", None]
+    df["flag"] = [1.0, 0.0] * 100
+    assert resolve_tasks(df, [TaskSpec("flag", positive="1.0")])[0].positive == "1"  # as the column writes 1

@@ -35,7 +35,7 @@ FINISHED = ("done", "failed", "cancelled")
 #: seconds, so a server imports them once, in the background, instead of inside each job
 #: (under several users' page reruns an import inside a job thread could take minutes)
 WARM_MODULES = ("torch", "sklearn.impute", "sklearn.preprocessing", "sklearn.metrics",
-                "mtl_core.pipeline", "mtl_core.training.trainer", "mtl_core.evaluation.metrics", "mtl_core.data.preprocess",
+                "mtl_core.pipeline", "mtl_core.training.trainer", "mtl_core.evaluation.metrics", "mtl_core.data.preprocessing",
                 "mtl_core.data.split", "mtl_core.recommend", "mtl_core.training.diagnostics", "mtl_core.models.mmoe",
                 "mtl_core.weighting.fixed")
 _warm_lock = threading.Lock()

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from .keys import time_numbers
 
 
 def _need(df: pd.DataFrame, col: str | None, what: str) -> None:
@@ -28,18 +29,6 @@ def _parse_time(s: pd.Series) -> pd.Series:
         return pd.to_datetime(s, errors="coerce", utc=True, format="mixed")
 
 
-def _time_key(t: pd.Series) -> np.ndarray:
-    """float64 ordering key of parsed times (NaN for missing)."""
-    if pd.api.types.is_datetime64_any_dtype(t.dtype):
-        if getattr(t.dt, "tz", None) is not None:
-            t = t.dt.tz_convert(None)
-        arr = t.to_numpy(dtype="datetime64[ns]")
-        out = arr.view("int64").astype(np.float64)
-        out[np.isnat(arr)] = np.nan
-        return out
-    return pd.to_numeric(t, errors="coerce").to_numpy(dtype=np.float64)
-
-
 def _count_before(events: pd.DataFrame, key: str, queries: pd.DataFrame) -> np.ndarray:
     """For each query row (key, t): number of ``events`` with the same key and time strictly before t."""
     n_q = len(queries)
@@ -56,6 +45,76 @@ def _count_before(events: pd.DataFrame, key: str, queries: pd.DataFrame) -> np.n
     out = np.empty(len(order), dtype=np.int64)
     out[order] = before
     return out[:n_q]
+
+
+def _check(df: pd.DataFrame, user_col, item_col, event_col, funnel, time_col, session_col, by) -> tuple[str, list[str]]:
+    """The pair key column and the stripped stages; ``DataError`` for unusable arguments."""
+    if by not in ("user", "session"):
+        raise DataError(f"by must be 'user' or 'session'; got {by!r}.")
+    key_col = user_col if by == "user" else session_col
+    _need(df, key_col, "user" if by == "user" else "session")
+    _need(df, item_col, "item")
+    _need(df, event_col, "event type")
+    if user_col is not None:
+        _need(df, user_col, "user")
+    if time_col is not None:
+        _need(df, time_col, "time")
+    stages = [str(f).strip() for f in funnel]
+    if len(stages) < 2 or len(set(stages)) != len(stages):
+        raise DataError(f"The funnel needs at least two different stages in order, e.g. view, cart, purchase; got {funnel!r}.")
+    if not len(df):
+        raise DataError("The event log has no rows; load a file with events.")
+    return key_col, stages
+
+
+def _stage_events(df: pd.DataFrame, keys: list[str], cols: list[str], event_col: str, stages: list[str],
+                  time_col: str | None) -> pd.DataFrame:
+    """Events of a funnel stage with a key and an item: ``cols``, ``_stage`` (index in the
+    funnel), ``_t`` (parsed time, or file order) and ``_k`` (float ordering key)."""
+    ev = df[event_col].astype(str).str.strip()
+    ev = ev.where(df[event_col].notna())
+    present = set(pd.unique(ev.dropna()))
+    missing = [s for s in stages if s not in present]
+    if missing:
+        existing = ev.value_counts().index[:10]
+        raise DataError(
+            f"Funnel stage(s) {', '.join(repr(m) for m in missing)} do not occur in column {event_col!r}; "
+            f"its values are {', '.join(repr(v) for v in existing)}."
+        )
+    stage = ev.map({s: i for i, s in enumerate(stages)})
+    keep = stage.notna() & df[keys[0]].notna() & df[keys[1]].notna()
+    d = df.loc[keep, cols].copy()
+    d["_stage"] = stage[keep].astype(np.int64).to_numpy()
+    if d.empty:
+        raise DataError("No event has a funnel stage together with a user/session and an item; check the chosen columns.")
+    d["_t"] = _parse_time(d[time_col]) if time_col is not None else np.arange(len(d))  # file order stands in
+    d["_k"] = time_numbers(d["_t"])
+    return d
+
+
+def _activity_counts(d: pd.DataFrame, out: pd.DataFrame, keys: list[str], user_col: str, item_col: str,
+                     by_session_user: str | None, timed: bool) -> tuple[np.ndarray, np.ndarray]:
+    """First-stage events of each pair's user and item before the pair started (with a time
+    column), or all of them except the pair's own (without one): they cannot encode labels."""
+    first = d[d["_stage"] == 0]
+    if timed:
+        return _count_before(first, user_col, out), _count_before(first, item_col, out)
+    pair_n = out.set_index(keys).index.map(first.groupby(keys, sort=False).size()).fillna(0).to_numpy()
+    if by_session_user is not None:
+        su = first.groupby([by_session_user, item_col], sort=False).size()
+        pair_n = pd.MultiIndex.from_frame(out[[by_session_user, item_col]]).map(su).fillna(0).to_numpy()
+    user_n = out[user_col].map(first.groupby(user_col).size()).fillna(0).to_numpy() - pair_n
+    item_n = out[item_col].map(first.groupby(item_col).size()).fillna(0).to_numpy() - pair_n
+    return user_n, item_n
+
+
+def _latest_attrs(df: pd.DataFrame, d: pd.DataFrame, item_col: str, attrs: list[str], time_col: str | None) -> pd.DataFrame:
+    """Latest value of each item attribute per item (time order, else file order)."""
+    a = df.loc[df[item_col].notna(), [item_col, *attrs]].copy()
+    if time_col is not None:
+        a["_k"] = d["_k"].reindex(a.index).to_numpy() if len(d) == len(df) else time_numbers(_parse_time(df.loc[a.index, time_col]))
+        a = a.sort_values("_k", kind="stable", na_position="first")
+    return a.groupby(item_col, sort=False)[attrs].last()
 
 
 def build_funnel_table(
@@ -77,85 +136,28 @@ def build_funnel_table(
     pair's user and item before the pair's first event (without a time column: excluding the
     pair's own events). The pair's first event time is kept under ``time_col``.
     """
-    if by not in ("user", "session"):
-        raise DataError(f"by must be 'user' or 'session'; got {by!r}.")
-    key_col = user_col if by == "user" else session_col
-    _need(df, key_col, "user" if by == "user" else "session")
-    _need(df, item_col, "item")
-    _need(df, event_col, "event type")
-    if user_col is not None:
-        _need(df, user_col, "user")
-    if time_col is not None:
-        _need(df, time_col, "time")
-    stages = [str(f).strip() for f in funnel]
-    if len(stages) < 2 or len(set(stages)) != len(stages):
-        raise DataError(f"The funnel needs at least two different stages in order, e.g. view, cart, purchase; got {funnel!r}.")
-    if not len(df):
-        raise DataError("The event log has no rows; load a file with events.")
-
-    ev = df[event_col].astype(str).str.strip()
-    ev = ev.where(df[event_col].notna())
-    present = set(pd.unique(ev.dropna()))
-    missing = [s for s in stages if s not in present]
-    if missing:
-        existing = ev.value_counts().index[:10]
-        raise DataError(
-            f"Funnel stage(s) {', '.join(repr(m) for m in missing)} do not occur in column {event_col!r}; "
-            f"its values are {', '.join(repr(v) for v in existing)}."
-        )
-    stage = ev.map({s: i for i, s in enumerate(stages)})
-    keep = stage.notna() & df[key_col].notna() & df[item_col].notna()
+    key_col, stages = _check(df, user_col, item_col, event_col, funnel, time_col, session_col, by)
     keys = [key_col, item_col]
     cols = list(dict.fromkeys([c for c in [key_col, item_col, user_col, time_col] if c is not None]))
-    d = df.loc[keep, cols].copy()
-    d["_stage"] = stage[keep].astype(np.int64).to_numpy()
-    if d.empty:
-        raise DataError("No event has a funnel stage together with a user/session and an item; check the chosen columns.")
-    if time_col is not None:
-        d["_t"] = _parse_time(d[time_col])
-    else:
-        d["_t"] = np.arange(len(d))  # file order stands in for time
-    d["_k"] = _time_key(d["_t"])
+    d = _stage_events(df, keys, cols, event_col, stages, time_col)
 
     g = d.groupby(keys, sort=False, observed=True, dropna=True)
     out = g["_stage"].max().rename("_max").to_frame()
     out["_t0"] = g["_t"].min()
     out["_k"] = g["_k"].min()
-    if by == "session" and user_col is not None:
+    session_user = user_col if by == "session" and user_col is not None else None
+    if session_user is not None:
         out[user_col] = g[user_col].first()
     out = out.reset_index()
-    s0 = stages[0]
+    user_n, item_n = _activity_counts(d, out, keys, user_col if user_col is not None else key_col, item_col,
+                                      session_user, timed=time_col is not None)
+    out[f"user_n_{stages[0]}"] = np.asarray(user_n, dtype=np.int64)
+    out[f"item_n_{stages[0]}"] = np.asarray(item_n, dtype=np.int64)
 
-    # non-leaking activity counts: first-stage events of the user/item before the pair started
-    first = d[d["_stage"] == 0]
-    q = out
-    cnt_user_col = user_col if user_col is not None else key_col
-    if time_col is not None:
-        user_n = _count_before(first, cnt_user_col, q)
-        item_n = _count_before(first, item_col, q)
-    else:
-        pair_n = out.set_index(keys).index.map(first.groupby(keys, sort=False).size()).fillna(0).to_numpy()
-        user_tot = first.groupby(cnt_user_col).size()
-        item_tot = first.groupby(item_col).size()
-        if by == "session" and user_col is not None:
-            su = first.groupby([user_col, item_col], sort=False).size()
-            pair_n = pd.MultiIndex.from_frame(out[[user_col, item_col]]).map(su).fillna(0).to_numpy()
-        user_n = out[cnt_user_col].map(user_tot).fillna(0).to_numpy() - pair_n
-        item_n = out[item_col].map(item_tot).fillna(0).to_numpy() - pair_n
-    out[f"user_n_{s0}"] = np.asarray(user_n, dtype=np.int64)
-    out[f"item_n_{s0}"] = np.asarray(item_n, dtype=np.int64)
-
-    # item attributes: latest value of columns (nearly) constant per item
     attrs = _item_attr_cols(df, item_col, exclude={key_col, item_col, event_col, time_col, session_col, user_col},
                             given=item_attr_cols)
     if attrs:
-        a = df.loc[df[item_col].notna(), [item_col, *attrs]].copy()
-        if time_col is not None:
-            a["_k"] = d["_k"].reindex(a.index).to_numpy() if len(d) == len(df) else _time_key(_parse_time(df.loc[a.index, time_col]))
-            a = a.sort_values("_k", kind="stable", na_position="first")
-        latest = a.groupby(item_col, sort=False)[attrs].last()
-        out = out.join(latest, on=item_col)
-
+        out = out.join(_latest_attrs(df, d, item_col, attrs, time_col), on=item_col)
     if time_col is not None:
         out[time_col] = out["_t0"]
     for k, name in enumerate(stages[1:], start=1):

@@ -1,6 +1,6 @@
 """Read CSV / TSV / Parquet tables into a DataFrame, robustly.
 
-Sniffs compression (gzip, zip), format, encoding and delimiter; strips stray spaces; maps
+Sniffs compression (gzip, zip), format, encoding and delimiter (:mod:`.sniff`); strips stray spaces; maps
 missing markers (not the literal ``NA``) to NaN; turns numeric-looking text columns into
 numbers; enforces :class:`~mtl_core.config.Limits`. Every failure is a ``DataError`` whose
 message is one sentence.
@@ -8,256 +8,23 @@ message is one sentence.
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import re
-import zipfile
-import zlib
-from pathlib import Path
-from typing import Any, BinaryIO, Union
 
 import numpy as np
 import pandas as pd
 
 from ..config import Limits, ReadOptions
 from ..errors import DataError
-
-Source = Union[str, Path, bytes, bytearray, BinaryIO]
+from .sniff import (SEPARATORS, Source, check_not_binary, check_text, decode, decompress, format_of, load_bytes,
+                    sample_lines, sniff_sep)
 
 MISSING_MARKERS: list[str] = ["", "?", "NaN", "nan", "null", "NULL", "None", "N/A", "n/a", "#N/A"]
-SEPARATORS: tuple[str, ...] = (",", ";", "\t", "|")
-TABLE_EXTS = (".csv", ".tsv", ".txt", ".tab", ".dat", ".parquet", ".pq", "")
-_SAMPLE = 256 * 1024
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
-_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 _THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?")
 _SEP_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "pipes"}
 
-# the csv module refuses fields over 128 KiB with csv.Error; our own limit is
-# Limits.max_cell_chars, checked with a clear message after parsing
-csv.field_size_limit(2**31 - 1)
-
-
-# --------------------------------------------------------------------------- bytes
-def _load(source: Source, filename: str | None, limits: Limits) -> tuple[bytes, str]:
-    """Raw bytes of ``source`` and a display name; checks ``max_bytes``."""
-    if isinstance(source, (str, Path)):
-        path = Path(source)
-        name = filename or path.name
-        try:
-            size = path.stat().st_size
-        except OSError:
-            raise DataError(f"The file {str(path)!r} does not exist or cannot be opened; check the path.") from None
-        if path.is_dir():
-            raise DataError(f"{str(path)!r} is a folder, not a file; choose a CSV, TSV or Parquet file.")
-        _check_bytes(size, name, limits)
-        try:
-            return path.read_bytes(), name
-        except OSError as exc:
-            raise DataError(f"The file {name!r} cannot be read ({exc.strerror or exc}); check its permissions.") from None
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        data = bytes(source)
-        name = filename or "the uploaded data"
-    elif hasattr(source, "read"):
-        name = filename or str(getattr(source, "name", "") or "the uploaded data")
-        try:
-            data = source.read(limits.max_bytes + 1)
-        except Exception as exc:  # noqa: BLE001 - any reader failure becomes one sentence
-            raise DataError(f"{name!r} cannot be read ({type(exc).__name__}); try uploading it again.") from None
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-    else:
-        raise DataError(f"Cannot read a table from a {type(source).__name__}; give a file path, bytes or an open binary file.")
-    _check_bytes(len(data), name, limits)
-    return data, name
-
-
-def _size(n: int) -> str:
-    if n >= 2**20:
-        return f"{n / 2**20:.1f} MiB"
-    if n >= 2**10:
-        return f"{n / 2**10:.1f} KiB"
-    return f"{n} bytes"
-
-
-def _check_bytes(size: int, name: str, limits: Limits) -> None:
-    if size > limits.max_bytes:
-        raise DataError(
-            f"{name!r} is {_size(size)}, more than the limit of {_size(limits.max_bytes)}; "
-            "upload a smaller sample or raise limits.max_bytes."
-        )
-
-
-def _decompress(data: bytes, name: str, limits: Limits) -> tuple[bytes, str]:
-    """Undo gzip / zip compression (found by magic bytes); returns inner bytes and name."""
-    if data[:2] == b"\x1f\x8b":
-        inner = re.sub(r"\.gz$", "", name, flags=re.I)
-        try:
-            with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
-                out = gz.read(limits.max_bytes + 1)
-        except (OSError, EOFError, zlib.error):
-            raise DataError(f"{name!r} is a damaged or truncated gzip file; compress it again or upload the plain file.") from None
-        _check_bytes(len(out), f"{inner} (decompressed)", limits)
-        return out, inner
-    if data[:4] == b"PK\x05\x06":  # end-of-archive record first: a zip without files
-        raise DataError(f"{name!r} is an empty zip archive; zip exactly one CSV, TSV or Parquet file.")
-    if data[:4] == b"PK\x03\x04":
-        try:
-            zf = zipfile.ZipFile(io.BytesIO(data))
-            names = [n for n in zf.namelist() if not n.endswith("/") and not n.startswith("__MACOSX")]
-        except (zipfile.BadZipFile, OSError, EOFError):
-            raise DataError(f"{name!r} is a damaged zip file; zip it again or upload the plain file.") from None
-        if any(n.startswith("xl/") for n in names) or "[Content_Types].xml" in names:
-            raise DataError(f"{name!r} is an Excel or Office document, not a table file; save it as CSV and upload that.")
-        tables = [n for n in names if Path(n).suffix.lower() in TABLE_EXTS]
-        if len(tables) != 1:
-            raise DataError(
-                f"{name!r} is a zip archive with {len(tables)} table files ({', '.join(tables[:5]) or 'none'}); "
-                "zip exactly one CSV, TSV or Parquet file."
-            )
-        info = zf.getinfo(tables[0])
-        _check_bytes(info.file_size, tables[0], limits)
-        try:
-            return zf.read(tables[0]), Path(tables[0]).name
-        except Exception:  # noqa: BLE001
-            raise DataError(f"{tables[0]!r} inside {name!r} cannot be extracted; zip it again or upload the plain file.") from None
-    return data, name
-
-
-def _format_of(data: bytes, name: str, options: ReadOptions) -> str:
-    if data[:4] == b"PAR1":
-        return "parquet"
-    if options.format:
-        return options.format
-    ext = Path(name).suffix.lower()
-    if ext in (".parquet", ".pq"):
-        return "parquet"
-    if ext in (".tsv", ".tab"):
-        return "tsv"
-    return "csv"
-
-
-def _check_not_binary(data: bytes, name: str) -> None:
-    head = data[:8]
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise DataError(f"{name!r} is an old Excel/Office document, not a table file; save it as CSV and upload that.")
-    if len(data) > 262 and data[257:262] == b"ustar":
-        raise DataError(f"{name!r} is a tar archive; extract the table from it and upload the CSV, TSV or Parquet file.")
-    for magic, kind in ((b"%PDF", "a PDF document"), (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
-                        (b"BZh", "a bzip2 archive"), (b"\xfd7zXZ", "an xz archive"), (b"7z\xbc\xaf", "a 7-Zip archive")):
-        if head.startswith(magic):
-            raise DataError(f"{name!r} is {kind}, not a table; upload a CSV, TSV or Parquet file.")
-
-
-# --------------------------------------------------------------------------- encoding
-def _looks_cjk(text: str) -> bool:
-    non_ascii = _NON_ASCII.findall(text[:_SAMPLE])[:5000]
-    if not non_ascii:
-        return False
-    cjk = sum(1 for c in non_ascii if _CJK.match(c))
-    # real GBK text has both bytes >= 0x80; Latin-1 accents mis-decoded absorb an ASCII letter
-    high_trail = sum(1 for c in non_ascii if c.encode("gbk", "replace")[-1] >= 0x80)
-    return cjk >= 0.6 * len(non_ascii) and high_trail >= 0.8 * len(non_ascii)
-
-
-def _decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
-    """Decoded text and the encoding used (strict UTF-8 first, then UTF-16/GBK/Latin-1)."""
-    if encoding:
-        try:
-            return data.decode(encoding), encoding
-        except LookupError:
-            raise DataError(f"Unknown encoding {encoding!r}; use e.g. utf-8, utf-16, gbk or latin-1.") from None
-        except UnicodeDecodeError as exc:
-            raise DataError(
-                f"{name!r} is not valid {encoding} text (byte {exc.start}); choose another encoding or leave it to detection."
-            ) from None
-    if data.startswith(b"\xef\xbb\xbf"):
-        candidates = ["utf-8-sig"]
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        candidates = ["utf-16"]
-    else:
-        candidates = ["utf-8"]
-    for enc in candidates:
-        try:
-            return data.decode(enc), enc
-        except UnicodeDecodeError:
-            pass
-    try:
-        text = data.decode("gbk")
-        if _looks_cjk(text):
-            return text, "gbk"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
-
-
-def _check_text(text: str, name: str) -> None:
-    sample = text[:_SAMPLE]
-    if sample and len(_CONTROL.findall(sample)) > max(2, 0.01 * len(sample)):
-        raise DataError(
-            f"{name!r} contains binary data, not text; upload a CSV, TSV or Parquet table (saved as UTF-8 if possible)."
-        )
-
-
-# --------------------------------------------------------------------------- delimiter
-def _sample_lines(text: str, n: int = 50) -> str:
-    sample = text[:_SAMPLE]
-    if len(text) > _SAMPLE and "\n" in sample:
-        sample = sample[: sample.rfind("\n")]
-    return "\n".join(sample.splitlines()[:n])
-
-
-def _sniff_sep(text: str) -> str:
-    """The delimiter giving the most consistent (and largest) field count on the first lines."""
-    sample = _sample_lines(text)
-    best, best_score = ",", (-1.0, 0)
-    for sep in SEPARATORS:
-        if sep not in sample:
-            continue
-        try:
-            counts = [len(r) for r in csv.reader(io.StringIO(sample), delimiter=sep) if r]
-        except csv.Error:
-            continue
-        if not counts:
-            continue
-        mode = max(set(counts), key=counts.count)
-        if mode < 2:
-            continue
-        score = (counts.count(mode) / len(counts), mode)
-        if score > best_score:
-            best, best_score = sep, score
-    return best
-
-
-def _display_sep(sep: str, text: str) -> str:
-    sample = _sample_lines(text)
-    n = sample.count(sep)
-    if sep == "," and n and sample.count(", ") >= 0.9 * n:
-        return ", "
-    return sep
-
 
 # --------------------------------------------------------------------------- public
-def sniff(source: Source, filename: str | None = None, limits: Limits | None = None) -> dict[str, Any]:
-    """Detected ``format``, ``encoding`` and ``sep`` of ``source`` (no full parse)."""
-    limits = limits or Limits.from_env()
-    data, name = _load(source, filename, limits)
-    data, name = _decompress(data, name, limits)
-    fmt = _format_of(data, name, ReadOptions())
-    if fmt == "parquet":
-        return {"format": "parquet", "encoding": None, "sep": None}
-    _check_not_binary(data, name)
-    text, enc = _decode(data, name, None)
-    sep = "\t" if fmt == "tsv" else _sniff_sep(text)
-    if sep == "\t":
-        fmt = "tsv"
-    return {"format": fmt, "encoding": enc, "sep": _display_sep(sep, text)}
-
-
 def read_table(
     source: Source,
     options: ReadOptions | None = None,
@@ -269,15 +36,15 @@ def read_table(
     limits = limits or Limits.from_env()
     options.validate()
     limits.validate()
-    data, name = _load(source, filename, limits)
-    data, name = _decompress(data, name, limits)
+    data, name = load_bytes(source, filename, limits)
+    data, name = decompress(data, name, limits)
     if not data.strip():
         raise DataError(f"{name!r} is empty; upload a file with a header line and data rows.")
-    fmt = _format_of(data, name, options)
+    fmt = format_of(data, name, options)
     if fmt == "parquet":
         df = _read_parquet(data, name, limits)
     else:
-        _check_not_binary(data, name)
+        check_not_binary(data, name)
         df = _read_text(data, name, fmt, options, limits)
     return df
 
@@ -349,7 +116,7 @@ def _check_names(names: list[str], name: str) -> list[str]:
 
 
 def _first_record(text: str, sep: str) -> list[str]:
-    reader = csv.reader(io.StringIO(_sample_lines(text, 200)), delimiter=sep, skipinitialspace=True)
+    reader = csv.reader(io.StringIO(sample_lines(text, 200)), delimiter=sep, skipinitialspace=True)
     try:
         for row in reader:
             if row:
@@ -360,13 +127,13 @@ def _first_record(text: str, sep: str) -> list[str]:
 
 
 def _read_text(data: bytes, name: str, fmt: str, options: ReadOptions, limits: Limits) -> pd.DataFrame:
-    text, enc = _decode(data, name, options.encoding)
+    text, enc = decode(data, name, options.encoding)
     if text.startswith("\ufeff"):
         text = text[1:]
-    _check_text(text, name)
+    check_text(text, name)
     if not text.strip():
         raise DataError(f"{name!r} is empty; upload a file with a header line and data rows.")
-    sep = options.sep or ("\t" if fmt == "tsv" else _sniff_sep(text))
+    sep = options.sep or ("\t" if fmt == "tsv" else sniff_sep(text))
     if sep == ", ":
         sep = ","
     first = _first_record(text, sep)

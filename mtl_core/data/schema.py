@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..errors import ConfigError, DataError
 from ..types import TASK_KINDS, TaskSpec
+from . import targets
 
 
 class Role(str, Enum):
@@ -167,16 +168,6 @@ def _looks_datetime(s: pd.Series) -> bool:
     return bool(len(sample)) and bool(sample.str.match(_DATE_RE).mean() >= 0.9)
 
 
-def _label_kind(s: pd.Series, nunique: int) -> str | None:
-    if nunique == 2:
-        return "binary"
-    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-        return "regression" if nunique > 20 else ("multiclass" if nunique > 2 else None)
-    if 2 < nunique <= 50:
-        return "multiclass"
-    return None
-
-
 def _infer_one(name: str, s: pd.Series) -> ColumnInfo:
     n = len(s)
     nunique = int(s.nunique(dropna=True))
@@ -199,7 +190,7 @@ def _infer_one(name: str, s: pd.Series) -> ColumnInfo:
     elif (any(w.startswith(lw) for w in words for lw in _LABEL_WORDS) and not _FEATURE_HINTS.intersection(words)) \
             or key in ("y", "istarget"):
         role = Role.label
-        label_kind = _label_kind(s, nunique)
+        label_kind = targets.suggest_kind(s)
         if label_kind is None and numeric:
             label_kind = "regression"
         if label_kind == "multiclass" and numeric and any(w.startswith(r) for w in words for r in _REGRESSION_WORDS):
@@ -266,13 +257,10 @@ def parse_task_spec(text: str) -> TaskSpec:
     return TaskSpec(column=column, kind=kind, positive=positive)  # type: ignore[arg-type]
 
 
-def _values_preview(s: pd.Series, k: int = 5) -> str:
-    vals = s.dropna().astype(str).str.strip().value_counts().index[:k]
-    return ", ".join(repr(v) for v in vals)
-
-
 def resolve_tasks(df: pd.DataFrame, specs: list[TaskSpec]) -> list[TaskSpec]:
-    """Fill in each task's kind and check it against the data; bad tasks raise ``DataError``."""
+    """Fill in each task's kind and, for a binary task, its positive value (rules in
+    :mod:`mtl_core.data.targets`, decided on the whole table so that every later step uses
+    the same positive); bad tasks raise ``DataError``."""
     if not specs:
         raise DataError("No task was given; choose at least one label column.")
     out: list[TaskSpec] = []
@@ -286,46 +274,9 @@ def resolve_tasks(df: pd.DataFrame, specs: list[TaskSpec]) -> list[TaskSpec]:
             raise DataError(f"Task {spec.key!r} is listed twice; give each task once or give them different names.")
         seen.add(spec.key)
         s = df[spec.column]
-        if s.notna().sum() == 0:
-            raise DataError(f"Task column {spec.column!r} has no values (all missing); choose another label column.")
-        numeric = pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
-        nunique = int(s.nunique(dropna=True))
-        kind = spec.kind
-        if kind is None and spec.positive is not None:
-            kind = "binary"
-        if kind is None:
-            if nunique == 2:
-                kind = "binary"
-            elif numeric and (nunique > 20 or not pd.api.types.is_integer_dtype(s.dtype)):
-                kind = "regression"
-            elif nunique <= 1:
-                raise DataError(f"Task column {spec.column!r} has a single value ({_values_preview(s)}); a label needs at least two.")
-            elif nunique <= 100:
-                kind = "multiclass"
-            else:
-                raise DataError(
-                    f"Task column {spec.column!r} has {nunique} distinct non-numeric values; give it a kind, e.g. '{spec.column}:binary=VALUE'."
-                )
-        if kind == "regression" and not numeric:
-            raise DataError(
-                f"Task {spec.key!r} is a regression but column {spec.column!r} is not numeric (values like {_values_preview(s, 3)}); "
-                f"use ':binary=VALUE' or ':multiclass'."
-            )
-        if kind == "binary":
-            if spec.positive is not None:
-                stripped = s.dropna().astype(str).str.strip()
-                if not (stripped == spec.positive).any():
-                    raise DataError(
-                        f"Positive value {spec.positive!r} does not occur in column {spec.column!r}; existing values include {_values_preview(s)}."
-                    )
-            elif nunique != 2:
-                raise DataError(
-                    f"Binary task {spec.key!r} needs exactly 2 distinct values but column {spec.column!r} has {nunique} "
-                    f"({_values_preview(s)}); name the positive one, e.g. '{spec.column}=VALUE'."
-                )
-        if kind == "multiclass" and nunique < 2:
-            raise DataError(f"Multiclass task {spec.key!r} needs at least 2 classes but column {spec.column!r} has {nunique}.")
-        out.append(TaskSpec(column=spec.column, kind=kind, positive=spec.positive, name=spec.name))  # type: ignore[arg-type]
+        kind = targets.resolve_kind(s, spec.kind, spec.positive, spec.key, spec.column)
+        positive = targets.resolve_positive(s, spec.positive) if kind == "binary" else None
+        out.append(TaskSpec(column=spec.column, kind=kind, positive=positive, name=spec.name))  # type: ignore[arg-type]
     return out
 
 
@@ -341,71 +292,16 @@ def check_features_vs_tasks(feature_cols: Iterable[str], tasks: Iterable[TaskSpe
 
 
 # --------------------------------------------------------------------------- targets
-_POS_NEG = [({"1", "1.0"}, {"0", "0.0"}), ({"true"}, {"false"}), ({"yes"}, {"no"}), ({"y"}, {"n"}), ({"t"}, {"f"})]
-
-
-def _binary_positive(values: list[Any]) -> Any:
-    """The positive one of two distinct values."""
-    low = [str(v).strip().lower() for v in values]
-    for pos, neg in _POS_NEG:
-        if low[0] in pos and low[1] in neg:
-            return values[0]
-        if low[1] in pos and low[0] in neg:
-            return values[1]
-    try:
-        nums = [float(v) for v in values]
-        return values[int(np.argmax(nums))]
-    except (TypeError, ValueError):
-        return values[int(np.argmax(low))] if low[0] != low[1] else values[1]
-
-
-def binary_target(series: pd.Series, spec: TaskSpec) -> np.ndarray:
-    """float32 1/0 target (NaN where missing): the positive value (stripped) -> 1, others -> 0."""
-    s = series
-    missing = s.isna().to_numpy()
-    if spec.positive is not None:
-        hit = (s.astype(str).str.strip() == str(spec.positive).strip()).to_numpy()
-    else:
-        if pd.api.types.is_bool_dtype(s.dtype):
-            hit = s.fillna(False).astype(bool).to_numpy()
-        else:
-            vals = list(pd.unique(s.dropna()))
-            if len(vals) > 2:
-                stripped = s.dropna().astype(str).str.strip()
-                vals = list(pd.unique(stripped))
-                s = s.astype(str).str.strip().where(~pd.Series(missing, index=s.index))
-            if len(vals) > 2:
-                raise DataError(
-                    f"Binary task {spec.key!r} needs 2 distinct values but column {spec.column!r} has {len(vals)}; name the positive value."
-                )
-            if not vals:
-                hit = np.zeros(len(s), dtype=bool)
-            else:
-                pos = _binary_positive(vals) if len(vals) == 2 else vals[0]
-                if len(vals) == 1:
-                    low = str(pos).strip().lower()
-                    is_pos = low in {"1", "1.0", "true", "yes", "y", "t"}
-                    hit = (s == pos).to_numpy() & is_pos
-                else:
-                    hit = (s == pos).fillna(False).to_numpy(dtype=bool)
-    out = hit.astype(np.float32)
-    out[missing] = np.nan
-    return out
-
-
 def task_target(series: pd.Series, spec: TaskSpec) -> np.ndarray:
-    """Raw target per kind: binary float32 1/0/NaN, regression float64 (NaN), multiclass strings (NaN)."""
+    """Raw target per kind: binary float32 1/0/NaN, regression float64 (NaN), multiclass class keys (NaN)."""
     kind = spec.kind
     if kind is None:
-        kind = resolve_tasks(series.to_frame(spec.column), [spec])[0].kind
+        spec = resolve_tasks(series.to_frame(spec.column), [spec])[0]
+        kind = spec.kind
     if kind == "binary":
-        return binary_target(series, spec)
+        return targets.binary_labels(series, spec.positive)
     if kind == "regression":
-        return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+        return targets.numbers(series, spec.column)
     if kind == "multiclass":
-        s = series
-        if pd.api.types.is_float_dtype(s.dtype) and (s.dropna() == s.dropna().round()).all():
-            s = s.astype("Int64")
-        strs = s.astype(str).str.strip().astype(object)
-        return strs.where(s.notna(), np.nan).to_numpy(dtype=object)
+        return targets.class_keys(series)
     raise ConfigError(f"Unknown task kind {kind!r}; use binary, regression or multiclass.")

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..config import SplitConfig
 from ..errors import DataError
+from .keys import time_numbers
 
 SPLITS = ("train", "val", "test")
 
@@ -98,27 +99,8 @@ def _time_values(df: pd.DataFrame, time_col: str) -> np.ndarray:
     if time_col not in df.columns:
         raise DataError(f"The time column {time_col!r} is not in the table.")
     s = df[time_col]
-    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-        v = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64)
-        bad = ~np.isfinite(v)
-    elif pd.api.types.is_datetime64_any_dtype(s):
-        t = pd.to_datetime(s)
-        bad = t.isna().to_numpy()
-        v = t.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
-    else:
-        num = pd.to_numeric(s, errors="coerce")
-        if s.notna().sum() > 0 and num.notna().sum() == s.notna().sum():
-            v = num.to_numpy(dtype=np.float64)
-            bad = ~np.isfinite(v)
-        else:
-            t = pd.to_datetime(s, format="mixed", errors="coerce", utc=True)  # utc: mixed offsets
-            try:
-                if getattr(t.dt, "tz", None) is not None:
-                    t = t.dt.tz_convert("UTC").dt.tz_localize(None)
-            except (AttributeError, TypeError):
-                pass
-            bad = t.isna().to_numpy()
-            v = t.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
+    v = time_numbers(s)
+    bad = ~np.isfinite(v)
     if bad.any():
         nbad = int(bad.sum())
         example = s[bad].iloc[0]

@@ -32,7 +32,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError
+from ..validate import number as _number
 
 EMBED_DIM = 4
 N_SINUSOIDS = 10
@@ -81,15 +81,86 @@ def _calibrate_intercept(z: np.ndarray, target: float, iters: int = 40) -> float
     return (lo + hi) / 2
 
 
-def _check(rows, task_correlation, n_users, n_items) -> None:
-    if isinstance(rows, bool) or not isinstance(rows, (int, np.integer)) or rows < 10:
-        raise ConfigError(f"rows must be a whole number >= 10; got {rows!r}.")
-    if (isinstance(task_correlation, bool) or not isinstance(task_correlation, (int, float, np.floating))
-            or not math.isfinite(task_correlation) or not -1.0 <= task_correlation <= 1.0):
-        raise ConfigError(f"task_correlation must be a number between -1 and 1; got {task_correlation!r}.")
-    for name, v in (("n_users", n_users), ("n_items", n_items)):
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 2):
-            raise ConfigError(f"{name} must be a whole number >= 2; got {v!r}.")
+def _check_common(rows, task_correlation, seed) -> None:
+    _number("rows", rows, lo=10, integer=True)
+    _number("task_correlation", task_correlation, lo=-1.0, hi=1.0)
+    _number("seed", seed, lo=0, integer=True)
+
+
+def _users(r: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    age = np.clip(np.round(r.normal(36, 11, n)), 18, 75).astype(np.int64)
+    gender = r.choice(np.array(["F", "M", "U"], dtype=object), n, p=[0.52, 0.45, 0.03])
+    tenure = np.round(r.exponential(400, n)).astype(np.int64)
+    emb = r.normal(0, 1, (n, EMBED_DIM))
+    seg_score = emb[:, 0] + 0.01 * (age - 36) + r.normal(0, 0.5, n)
+    segment = np.array(SEGMENTS, dtype=object)[np.digitize(seg_score, [-0.8, 0.4, 1.3])]
+    activity = r.lognormal(0, 0.8, n)  # how often the user appears
+    return {"age": age, "gender": gender, "tenure": tenure, "emb": emb, "segment": segment, "activity": activity}
+
+
+def _items(r: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    cat_idx = r.integers(0, len(CATEGORIES), n)
+    n_brands = 40
+    brand_idx = (cat_idx * 5 + r.integers(0, 5, n)) % n_brands
+    med = np.array([_CAT_PRICE[c][0] for c in CATEGORIES])[cat_idx]
+    spread = np.array([_CAT_PRICE[c][1] for c in CATEGORIES])[cat_idx]
+    return {
+        "category": np.array(CATEGORIES, dtype=object)[cat_idx],
+        "brand": np.array([f"brand_{b:02d}" for b in range(n_brands)], dtype=object)[brand_idx],
+        "price": np.round(med * np.exp(spread * r.normal(0, 1, n)), 2),
+        "rating": np.round(np.clip(r.normal(4.0, 0.5, n), 1.0, 5.0), 1),
+        "emb": r.normal(0, 1, (n, EMBED_DIM)),
+        "pop": r.lognormal(0, 1.0, n),
+    }
+
+
+def _latent(u: dict, it: dict, uid: np.ndarray, iid: np.ndarray, hour: np.ndarray, dev_idx: np.ndarray) -> np.ndarray:
+    """The latent vector x of every row: a deterministic function of the observed columns."""
+    dev_effect = np.array([0.5, -0.3, -1.0])[dev_idx]
+    return np.column_stack([
+        u["emb"][uid],
+        it["emb"][iid],
+        u["emb"][uid] * it["emb"][iid],
+        _standardise(u["age"][uid]),
+        _standardise(np.log1p(u["tenure"][uid])),
+        _standardise(np.log(it["price"][iid])),
+        _standardise(it["rating"][iid]),
+        math.sqrt(2) * np.sin(2 * np.pi * hour / 24),
+        math.sqrt(2) * np.cos(2 * np.pi * hour / 24),
+        _standardise(dev_effect),
+    ])
+
+
+def _task_vectors(r: np.random.Generator, d: int, rho: float):
+    """w_a = u1, w_b = rho·u1 + sqrt(1-rho²)·u2 (u1 ⊥ u2), the sinusoid α, β, and the segment weights."""
+    q, _ = np.linalg.qr(r.normal(0, 1, (d, 2)))
+    u1, u2 = q[:, 0], q[:, 1]
+    w_a = u1
+    w_b = rho * u1 + math.sqrt(max(0.0, 1.0 - rho * rho)) * u2
+    alpha = r.normal(0, 1, N_SINUSOIDS)
+    beta = r.normal(0, 1, N_SINUSOIDS)
+    return w_a, w_b, alpha, beta, r.normal(0, 1, (d, len(SEGMENT_LABELS)))
+
+
+def _funnel(r: np.random.Generator, za: np.ndarray, zb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """click / cart / purchase with purchase ⇒ cart ⇒ click. Intercepts are calibrated on the
+    rows that reached the previous stage, so the marginal rates stay near 25% / 8% / 3%
+    whatever the task correlation."""
+    rows = len(za)
+    u_click, u_cart, u_buy = r.random(rows), r.random(rows), r.random(rows)
+    click = (u_click < _sigmoid(za + _calibrate_intercept(za, TARGET_CLICK))).astype(np.int64)
+    on = click == 1
+    b_cart = _calibrate_intercept(zb[on], TARGET_CART_GIVEN_CLICK) if on.any() else 0.0
+    cart = click * (u_cart < _sigmoid(zb + b_cart)).astype(np.int64)
+    on = cart == 1
+    b_buy = _calibrate_intercept(zb[on], TARGET_PURCHASE_GIVEN_CART) if on.any() else 0.0
+    purchase = cart * (u_buy < _sigmoid(zb + b_buy)).astype(np.int64)
+    return click, cart, purchase
+
+
+def _ids(prefix: str, n: int) -> np.ndarray:
+    width = max(5, len(str(n - 1)))
+    return np.char.add(prefix, np.char.zfill(np.arange(n).astype(str), width)).astype(object)
 
 
 def make_synthetic(rows: int = 20000, task_correlation: float = 0.5, seed: int = 0,
@@ -108,135 +179,57 @@ def make_synthetic(rows: int = 20000, task_correlation: float = 0.5, seed: int =
     left tail reaches about −10 standard deviations).
     Every other column is identical with and without them.
     """
-    _check(rows, task_correlation, n_users, n_items)
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ConfigError(f"seed must be a whole number >= 0; got {seed!r}.")
-    rho = float(task_correlation)
-    rows = int(rows)
+    _check_common(rows, task_correlation, seed)
+    for name, v in (("n_users", n_users), ("n_items", n_items)):
+        if v is not None:
+            _number(name, v, lo=2, integer=True)
+    rho, rows = float(task_correlation), int(rows)
     n_users = int(n_users) if n_users is not None else max(20, rows // 20)
     n_items = int(n_items) if n_items is not None else max(10, rows // 50)
 
     # independent streams so that one part's consumption never shifts another's
-    ss = np.random.SeedSequence(int(seed))
-    r_user, r_item, r_ctx, r_task, r_lab = (np.random.default_rng(s) for s in ss.spawn(5))
-
-    # ------------------------------------------------------------------ users
-    u_age = np.clip(np.round(r_user.normal(36, 11, n_users)), 18, 75).astype(np.int64)
-    u_gender = r_user.choice(np.array(["F", "M", "U"], dtype=object), n_users, p=[0.52, 0.45, 0.03])
-    u_tenure = np.round(r_user.exponential(400, n_users)).astype(np.int64)
-    u_emb = r_user.normal(0, 1, (n_users, EMBED_DIM))
-    seg_score = u_emb[:, 0] + 0.01 * (u_age - 36) + r_user.normal(0, 0.5, n_users)
-    u_segment = np.array(SEGMENTS, dtype=object)[np.digitize(seg_score, [-0.8, 0.4, 1.3])]
-    u_activity = r_user.lognormal(0, 0.8, n_users)  # how often the user appears
-
-    # ------------------------------------------------------------------ items
-    i_cat_idx = r_item.integers(0, len(CATEGORIES), n_items)
-    i_cat = np.array(CATEGORIES, dtype=object)[i_cat_idx]
-    n_brands = 40
-    i_brand_idx = (i_cat_idx * 5 + r_item.integers(0, 5, n_items)) % n_brands
-    i_brand = np.array([f"brand_{b:02d}" for b in range(n_brands)], dtype=object)[i_brand_idx]
-    med = np.array([_CAT_PRICE[c][0] for c in CATEGORIES])[i_cat_idx]
-    spread = np.array([_CAT_PRICE[c][1] for c in CATEGORIES])[i_cat_idx]
-    i_price = np.round(med * np.exp(spread * r_item.normal(0, 1, n_items)), 2)
-    i_rating = np.round(np.clip(r_item.normal(4.0, 0.5, n_items), 1.0, 5.0), 1)
-    i_emb = r_item.normal(0, 1, (n_items, EMBED_DIM))
-    i_pop = r_item.lognormal(0, 1.0, n_items)
-
-    # ------------------------------------------------------------------ interactions
-    uid = r_ctx.choice(n_users, rows, p=u_activity / u_activity.sum())
-    iid = r_ctx.choice(n_items, rows, p=i_pop / i_pop.sum())
+    r_user, r_item, r_ctx, r_task, r_lab = (np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(5))
+    u, it = _users(r_user, n_users), _items(r_item, n_items)
+    uid = r_ctx.choice(n_users, rows, p=u["activity"] / u["activity"].sum())
+    iid = r_ctx.choice(n_items, rows, p=it["pop"] / it["pop"].sum())
     secs = r_ctx.integers(0, DAYS * 86400, rows)
-    ts = START + secs.astype("timedelta64[s]")
     hour = ((secs // 3600) % 24).astype(np.int64)
     dev_idx = r_ctx.choice(3, rows, p=[0.6, 0.3, 0.1])
-
-    # ------------------------------------------------------------------ latent x
-    dev_effect = np.array([0.5, -0.3, -1.0])[dev_idx]
-    x = np.column_stack([
-        u_emb[uid],
-        i_emb[iid],
-        u_emb[uid] * i_emb[iid],
-        _standardise(u_age[uid]),
-        _standardise(np.log1p(u_tenure[uid])),
-        _standardise(np.log(i_price[iid])),
-        _standardise(i_rating[iid]),
-        math.sqrt(2) * np.sin(2 * np.pi * hour / 24),
-        math.sqrt(2) * np.cos(2 * np.pi * hour / 24),
-        _standardise(dev_effect),
-    ])
+    x = _latent(u, it, uid, iid, hour, dev_idx)
     d = x.shape[1]
-
-    # ------------------------------------------------------------------ MMoE-style tasks
-    q, _ = np.linalg.qr(r_task.normal(0, 1, (d, 2)))
-    u1, u2 = q[:, 0], q[:, 1]
-    c = 1.0
-    w_a = c * u1
-    w_b = c * (rho * u1 + math.sqrt(max(0.0, 1.0 - rho * rho)) * u2)
-    alpha = r_task.normal(0, 1, N_SINUSOIDS)
-    beta = r_task.normal(0, 1, N_SINUSOIDS)
-    w_seg = r_task.normal(0, 1, (d, len(SEGMENT_LABELS)))
+    w_a, w_b, alpha, beta, w_seg = _task_vectors(r_task, d, rho)
 
     def score(w: np.ndarray) -> np.ndarray:
         z = x @ w
         return z + np.sin(np.outer(z, alpha) + beta).sum(axis=1)
 
-    s_a = score(w_a)
-    s_b = score(w_b)
-    noise_a = r_lab.normal(0, 0.1, rows)
-    noise_b = r_lab.normal(0, 0.1, rows)
+    s_a, s_b = score(w_a), score(w_b)
+    noise_a, noise_b = r_lab.normal(0, 0.1, rows), r_lab.normal(0, 0.1, rows)
     za = SIGNAL_SCALE * (s_a + noise_a - s_a.mean()) / (s_a.std() or 1.0)
     zb = SIGNAL_SCALE * (s_b + noise_b - s_b.mean()) / (s_b.std() or 1.0)
-
-    u_click = r_lab.random(rows)
-    u_cart = r_lab.random(rows)
-    u_buy = r_lab.random(rows)
-    # intercepts calibrated on the rows that reached the previous stage, so that the
-    # marginal rates stay near 25% / 8% / 3% whatever the task correlation
-    p_click = _sigmoid(za + _calibrate_intercept(za, TARGET_CLICK))
-    click = (u_click < p_click).astype(np.int64)
-    on = click == 1
-    b_cart = _calibrate_intercept(zb[on], TARGET_CART_GIVEN_CLICK) if on.any() else 0.0
-    cart = click * (u_cart < _sigmoid(zb + b_cart)).astype(np.int64)
-    on = cart == 1
-    b_buy = _calibrate_intercept(zb[on], TARGET_PURCHASE_GIVEN_CART) if on.any() else 0.0
-    purchase = cart * (u_buy < _sigmoid(zb + b_buy)).astype(np.int64)
-
+    click, cart, purchase = _funnel(r_lab, za, zb)
     # rating: observed only after a click (partial labels), 1..5
-    rating_raw = 3.4 + 0.6 * zb + 0.5 * (i_rating[iid] - 4.0) + r_lab.normal(0, 0.6, rows)
-    rating = np.round(np.clip(rating_raw, 1.0, 5.0), 1)
-    rating = np.where(click == 1, rating, np.nan)
+    rating_raw = 3.4 + 0.6 * zb + 0.5 * (it["rating"][iid] - 4.0) + r_lab.normal(0, 0.6, rows)
+    rating = np.where(click == 1, np.round(np.clip(rating_raw, 1.0, 5.0), 1), np.nan)
     # sales: units bought (0 without a purchase)
-    lam = np.exp(0.3 * zb - 0.2 * _standardise(np.log(i_price[iid])))
+    lam = np.exp(0.3 * zb - 0.2 * _standardise(np.log(it["price"][iid])))
     sales = (purchase * (1 + r_lab.poisson(lam))).astype(np.int64)
     # segment label: multiclass from the latent vector + Gumbel noise
     logits = x @ w_seg / math.sqrt(d) * 1.5 + r_lab.gumbel(0, 1, (rows, len(SEGMENT_LABELS)))
-    seg_label = np.array(SEGMENT_LABELS, dtype=object)[logits.argmax(axis=1)]
 
-    width = max(5, len(str(n_users - 1)))
-    iwidth = max(5, len(str(n_items - 1)))
-    user_ids = np.char.add("u", np.char.zfill(np.arange(n_users).astype(str), width)).astype(object)
-    item_ids = np.char.add("i", np.char.zfill(np.arange(n_items).astype(str), iwidth)).astype(object)
-
+    ts = START + secs.astype("timedelta64[s]")
     df = pd.DataFrame({
-        "user_id": user_ids[uid],
-        "item_id": item_ids[iid],
+        "user_id": _ids("u", n_users)[uid],
+        "item_id": _ids("i", n_items)[iid],
         "timestamp": np.char.replace(np.datetime_as_string(ts, unit="s"), "T", " ").astype(object),
-        "user_age": u_age[uid],
-        "user_gender": u_gender[uid],
-        "user_segment": u_segment[uid],
-        "user_tenure_days": u_tenure[uid],
-        "item_category": i_cat[iid],
-        "item_brand": i_brand[iid],
-        "item_price": i_price[iid],
-        "item_rating_avg": i_rating[iid],
+        "user_age": u["age"][uid], "user_gender": u["gender"][uid], "user_segment": u["segment"][uid],
+        "user_tenure_days": u["tenure"][uid],
+        "item_category": it["category"][iid], "item_brand": it["brand"][iid], "item_price": it["price"][iid],
+        "item_rating_avg": it["rating"][iid],
         "device": np.array(DEVICES, dtype=object)[dev_idx],
         "hour": hour,
-        "click": click,
-        "cart": cart,
-        "purchase": purchase,
-        "rating": rating,
-        "sales": sales,
-        "segment_label": seg_label,
+        "click": click, "cart": cart, "purchase": purchase, "rating": rating, "sales": sales,
+        "segment_label": np.array(SEGMENT_LABELS, dtype=object)[logits.argmax(axis=1)],
     })
     if engagement_targets:
         ea, eb = za / SIGNAL_SCALE, zb / SIGNAL_SCALE  # standardised noisy scores a and b
@@ -244,14 +237,7 @@ def make_synthetic(rows: int = 20000, task_correlation: float = 0.5, seed: int =
         df["basket_value"] = np.round(np.maximum(BASKET_VALUE[0] + BASKET_VALUE[1] * eb, 0.0), 2)
     if not return_truth:
         return df
-    truth = {
-        "click_score": s_a,
-        "purchase_score": s_b,
-        "x": x,
-        "w_click": w_a,
-        "w_purchase": w_b,
-    }
-    return df, truth
+    return df, {"click_score": s_a, "purchase_score": s_b, "x": x, "w_click": w_a, "w_purchase": w_b}
 
 
 # ---------------------------------------------------------------------- the paper's own data
@@ -280,20 +266,11 @@ def make_mmoe_paper_data(rows: int = 8000, task_correlation: float = 0.5, seed: 
     bit-for-bit. ``return_truth`` also returns ``{"score_a", "score_b"}`` (the noise-free
     targets), ``x``, ``w_a``, ``w_b``, ``alpha`` and ``beta``.
     """
-    if isinstance(rows, bool) or not isinstance(rows, (int, np.integer)) or rows < 10:
-        raise ConfigError(f"rows must be a whole number >= 10; got {rows!r}.")
-    if (isinstance(task_correlation, bool) or not isinstance(task_correlation, (int, float, np.floating))
-            or not math.isfinite(task_correlation) or not -1.0 <= task_correlation <= 1.0):
-        raise ConfigError(f"task_correlation must be a number between -1 and 1; got {task_correlation!r}.")
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ConfigError(f"seed must be a whole number >= 0; got {seed!r}.")
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not 2 <= dim <= 10_000:
-        raise ConfigError(f"dim must be a whole number between 2 and 10,000; got {dim!r}.")
-    if isinstance(n_sinusoids, bool) or not isinstance(n_sinusoids, (int, np.integer)) or n_sinusoids < 0:
-        raise ConfigError(f"n_sinusoids must be a whole number >= 0; got {n_sinusoids!r}.")
+    _check_common(rows, task_correlation, seed)
+    _number("dim", dim, lo=2, hi=10_000, integer=True)
+    _number("n_sinusoids", n_sinusoids, lo=0, integer=True)
     for name, v in (("alpha_std", alpha_std), ("beta_std", beta_std), ("noise_std", noise_std), ("scale", scale)):
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not math.isfinite(v) or v < 0:
-            raise ConfigError(f"{name} must be a finite number >= 0; got {v!r}.")
+        _number(name, v, lo=0)
     rows, dim, rho = int(rows), int(dim), float(task_correlation)
     r_x, r_task, r_noise = (np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(3))
     x = r_x.normal(0.0, 1.0, (rows, dim))

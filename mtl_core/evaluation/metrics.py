@@ -13,8 +13,10 @@ Conventions
 - Multiclass predictions are probabilities ``[n, K]``; labels are class indices.
 - NaN labels are excluded per task; rows whose prediction is not finite are excluded too and
   counted in ``nonfinite_predictions``.
-- Ranking metrics (per user) are vectorised with pandas/numpy; they match
-  ``sklearn.metrics.roc_auc_score`` / ``ndcg_score`` applied user by user (see the tests).
+- Ranking metrics (per user: GAUC, NDCG@k, Hit@k) live in ``evaluation.ranking`` and are
+  re-exported here; ``evaluate`` adds them for binary tasks when user ids are given.
+- ``HEADLINE`` / ``headline(kind)`` (``evaluation.headline``, re-exported): the one headline
+  metric per task kind.
 """
 from __future__ import annotations
 
@@ -30,8 +32,14 @@ from sklearn import metrics as skm
 
 from ..values import finite as _f
 from ..values import json_safe
+from .common import as_1d, binary_labels
+from .headline import HEADLINE, headline, headline_value
+from .ranking import ranking_metrics
 
 __all__ = [
+    "HEADLINE",
+    "headline",
+    "headline_value",
     "binary_at_threshold",
     "binary_metrics",
     "best_f1_threshold",
@@ -51,20 +59,14 @@ _CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 # --------------------------------------------------------------------------- helpers
-def _as_1d(a: Any, dtype=np.float64) -> np.ndarray:
-    return np.asarray(a, dtype=dtype).reshape(-1)
-
-
-def _binary_labels(y: Any) -> np.ndarray:
-    return (_as_1d(y) > 0.5).astype(np.int64)
-
-
-def _downsample_idx(n: int, max_points: int) -> np.ndarray:
-    """Indices of at most ``max_points`` evenly spaced points, always keeping both ends."""
-    if n <= max_points:
-        return np.arange(n)
-    max_points = max(int(max_points), 2)
-    return np.unique(np.round(np.linspace(0, n - 1, max_points)).astype(np.int64))
+def _downsampled(max_points: int, **arrays: np.ndarray) -> dict[str, list[float]]:
+    """The (equally long) arrays at most ``max_points`` evenly spaced indices, always keeping
+    both ends, as lists of floats."""
+    n = len(next(iter(arrays.values())))
+    idx = np.arange(n)
+    if n > max_points:
+        idx = np.unique(np.round(np.linspace(0, n - 1, max(int(max_points), 2))).astype(np.int64))
+    return {name: [float(v) for v in a[idx]] for name, a in arrays.items()}
 
 
 # --------------------------------------------------------------------------- binary
@@ -73,8 +75,8 @@ def binary_at_threshold(y: Any, p: Any, threshold: float = 0.5) -> dict:
 
     ``support`` is the number of positive rows.
     """
-    yt = _binary_labels(y)
-    pp = _as_1d(p)
+    yt = binary_labels(y)
+    pp = as_1d(p)
     yhat = (pp >= float(threshold)).astype(np.int64)
     cm = skm.confusion_matrix(yt, yhat, labels=[0, 1]) if yt.size else np.zeros((2, 2), int)
     return {
@@ -90,8 +92,8 @@ def binary_at_threshold(y: Any, p: Any, threshold: float = 0.5) -> dict:
 
 def binary_metrics(y: Any, p: Any, threshold: float = 0.5) -> dict:
     """``binary_at_threshold`` plus ``auc`` (None with one class), ``logloss``, ``positive_rate``, ``n``."""
-    yt = _binary_labels(y)
-    pp = _as_1d(p)
+    yt = binary_labels(y)
+    pp = as_1d(p)
     out = binary_at_threshold(yt, pp, threshold)
     n = int(yt.size)
     both = n > 0 and 0 < int(yt.sum()) < n
@@ -111,8 +113,8 @@ def best_f1_threshold(y: Any, p: Any) -> float:
 
     Returns 0.5 when there is no positive (F1 is undefined).
     """
-    yt = _binary_labels(y)
-    pp = _as_1d(p)
+    yt = binary_labels(y)
+    pp = as_1d(p)
     if yt.size == 0 or yt.sum() == 0:
         return 0.5
     precision, recall, thresholds = skm.precision_recall_curve(yt, pp)
@@ -145,8 +147,8 @@ def curves(y: Any, p: Any, max_points: int = 200) -> dict:
     gives no threshold, gets 1.0. ``roc["auc"]`` and ``pr["ap"]`` hold the areas (None with one
     class). With one class the ROC/PR lists are empty.
     """
-    yt = _binary_labels(y)
-    pp = _as_1d(p)
+    yt = binary_labels(y)
+    pp = as_1d(p)
     n_pos = int(yt.sum())
     both = yt.size > 0 and 0 < n_pos < yt.size
     roc: dict = {"fpr": [], "tpr": [], "thresholds": [], "auc": None}
@@ -155,22 +157,11 @@ def curves(y: Any, p: Any, max_points: int = 200) -> dict:
         fpr, tpr, thr = skm.roc_curve(yt, pp)
         thr = thr.astype(np.float64)
         thr[~np.isfinite(thr)] = 1.0
-        idx = _downsample_idx(fpr.size, max_points)
-        roc = {
-            "fpr": [float(v) for v in fpr[idx]],
-            "tpr": [float(v) for v in tpr[idx]],
-            "thresholds": [float(v) for v in thr[idx]],
-            "auc": _f(skm.auc(fpr, tpr)),
-        }
+        roc = {**_downsampled(max_points, fpr=fpr, tpr=tpr, thresholds=thr), "auc": _f(skm.auc(fpr, tpr))}
         precision, recall, pthr = skm.precision_recall_curve(yt, pp)
         pthr = np.append(pthr.astype(np.float64), 1.0)
-        idx = _downsample_idx(precision.size, max_points)
-        pr = {
-            "precision": [float(v) for v in precision[idx]],
-            "recall": [float(v) for v in recall[idx]],
-            "thresholds": [float(v) for v in pthr[idx]],
-            "ap": _f(skm.average_precision_score(yt, pp)),
-        }
+        pr = {**_downsampled(max_points, precision=precision, recall=recall, thresholds=pthr),
+              "ap": _f(skm.average_precision_score(yt, pp))}
     calib = _calibration(yt.astype(np.float64), pp) if yt.size else {
         "prob_pred": [], "prob_true": [], "count": []
     }
@@ -180,7 +171,7 @@ def curves(y: Any, p: Any, max_points: int = 200) -> dict:
 # --------------------------------------------------------------------------- regression / multiclass
 def regression_metrics(y: Any, yhat: Any) -> dict:
     """RMSE, MAE, R² and n (values in the caller's units). R² is None with fewer than 2 rows."""
-    yt, yp = _as_1d(y), _as_1d(yhat)
+    yt, yp = as_1d(y), as_1d(yhat)
     n = int(yt.size)
     if n == 0:
         return {"rmse": None, "mae": None, "r2": None, "n": 0}
@@ -194,7 +185,7 @@ def regression_metrics(y: Any, yhat: Any) -> dict:
 
 def multiclass_metrics(y_idx: Any, proba: Any, classes: Iterable | None = None, *, logloss: bool = True) -> dict:
     """Accuracy, macro-F1, K×K confusion (rows = actual, labels ``range(K)``), classes, logloss."""
-    yt = _as_1d(y_idx).astype(np.int64)
+    yt = as_1d(y_idx).astype(np.int64)
     pr = np.asarray(proba, dtype=np.float64)
     if pr.ndim == 1:
         pr = pr.reshape(-1, 1)
@@ -218,70 +209,6 @@ def multiclass_metrics(y_idx: Any, proba: Any, classes: Iterable | None = None, 
         out["logloss"] = _f(skm.log_loss(yt, q, labels=labels))
     else:
         out["logloss"] = None
-    return out
-
-
-# --------------------------------------------------------------------------- ranking
-def _discount_cumsum(m: np.ndarray, k: int) -> np.ndarray:
-    """C(m) = sum_{i<min(m,k)} 1/log2(i+2), vectorised over ``m`` (non-negative ints)."""
-    table = np.concatenate([[0.0], np.cumsum(1.0 / np.log2(np.arange(k) + 2.0))])
-    return table[np.minimum(np.asarray(m, dtype=np.int64), k)]
-
-
-def ranking_metrics(user_ids: Any, y: Any, p: Any, k: int = 10) -> dict:
-    """Per-user ranking quality, vectorised (fast for 100k+ users).
-
-    - ``gauc``: per-user ROC AUC (ties averaged, as scikit-learn) weighted by the user's row
-      count, over users having both classes (None when there is none).
-    - ``ndcg@k``: NDCG@k with tie-averaged DCG (as ``sklearn.metrics.ndcg_score`` with
-      ``ignore_ties=False``), averaged over users with ≥ 1 positive.
-    - ``hit@k``: share of users (≥ 1 positive) with a positive ranked in the top k; ties are
-      broken pessimistically (a positive tied with a negative at the cut-off does not count).
-    - ``users``: users with ≥ 1 positive; ``users_gauc``: users with both classes.
-    """
-    k = int(k)
-    yt = _binary_labels(y).astype(np.float64)
-    pp = _as_1d(p)
-    uid = np.asarray(user_ids).reshape(-1)
-    keys = (f"ndcg@{k}", f"hit@{k}")
-    empty = {"gauc": None, keys[0]: None, keys[1]: None, "users": 0, "users_gauc": 0, "k": k}
-    if yt.size == 0:
-        return empty
-    codes, _ = pd.factorize(pd.Series(uid), use_na_sentinel=False)
-    df = pd.DataFrame({"u": codes, "y": yt, "s": pp})
-    g = df.groupby("u", sort=False)
-    n_rows = g["y"].transform("size").to_numpy(np.float64)
-    n_pos = g["y"].transform("sum").to_numpy(np.float64)
-    n_neg = n_rows - n_pos
-    grp_s = g["s"]
-    # ascending average ranks (1-based) for AUC; descending min/max ranks for DCG / hit
-    r_avg = grp_s.rank(method="average", ascending=True).to_numpy(np.float64)
-    r_min = grp_s.rank(method="min", ascending=False).to_numpy(np.float64)
-    r_max = grp_s.rank(method="max", ascending=False).to_numpy(np.float64)
-
-    per = pd.DataFrame({"u": codes, "pos_rank": r_avg * yt, "n": n_rows, "npos": n_pos, "nneg": n_neg})
-    # DCG with tie groups: each tied group's mean gain spread over its positions (cut at k)
-    span = _discount_cumsum(r_max.astype(np.int64), k) - _discount_cumsum(r_min.astype(np.int64) - 1, k)
-    per["dcg"] = yt * span / (r_max - r_min + 1.0)
-    per["hit"] = yt * (r_max <= k)
-    agg = per.groupby("u", sort=False).agg(
-        pos_rank=("pos_rank", "sum"), n=("n", "first"), npos=("npos", "first"),
-        nneg=("nneg", "first"), dcg=("dcg", "sum"), hit=("hit", "max"),
-    )
-    has_pos = agg["npos"].to_numpy() > 0
-    both = has_pos & (agg["nneg"].to_numpy() > 0)
-    out = dict(empty)
-    out["users"] = int(has_pos.sum())
-    out["users_gauc"] = int(both.sum())
-    if both.any():
-        a = agg[both]
-        auc = (a["pos_rank"] - a["npos"] * (a["npos"] + 1) / 2.0) / (a["npos"] * a["nneg"])
-        out["gauc"] = _f(np.average(auc.to_numpy(), weights=a["n"].to_numpy()))
-    if has_pos.any():
-        a = agg[has_pos]
-        idcg = _discount_cumsum(a["npos"].to_numpy(np.int64), k)
-        out[keys[0]] = _f(np.mean(a["dcg"].to_numpy() / idcg))
-        out[keys[1]] = _f(np.mean(a["hit"].to_numpy() > 0))
     return out
 
 
@@ -313,7 +240,7 @@ def evaluate(
         name, kind = _get(t, "name"), _get(t, "kind")
         if name not in y_true or name not in y_pred:
             continue
-        yt = _as_1d(y_true[name])
+        yt = as_1d(y_true[name])
         yp = np.asarray(y_pred[name], dtype=np.float64)
         mask = np.isfinite(yt)
         if kind == "multiclass":

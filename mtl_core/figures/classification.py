@@ -1,13 +1,27 @@
 """Classification figures: metric bars, confusion matrices, ROC / PR / calibration curves, ranking metrics."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
 from ..values import finite as _num
-from .common import _color, _fig, _empty_note, _per_task, _fmt
+from .common import _color, _fig, _empty_note
+
+
+def _per_task(metrics: dict) -> dict:
+    """``evaluate`` output or a bare ``{task: {...}}`` → ``{task: {...}}``."""
+    if not isinstance(metrics, dict):
+        return {}
+    inner = metrics.get("tasks", metrics)
+    return {k: v for k, v in inner.items() if isinstance(v, dict)}
+
+
+def _fmt(v: Any, digits: int = 3) -> str:
+    f = _num(v)
+    return "n/a" if f is None else f"{f:.{digits}f}"
 
 
 _BAR_METRICS = [("precision", "Precision"), ("recall", "Recall"), ("f1", "F1"), ("accuracy", "Accuracy")]
@@ -61,85 +75,95 @@ def confusion_heatmap(confusion: Sequence[Sequence[float]], labels: Sequence[Any
 
 
 def _curve_part(c: dict, part: str) -> dict:
-    if not isinstance(c, dict):
-        return {}
-    return c.get(part, c) if part in c else c
+    """``c[part]`` (the output of ``metrics.curves``) or ``c`` itself (a bare curve)."""
+    return c.get(part, c) if isinstance(c, dict) else {}
+
+
+def _diagonal(name: str) -> go.Scatter:
+    return go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name=name, line={"color": "#999", "dash": "dash"},
+                      hoverinfo="skip")
+
+
+@dataclass(frozen=True)
+class _CurveKind:
+    """What one kind of per-task curve reads from ``metrics.curves`` and how it is drawn."""
+
+    title: str
+    part: str  # "roc" | "pr" | "calibration"
+    x: tuple[str, str, str]  # (key, axis title, hover name)
+    y: tuple[str, str, str]
+    area: str | None  # "AUC" | "AP": the legend shows the area ``part[area.lower()]``
+    extra: tuple[str, str]  # (key of the per-point custom data, hover line)
+    empty: str
+    mode: str = "lines"
+
+
+_THRESHOLD = ("thresholds", "threshold %{customdata:.3f}")
+_ROC = _CurveKind("ROC curves", "roc", ("fpr", "False positive rate", "FPR"), ("tpr", "True positive rate", "TPR"),
+                  "AUC", _THRESHOLD, "No ROC curve (a task needs both classes)")
+_PR = _CurveKind("Precision–recall curves", "pr", ("recall", "Recall", "recall"),
+                 ("precision", "Precision", "precision"), "AP", _THRESHOLD,
+                 "No precision–recall curve (a task needs positives)")
+_CALIBRATION = _CurveKind("Calibration (reliability diagram)", "calibration",
+                          ("prob_pred", "Mean predicted probability", "predicted"),
+                          ("prob_true", "Observed positive rate", "observed"), None,
+                          ("count", "rows %{customdata:,}"), "No calibration data", mode="lines+markers")
+
+
+def _legend_name(task, c, cur: dict, area: str | None) -> str:
+    if not area:
+        return str(task)
+    key = area.lower()
+    value = cur.get(key, c.get(key) if isinstance(c, dict) else None)
+    return f"{task} ({area} {_fmt(value)})" if _num(value) is not None else str(task)
+
+
+def _curve_lines(fig: go.Figure, curves_by_task: dict, kind: _CurveKind) -> int:
+    """One line per task that has points; returns how many were drawn."""
+    (xk, _, xh), (yk, _, yh), (ck, cline) = kind.x, kind.y, kind.extra
+    n = 0
+    for i, (task, c) in enumerate((curves_by_task or {}).items()):
+        cur = _curve_part(c, kind.part)
+        if not cur.get(xk):
+            continue
+        fig.add_trace(go.Scatter(
+            x=cur[xk], y=cur[yk], mode=kind.mode, name=_legend_name(task, c, cur, kind.area),
+            line={"color": _color(i)}, customdata=cur.get(ck),
+            hovertemplate=f"{task}<br>{xh} %{{x:.3f}}<br>{yh} %{{y:.3f}}"
+                          + (f"<br>{cline}" if cur.get(ck) else "") + "<extra></extra>",
+        ))
+        n += 1
+    return n
+
+
+def _curve_figure(curves_by_task: dict, kind: _CurveKind, diagonal: str | None = None,
+                  diagonal_first: bool = False) -> go.Figure:
+    fig = _fig(kind.title, kind.x[1], kind.y[1])
+    fig.update_xaxes(range=[0, 1])
+    fig.update_yaxes(range=[0, 1.02])
+    if diagonal and diagonal_first:
+        fig.add_trace(_diagonal(diagonal))
+    n = _curve_lines(fig, curves_by_task, kind)
+    if diagonal and not diagonal_first:
+        fig.add_trace(_diagonal(diagonal))
+    if n == 0:
+        _empty_note(fig, kind.empty)
+    return fig
 
 
 def roc_curves(curves_by_task: dict) -> go.Figure:
     """ROC curve per task (legend shows AUC when ``roc["auc"]`` or ``"auc"`` is supplied) + chance line."""
-    fig = _fig("ROC curves", "False positive rate", "True positive rate")
-    fig.update_xaxes(range=[0, 1])
-    fig.update_yaxes(range=[0, 1.02])
-    n = 0
-    for i, (task, c) in enumerate((curves_by_task or {}).items()):
-        roc = _curve_part(c, "roc")
-        if not roc.get("fpr"):
-            continue
-        auc = roc.get("auc", c.get("auc") if isinstance(c, dict) else None)
-        name = f"{task} (AUC {_fmt(auc)})" if _num(auc) is not None else str(task)
-        fig.add_trace(go.Scatter(
-            x=roc["fpr"], y=roc["tpr"], mode="lines", name=name, line={"color": _color(i)},
-            customdata=roc.get("thresholds"),
-            hovertemplate=f"{task}<br>FPR %{{x:.3f}}<br>TPR %{{y:.3f}}"
-                          + ("<br>threshold %{customdata:.3f}" if roc.get("thresholds") else "")
-                          + "<extra></extra>",
-        ))
-        n += 1
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="Chance",
-                             line={"color": "#999", "dash": "dash"}, hoverinfo="skip"))
-    if n == 0:
-        _empty_note(fig, "No ROC curve (a task needs both classes)")
-    return fig
+    return _curve_figure(curves_by_task, _ROC, diagonal="Chance")
 
 
 def pr_curves(curves_by_task: dict) -> go.Figure:
     """Precision–recall curve per task (legend shows AP when ``pr["ap"]`` or ``"ap"`` is supplied)."""
-    fig = _fig("Precision–recall curves", "Recall", "Precision")
-    fig.update_xaxes(range=[0, 1])
-    fig.update_yaxes(range=[0, 1.02])
-    n = 0
-    for i, (task, c) in enumerate((curves_by_task or {}).items()):
-        pr = _curve_part(c, "pr")
-        if not pr.get("recall"):
-            continue
-        ap = pr.get("ap", c.get("ap") if isinstance(c, dict) else None)
-        name = f"{task} (AP {_fmt(ap)})" if _num(ap) is not None else str(task)
-        fig.add_trace(go.Scatter(
-            x=pr["recall"], y=pr["precision"], mode="lines", name=name, line={"color": _color(i)},
-            customdata=pr.get("thresholds"),
-            hovertemplate=f"{task}<br>recall %{{x:.3f}}<br>precision %{{y:.3f}}"
-                          + ("<br>threshold %{customdata:.3f}" if pr.get("thresholds") else "")
-                          + "<extra></extra>",
-        ))
-        n += 1
-    if n == 0:
-        _empty_note(fig, "No precision–recall curve (a task needs positives)")
-    return fig
+    return _curve_figure(curves_by_task, _PR)
 
 
 def calibration_plot(curves_by_task: dict) -> go.Figure:
     """Reliability diagram per task (mean predicted vs observed positive rate) with the diagonal."""
-    fig = _fig("Calibration (reliability diagram)", "Mean predicted probability", "Observed positive rate")
-    fig.update_xaxes(range=[0, 1])
-    fig.update_yaxes(range=[0, 1.02])
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="Perfectly calibrated",
-                             line={"color": "#999", "dash": "dash"}, hoverinfo="skip"))
-    n = 0
-    for i, (task, c) in enumerate((curves_by_task or {}).items()):
-        cal = _curve_part(c, "calibration")
-        if not cal.get("prob_pred"):
-            continue
-        fig.add_trace(go.Scatter(
-            x=cal["prob_pred"], y=cal["prob_true"], mode="lines+markers", name=str(task),
-            line={"color": _color(i)}, customdata=cal.get("count"),
-            hovertemplate=f"{task}<br>predicted %{{x:.3f}}<br>observed %{{y:.3f}}"
-                          + ("<br>rows %{customdata:,}" if cal.get("count") else "") + "<extra></extra>",
-        ))
-        n += 1
-    if n == 0:
-        _empty_note(fig, "No calibration data")
-    return fig
+    return _curve_figure(curves_by_task, _CALIBRATION, diagonal="Perfectly calibrated", diagonal_first=True)
 
 
 def ranking_bars(ranking: dict) -> go.Figure:

@@ -6,7 +6,22 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .common import MAX_SCATTER_POINTS, _color, _fig, _empty_note, _with_units, _clean_xy
+from .common import _color, _fig, _empty_note
+
+MAX_SCATTER_POINTS = 5000
+
+
+def _with_units(label: str, units: str) -> str:
+    return f"{label} ({units})" if units else label
+
+
+def _clean_xy(y: Any, yhat: Any) -> tuple[np.ndarray, np.ndarray]:
+    a = np.asarray(y, dtype=np.float64).reshape(-1)
+    b = np.asarray(yhat, dtype=np.float64).reshape(-1)
+    n = min(a.size, b.size)
+    a, b = a[:n], b[:n]
+    ok = np.isfinite(a) & np.isfinite(b)
+    return a[ok], b[ok]
 
 
 def pred_vs_actual(y: Any, yhat: Any, task: str, units: str = "") -> go.Figure:

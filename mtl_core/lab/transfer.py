@@ -1,0 +1,177 @@
+"""Negative transfer: the multi-task model against one ``single``-architecture model per task
+(same split, seed, epochs, batch size and learning rate), per task and seed, with a verdict
+that only calls a difference a transfer when it is larger than the noise."""
+from __future__ import annotations
+
+import math
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..config import RunConfig
+from ..evaluation.headline import headline
+from ..runs import list_results, read_result, save_result
+from .common import (CANCELLED, COMPLETE, Reporter, check_seeds, created, load_df, single_train_config,
+                     train_eval, with_seed)
+
+#: with one seed, a difference counts as a transfer only beyond this (AUC / accuracy points,
+#: and for RMSE this fraction of the single-task RMSE)
+DEFAULT_TOLERANCE = {"auc": 0.005, "accuracy": 0.005, "rmse": 0.01}
+
+VERDICT_NEGATIVE = "negative transfer"
+VERDICT_POSITIVE = "positive transfer"
+VERDICT_NOISE = "within run-to-run variation"
+
+TRANSFER_COLUMNS = ["task", "metric", "higher_is_better", "mt_mean", "st_mean", "diff", "std",
+                    "n_seeds", "verdict", "explanation"]
+PER_SEED_COLUMNS = ["seed", "task", "metric", "higher_is_better", "mt", "st", "diff"]
+_ONE_SEED = " One seed cannot separate noise from a real difference: run 3 or more seeds."
+
+
+def _direction(mean: float) -> tuple[str, str]:
+    return (VERDICT_NEGATIVE, "worse") if mean < 0 else (VERDICT_POSITIVE, "better")
+
+
+def _one_seed_tolerance(metric: str, tolerance: float | None, reference: float | None) -> float:
+    if tolerance is not None:
+        return tolerance
+    tol = DEFAULT_TOLERANCE.get(metric, 0.005)
+    if metric == "rmse":
+        tol = tol * abs(reference) if reference is not None and math.isfinite(reference) else 0.0
+    return tol
+
+
+def transfer_verdict(diffs: Sequence[float], metric: str = "auc", tolerance: float | None = None,
+                     reference: float | None = None) -> tuple[str, str]:
+    """(verdict, explanation) for signed differences multi-task − single-task (positive =
+    multi-task better), one per seed.
+
+    With ≥ 2 seeds a difference is real when ``|mean| > 2 · std / sqrt(n)`` (two standard
+    errors of the paired differences). With one seed the noise cannot be measured: the
+    difference counts only beyond ``tolerance`` (default ``DEFAULT_TOLERANCE[metric]``; for
+    RMSE a fraction of ``reference``, the single-task RMSE) and the text says so.
+    """
+    d = np.asarray([x for x in diffs if x is not None and math.isfinite(x)], dtype=np.float64)
+    if d.size == 0:
+        return VERDICT_NOISE, "No finished pair of runs to compare."
+    mean = float(d.mean())
+    if d.size >= 2:
+        bound = 2.0 * float(d.std(ddof=1)) / math.sqrt(d.size)
+        if abs(mean) > bound:
+            verdict, word = _direction(mean)
+            return verdict, (f"The multi-task model is {word} by {abs(mean):.4g} {metric}, "
+                             f"more than two standard errors ({bound:.2g}) over {d.size} seeds.")
+        return VERDICT_NOISE, (f"The difference ({mean:+.4g} {metric}) is within two standard errors "
+                               f"({bound:.2g}) over {d.size} seeds.")
+    tol = _one_seed_tolerance(metric, tolerance, reference)
+    if abs(mean) > tol:
+        verdict, word = _direction(mean)
+        return verdict, (f"The multi-task model is {word} by {abs(mean):.4g} {metric} "
+                         f"(beyond the default tolerance of {tol:.3g})." + _ONE_SEED)
+    return VERDICT_NOISE, f"The difference ({mean:+.4g} {metric}) is below the default tolerance of {tol:.3g}." + _ONE_SEED
+
+
+def _seed_rows(prep, cfg: RunConfig, seed: int, rep: Reporter, cancel) -> list[dict] | None:
+    """The multi-task model and one single-task model per task on one seed's split: one row
+    per task, or None when cancelled."""
+    infos = prep.task_infos
+    rep.start(f"seed {seed}: {cfg.model.arch} on {', '.join(t.name for t in infos)}")
+    mt = train_eval(prep, infos, cfg.model, cfg.train, cfg.model.arch, rep, cancel)
+    if mt is None:
+        return None
+    rep.finish()
+    st: dict[str, float | None] = {}
+    for t in infos:
+        rep.start(f"seed {seed}: single-task model for {t.name}")
+        res = train_eval(prep, [t], cfg.model, single_train_config(cfg.train, t.name), "single", rep, cancel)
+        if res is None:
+            return None
+        st[t.name] = res[1][t.name]
+        rep.finish()
+    rows = []
+    for t in infos:
+        metric, higher = headline(t.kind)
+        m, s = mt[1][t.name], st[t.name]
+        diff = None if m is None or s is None else ((m - s) if higher else (s - m))
+        rows.append({"seed": seed, "task": t.name, "metric": metric, "higher_is_better": higher,
+                     "mt": m, "st": s, "diff": diff})
+    return rows
+
+
+def negative_transfer(config: RunConfig, df: pd.DataFrame | None = None, seeds: Iterable[int] = (0,),
+                      callback: Callable | None = None, cancel=None, runs_root=None,
+                      save: bool = True, background: bool = False) -> pd.DataFrame:
+    """Multi-task model vs one single-task model per task, per seed (see the module doc).
+
+    Returns one row per task: ``task, metric, higher_is_better, mt_mean, st_mean, diff``
+    (mean of the signed differences, positive = multi-task better), ``std`` (of the
+    differences across seeds; None with one seed), ``n_seeds``, ``verdict``, ``explanation``.
+    ``df.attrs`` holds ``status`` (complete | cancelled), ``per_seed`` (a frame) and ``path``.
+    """
+    from ..pipeline import prepare
+    from ..training.device import set_threads
+
+    seeds = check_seeds(seeds)
+    config.validate()
+    set_threads(config.train.num_threads, background=background)
+    data = load_df(config, df)
+    rep = Reporter("negative_transfer", len(seeds) * (1 + len(config.data.tasks)), callback)
+    rows: list[dict] = []
+    status = COMPLETE
+    for seed in seeds:
+        cfg = with_seed(config, seed)
+        seed_rows = _seed_rows(prepare(cfg, data), cfg, seed, rep, cancel)
+        if seed_rows is None:
+            status = CANCELLED
+            break
+        rows += seed_rows
+    per_seed = pd.DataFrame(rows, columns=PER_SEED_COLUMNS)
+    table = summarise_transfer(per_seed)
+    table.attrs["status"] = status
+    table.attrs["per_seed"] = per_seed
+    if save and len(per_seed):
+        meta = {"created": created(), "status": status, "seeds": seeds, "arch": config.model.arch,
+                "tasks": list(per_seed["task"].unique()), "config": config.to_dict(),
+                "note": "Test-split metrics; diff > 0 means the multi-task model is better."}
+        path = save_result(runs_root, "transfer", {"transfer.json": meta, "summary.csv": table,
+                                                   "per_seed.csv": per_seed})
+        table.attrs["path"] = str(path)
+    rep.close(status)
+    return table
+
+
+def summarise_transfer(per_seed: pd.DataFrame) -> pd.DataFrame:
+    """Per-seed rows (seed, task, metric, higher_is_better, mt, st, diff) -> one row per task
+    with the verdict (see ``transfer_verdict``)."""
+    out = []
+    if per_seed is None or per_seed.empty:
+        return pd.DataFrame(columns=TRANSFER_COLUMNS)
+    for task, g in per_seed.groupby("task", sort=False):
+        metric = str(g["metric"].iloc[0])
+        diffs = [float(x) for x in g["diff"] if pd.notna(x)]
+        mt = pd.to_numeric(g["mt"], errors="coerce")
+        st = pd.to_numeric(g["st"], errors="coerce")
+        verdict, text = transfer_verdict(diffs, metric, reference=float(st.mean()) if st.notna().any() else None)
+        out.append({
+            "task": task, "metric": metric, "higher_is_better": bool(g["higher_is_better"].iloc[0]),
+            "mt_mean": float(mt.mean()) if mt.notna().any() else None,
+            "st_mean": float(st.mean()) if st.notna().any() else None,
+            "diff": float(np.mean(diffs)) if diffs else None,
+            "std": float(np.std(diffs, ddof=1)) if len(diffs) >= 2 else None,
+            "n_seeds": len(diffs), "verdict": verdict, "explanation": text,
+        })
+    return pd.DataFrame(out, columns=TRANSFER_COLUMNS)
+
+
+def list_transfers(root=None) -> list[dict]:
+    """Saved negative-transfer checks under ``<root>/transfer``, newest first."""
+    return list_results(root, "transfer", "transfer.json")
+
+
+def load_transfer(path) -> pd.DataFrame:
+    """The per-task summary of a saved check (``attrs``: ``per_seed`` and ``meta``)."""
+    files = read_result(path, ["transfer.json", "summary.csv", "per_seed.csv"], "negative-transfer check")
+    table = files["summary.csv"]
+    table.attrs.update(per_seed=files["per_seed.csv"], meta=files["transfer.json"])
+    return table

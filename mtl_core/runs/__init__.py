@@ -1,0 +1,42 @@
+"""Run directories: the only code that writes and reads them (runs of the pipeline and the
+saved results of the trade-off lab).
+
+A run directory holds::
+
+    config.json          complete RunConfig (``python -m mtl_core train --config`` reproduces it)
+    metrics.json         test metrics + train summary + split sizes
+    curves.json          ROC / PR / calibration points per binary task (for plots)
+    history.csv          epoch, split, task, loss and per-epoch validation metrics
+    weights.csv          task weights per epoch (weighting methods)
+    diagnostics.json     per-epoch gradient norms, cosines and gate utilisation
+    preprocessor.json    the fitted preprocessor (JSON, applied unchanged to new rows)
+    model.pt             model state dict (loaded with ``torch.load(weights_only=True)``)
+    model.json           sklearn baseline coefficients (instead of model.pt)
+    model_meta.json      architecture, features, tasks, model config
+    predictions.parquet  test split: ids + ``true:<task>`` / ``pred:<task>``
+    catalog.parquet      items seen in training with their latest attributes
+    users.parquet        user-level features (latest row per user)
+    interactions.parquet training-period user–item rows with their labels
+    status.json          complete | cancelled | diverged, with a message
+
+It is written under ``<root>/.tmp-<id>`` and renamed into place at the end, so a crash or a
+restart never leaves a half-written run where ``list_runs`` looks; leftovers of interrupted
+runs are reported by ``list_interrupted``.
+
+The lab's results (``transfer``, ``sweeps``, ``corrlab``) are written the same way by
+``save_result`` to ``<root>/<kind>/<id>`` (a JSON description plus CSV tables), listed by
+``list_results`` and read by ``read_result``.
+
+Modules: ``store`` (root, JSON, ids, the atomic ``RunWriter``, lab results), ``save``
+(``save_run``: what a run directory holds), ``load`` (listing and ``LoadedRun``).
+"""
+from .load import LoadedRun, RunInfo, list_interrupted, list_runs, load_run, run_info
+from .save import save_run
+from .store import (RunWriter, default_runs_root, list_results, new_run_id, read_json, read_result,
+                    resolve_root, save_result, write_json)
+
+__all__ = [
+    "LoadedRun", "RunInfo", "RunWriter", "default_runs_root", "list_interrupted", "list_results", "list_runs",
+    "load_run", "new_run_id", "read_json", "read_result", "resolve_root", "run_info", "save_result", "save_run",
+    "write_json",
+]

@@ -1,0 +1,159 @@
+"""Writing a finished run: the one place that knows which files a run directory holds and
+what goes into each (see ``mtl_core.runs`` for the list)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..evaluation.common import original_units
+from .store import RunWriter, new_run_id
+
+#: words in a binary task's column name that mark it as the purchase (recommendations leave
+#: out what a user already bought)
+_BOUGHT_WORDS = ("purchase", "buy", "order", "bought", "conversion")
+#: an attribute is an item's (a user's) when it is constant within this share of items (users)
+_CONSTANT_SHARE = 0.95
+
+
+def _constant_within(train: pd.DataFrame, key: str, cols: list[str]) -> list[str]:
+    """The columns of ``cols`` that hold one value per ``key`` for almost every key."""
+    g = train.groupby(key, sort=False, observed=True)
+    out = []
+    for c in cols:
+        nun = g[c].nunique(dropna=True)
+        if len(nun) and float((nun <= 1).mean()) >= _CONSTANT_SHARE:
+            out.append(c)
+    return out
+
+
+def _context_defaults(prep, train: pd.DataFrame, cols: list[str]) -> dict:
+    """Median (numeric) or most frequent value of each context column, for scoring new pairs."""
+    out = {}
+    for c in cols:
+        s = train[c].dropna()
+        if s.empty:
+            out[c] = None
+        elif c in prep.num_cols:
+            out[c] = float(pd.to_numeric(s, errors="coerce").median())
+        else:
+            out[c] = str(s.astype(str).mode().iloc[0])
+    return out
+
+
+def _item_user_tables(prep, train_pos: np.ndarray):
+    """Catalogue (items with latest attributes), users (latest user-level features) and the
+    training interactions, for recommendations."""
+    df = prep.df
+    feats = [c for c in prep.cat_cols + prep.num_cols if c not in (prep.user_col, prep.item_col)]
+    train = df.iloc[train_pos]
+    if prep.time_col and prep.time_col in train.columns:
+        order = pd.to_datetime(train[prep.time_col], errors="coerce", format="mixed", utc=True)
+        train = train.assign(_t=order).sort_values("_t", kind="stable").drop(columns="_t")
+    item_cols = _constant_within(train, prep.item_col, feats) if prep.item_col else []
+    user_cols = (_constant_within(train, prep.user_col, [c for c in feats if c not in item_cols])
+                 if prep.user_col else [])
+    context_cols = [c for c in feats if c not in item_cols and c not in user_cols]
+    catalog = train.drop_duplicates(prep.item_col, keep="last")[[prep.item_col] + item_cols] if prep.item_col else pd.DataFrame()
+    users = pd.DataFrame()
+    if prep.user_col:
+        users = train.drop_duplicates(prep.user_col, keep="last")[[prep.user_col] + user_cols + context_cols]
+    inter_cols = [c for c in (prep.user_col, prep.item_col, prep.time_col) if c] + [t.column for t in prep.tasks if t.column in df.columns]
+    inter_cols = list(dict.fromkeys(inter_cols))
+    interactions = train[inter_cols] if prep.user_col and prep.item_col else pd.DataFrame()
+    layout = {"item_cols": item_cols, "user_cols": user_cols, "context_cols": context_cols,
+              "context_defaults": _context_defaults(prep, train, context_cols)}
+    return catalog, users, interactions, layout
+
+
+def _bought_column(prep) -> str | None:
+    """The binary task column that means "bought" (by name, else the last binary task)."""
+    bought = next((t.column for t in prep.tasks if t.kind == "binary" and any(
+        w in t.column.lower() for w in _BOUGHT_WORDS)), None)
+    binary = [t.name for t in prep.task_infos if t.kind == "binary"]
+    if bought is None and binary:
+        bought = next(t.column for t in prep.tasks if t.key == binary[-1])
+    return bought
+
+
+def _model_meta(prep, layout: dict) -> dict:
+    cfg = prep.config
+    return {
+        "arch": cfg.model.arch,
+        "features": prep.features.to_dict(),
+        "tasks": [t.to_dict() for t in prep.task_infos],
+        "task_specs": [t.to_dict() for t in prep.tasks],
+        "model_config": cfg.model.__dict__,
+        "user_col": prep.user_col, "item_col": prep.item_col, "time_col": prep.time_col,
+        "cat_cols": prep.cat_cols, "num_cols": prep.num_cols,
+        "bought_col": _bought_column(prep),
+        **layout,
+    }
+
+
+def _predictions_frame(prep, pred_test: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Test split: ids, ``true:<task>``, ``pred:<task>`` and per-class ``proba:<task>:<class>``."""
+    test = prep.encoded["test"]
+    pred = pd.DataFrame(index=np.arange(len(test)))
+    for c in (prep.user_col, prep.item_col):
+        if c:
+            pred[c] = prep.df[c].to_numpy()[test.index]
+    true_test = original_units(prep.preprocessor, prep.task_infos, test.labels)
+    for t in prep.task_infos:
+        pred[f"true:{t.name}"] = true_test[t.name]
+        p = pred_test[t.name]
+        if t.kind == "multiclass":
+            pred[f"pred:{t.name}"] = p.argmax(-1).astype(np.int64) if len(p) else np.zeros(0, np.int64)
+            for k, cls in enumerate(t.classes):
+                pred[f"proba:{t.name}:{cls}"] = p[:, k] if len(p) else np.zeros(0)
+        else:
+            pred[f"pred:{t.name}"] = p
+    return pred
+
+
+def _write_model(writer: RunWriter, model) -> None:
+    if getattr(model, "is_sklearn", False):
+        writer.json("model.json", model.state_dict_json())
+    else:
+        import torch
+
+        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, writer.path / "model.pt")
+
+
+def save_run(prep, model, train_result, metrics: dict, curve_data: dict,
+             pred_test: dict[str, np.ndarray], root: str | Path, run_id: str | None = None,
+             writer: RunWriter | None = None) -> Path:
+    """Write a prepared, trained and evaluated run (``pipeline.Prepared``, the model, the
+    trainer's result, test metrics, curves and test predictions in original units) into
+    ``writer`` (a fresh ``RunWriter`` under ``root`` when None) and publish it atomically; on
+    any failure the temporary directory is removed."""
+    if writer is None:
+        writer = RunWriter(root, run_id or new_run_id(prep.config.model.arch))
+    try:
+        writer.json("config.json", prep.config.to_dict())
+        writer.json("metrics.json", metrics)
+        writer.json("curves.json", curve_data)
+        hist = pd.DataFrame(train_result.history)
+        if hist.empty:
+            hist = pd.DataFrame(columns=["epoch", "split", "task", "loss"])
+        writer.frame("history.csv", hist)
+        writer.frame("weights.csv", pd.DataFrame(train_result.weights_history, columns=["epoch", "task", "weight"]))
+        writer.json("diagnostics.json", train_result.diagnostics)
+        writer.json("preprocessor.json", prep.preprocessor.to_dict())
+        _write_model(writer, model)
+        catalog, users, interactions, layout = _item_user_tables(prep, prep.encoded["train"].index)
+        writer.json("model_meta.json", _model_meta(prep, layout))
+        writer.frame("predictions.parquet", _predictions_frame(prep, pred_test))
+        for name, table in (("catalog.parquet", catalog), ("users.parquet", users),
+                            ("interactions.parquet", interactions)):
+            if not table.empty:
+                writer.frame(name, table)
+        stopped = train_result.stopped
+        writer.json("status.json", {"status": "complete" if stopped in ("completed", "early_stopping") else stopped,
+                                    "stopped": stopped, "message": train_result.message,
+                                    "best_epoch": train_result.best_epoch})
+        return writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
