@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from apptest_support import assert_no_errors, new_app
+from apptest_support import assert_no_errors, new_app, open_page, put_frame
 from mtl_core.app import state as app_state
 from mtl_core.config import RunConfig
-from mtl_core.data.schema import infer_schema
 from mtl_core.data.synth import make_synthetic
 from mtl_core.pipeline import run_experiment
 from mtl_core.runs import default_runs_root
@@ -27,15 +26,7 @@ def _log() -> pd.DataFrame:
 
 
 def test_sales_tab_builds_a_sales_table(runs_root):
-    at = new_app()
-    at.switch_page("pages/data.py")
-    at.run()
-    log = _log()
-    at.session_state["df"] = log
-    at.session_state["schema"] = infer_schema(log)
-    at.session_state["data_name"] = "retail.csv"
-    at.session_state["data_version"] = 3
-    at.run()
+    at = put_frame(open_page("pages/data.py"), _log(), "retail.csv", 3)
     assert_no_errors(at)
     assert at.selectbox(key="sal_key_3").value == "StockCode"
     assert at.selectbox(key="sal_qty_3").value == "Quantity"
