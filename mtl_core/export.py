@@ -22,7 +22,7 @@ TOLERANCE = 1e-5
 def _scored_module(model, tasks, target_state: dict):
     import torch
 
-    from .training.trainer import _output_to_prediction
+    from .training.prediction import output_to_prediction
 
     class Scored(torch.nn.Module):
         def __init__(self) -> None:
@@ -33,7 +33,7 @@ def _scored_module(model, tasks, target_state: dict):
             out = self.model(cat, num)
             res = []
             for t in tasks:
-                p = _output_to_prediction(out[t.name], t.kind)
+                p = output_to_prediction(out[t.name], t.kind)
                 if t.kind == "regression":
                     st = target_state[t.name]
                     p = p * float(st["scale"]) + float(st["mean"])

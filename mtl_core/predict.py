@@ -40,7 +40,7 @@ def check_features(pre, df: pd.DataFrame) -> None:
 
 def predict_raw(run, df: pd.DataFrame) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Predictions in original units for the rows that survive cleaning, and their positions."""
-    from .training.trainer import predict
+    from .training.prediction import predict
 
     pre = run.preprocessor()
     check_features(pre, df)

@@ -6,10 +6,10 @@ import json
 
 
 def add_commands(sub) -> None:
-    from . import _add_read_options
+    from .options import add_read_options
 
     s = sub.add_parser("sales", help="transaction log -> one row per (key, period) with next-period targets")
-    _add_read_options(s)
+    add_read_options(s)
     s.add_argument("--key-col", required=True, help="product, customer, store... column")
     s.add_argument("--time-col", required=True)
     s.add_argument("--quantity-col", required=True)
@@ -42,13 +42,13 @@ def add_commands(sub) -> None:
 def cmd_sales(a) -> int:
     from ..data.io import read_table
     from ..data.sales import build_sales_table
-    from . import _read_options, _write_table
+    from .options import read_options, write_table
 
-    df = read_table(a.data, _read_options(a))
+    df = read_table(a.data, read_options(a))
     table, report = build_sales_table(df, a.key_col, a.time_col, a.quantity_col, price_col=a.price_col,
                                       amount_col=a.amount_col, period=a.period, invoice_col=a.invoice_col,
                                       count_col=a.count_col, attr_cols=a.attr_col, horizon=a.horizon)
-    _write_table(table, a.out)
+    write_table(table, a.out)
     print(json.dumps({"out": a.out, **report.to_dict()}, indent=2))
     return 0
 

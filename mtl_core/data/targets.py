@@ -84,22 +84,20 @@ def _is_numbers(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)
 
 
-def _preview(series: pd.Series, k: int = 5) -> str:
-    counts = key_counts(series).sort_values(ascending=False, kind="stable")
-    return ", ".join(repr(v) for v in counts.index[:k])
+def _preview(counts: pd.Series, k: int = 5) -> str:
+    """The most frequent keys, quoted, for messages."""
+    return ", ".join(repr(v) for v in counts.sort_values(ascending=False, kind="stable").index[:k])
 
 
 # --------------------------------------------------------------------------- kinds
-def infer_kind(series: pd.Series, column: str = "") -> str:
-    """The kind of an unlabelled task on ``series`` (rules in the module docstring)."""
-    column = column or str(series.name)
-    n = len(key_counts(series))
+def _infer(series: pd.Series, counts: pd.Series, column: str) -> str:
+    n = len(counts)
     if n == 2:
         return "binary"
     if n <= 1:
         if n == 0:
             raise DataError(f"Task column {column!r} has no values (all missing); choose another label column.")
-        raise DataError(f"Task column {column!r} has a single value ({_preview(series)}); a label needs at least two.")
+        raise DataError(f"Task column {column!r} has a single value ({_preview(counts)}); a label needs at least two.")
     if _is_numbers(series):
         x = series.to_numpy(dtype=np.float64, na_value=np.nan)
         x = x[np.isfinite(x)]
@@ -112,6 +110,11 @@ def infer_kind(series: pd.Series, column: str = "") -> str:
     )
 
 
+def infer_kind(series: pd.Series, column: str = "") -> str:
+    """The kind of an unlabelled task on ``series`` (rules in the module docstring)."""
+    return _infer(series, key_counts(series), column or str(series.name))
+
+
 def suggest_kind(series: pd.Series) -> str | None:
     """:func:`infer_kind`, or None where it would refuse the column (for schema hints)."""
     try:
@@ -122,27 +125,27 @@ def suggest_kind(series: pd.Series) -> str | None:
 
 def resolve_kind(series: pd.Series, kind: str | None, positive: str | None, task: str, column: str) -> str:
     """The task's kind (given or inferred), checked against the column; ``DataError`` otherwise."""
-    if int(series.notna().sum()) == 0:
+    counts = key_counts(series)
+    if len(counts) == 0:
         raise DataError(f"Task column {column!r} has no values (all missing); choose another label column.")
     if kind is None:
-        kind = "binary" if positive is not None else infer_kind(series, column)
-    n = len(key_counts(series))
+        kind = "binary" if positive is not None else _infer(series, counts, column)
+    n = len(counts)
     if kind == "regression" and not _is_numbers(series):
         raise DataError(
-            f"Task {task!r} is a regression but column {column!r} is not numeric (values like {_preview(series, 3)}); "
+            f"Task {task!r} is a regression but column {column!r} is not numeric (values like {_preview(counts, 3)}); "
             f"use ':binary=VALUE' or ':multiclass'."
         )
     if kind == "binary":
         if positive is not None:
-            present = key_counts(series).index
-            if positive_key(positive, present) not in set(present):
+            if positive_key(positive, counts.index) not in set(counts.index):
                 raise DataError(
-                    f"Positive value {positive!r} does not occur in column {column!r}; existing values include {_preview(series)}."
+                    f"Positive value {positive!r} does not occur in column {column!r}; existing values include {_preview(counts)}."
                 )
         elif n != 2:
             raise DataError(
                 f"Binary task {task!r} needs exactly 2 distinct values but column {column!r} has {n} "
-                f"({_preview(series)}); name the positive one, e.g. '{column}=VALUE'."
+                f"({_preview(counts)}); name the positive one, e.g. '{column}=VALUE'."
             )
     if kind == "multiclass" and n < 2:
         raise DataError(f"Multiclass task {task!r} needs at least 2 classes but column {column!r} has {n}.")
@@ -216,19 +219,22 @@ def binary_classes(series: pd.Series, positive: str | None, task: str, column: s
     )
 
 
+def _hits(codes: np.ndarray, keys: np.ndarray, positive: str | None) -> np.ndarray:
+    if positive is None:
+        return np.zeros(len(codes), dtype=bool)
+    return lookup(codes, keys, pd.Index([positive_key(positive, keys)], dtype=object)) == 0
+
+
 def is_positive(series: pd.Series, positive: str | None) -> np.ndarray:
     """Boolean per row: the value is the positive class (missing values are not)."""
-    if positive is None:
-        return np.zeros(len(series), dtype=bool)
-    codes, keys = factorize_keys(series)
-    return lookup(codes, keys, pd.Index([positive_key(positive, keys)], dtype=object)) == 0
+    return _hits(*factorize_keys(series), positive)
 
 
 # --------------------------------------------------------------------------- encoding
 def binary_labels(series: pd.Series, positive: str | None) -> np.ndarray:
     """float32 1 where the value is ``positive``, 0 for other values, NaN where missing;
     without a positive, the one :func:`positive_class` picks."""
-    codes, _ = factorize_keys(series)
+    codes, keys = factorize_keys(series)
     if positive is None:
         counts = key_counts(series)
         if len(counts) > 2:
@@ -236,7 +242,7 @@ def binary_labels(series: pd.Series, positive: str | None) -> np.ndarray:
                 f"Binary task {str(series.name)!r} needs 2 distinct values but has {len(counts)}; name the positive value."
             )
         positive = positive_class(counts) if len(counts) else None
-    out = is_positive(series, positive).astype(np.float32)
+    out = _hits(codes, keys, positive).astype(np.float32)
     out[codes < 0] = np.nan
     return out
 
