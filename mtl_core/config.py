@@ -147,6 +147,7 @@ class PreprocessConfig:
     scaling: str = "zscore"
     scale_targets: bool = True
     min_frequency: int = 1
+    log_target: str = "auto"  # regression targets: log1p when strongly skewed (auto), always (on), never (off)
 
     # settings that no longer exist but may be in a saved config.json: read and ignored
     LEGACY_KEYS = ("onehot_max_categories",)  # never implemented; removed
@@ -169,6 +170,7 @@ class PreprocessConfig:
         _number("preprocess.fill_value", self.fill_value)
         _choice("preprocess.scaling", self.scaling, SCALERS)
         _number("preprocess.min_frequency", self.min_frequency, lo=1, integer=True)
+        _choice("preprocess.log_target", self.log_target, ("auto", "on", "off"))
         return self
 
 
@@ -382,6 +384,7 @@ class RunConfig:
     evaluation: EvalConfig = field(default_factory=EvalConfig)
     limits: Limits = field(default_factory=Limits.from_env)
     name: str | None = None
+    parent: str | None = None  # a run directory this run continues (train --resume): its preprocessing and weights
 
     def validate(self) -> "RunConfig":
         self.data.validate()
@@ -406,7 +409,7 @@ class RunConfig:
         d = dict(d)
         data = dict(d.pop("data", {}) or {})
         read = _from_dict(ReadOptions, data.pop("read", None))
-        unknown = set(d) - {"preprocess", "split", "model", "train", "evaluation", "limits", "name"}
+        unknown = set(d) - {"preprocess", "split", "model", "train", "evaluation", "limits", "name", "parent"}
         if unknown:
             raise ConfigError(f"Unknown configuration section(s): {', '.join(sorted(unknown))}.")
         return cls(
@@ -418,6 +421,7 @@ class RunConfig:
             evaluation=_from_dict(EvalConfig, d.get("evaluation")),
             limits=_from_dict(Limits, d.get("limits")),
             name=d.get("name"),
+            parent=d.get("parent"),
         )
 
     @classmethod

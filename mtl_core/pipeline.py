@@ -71,13 +71,14 @@ def _role(schema, col: str) -> str:
 
 def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     """Validate the configuration against the data, split and fit preprocessing."""
-    from .data.preprocessing import Preprocessor
+    from .data.sales import adapt_for_training
     from .data.schema import check_features_vs_tasks, infer_schema, parse_task_spec, resolve_tasks
     from .data.split import split_indices
 
     config.validate()
     if df is None:
         df = load_data(config)
+    df, notes = adapt_for_training(df, config)
     if len(df) == 0:
         raise DataError("The data has no rows.")
     if len(df) > config.limits.max_rows:
@@ -127,9 +128,8 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
         strat = np.asarray(task_target(df[spec.column], spec), dtype=float)
     splits = split_indices(df, config.split, time_col=time_col, user_col=user_col, stratify=strat)
 
-    pre = Preprocessor(config.preprocess, cat_cols, num_cols, tasks, time_col=time_col, limits=config.limits)
-    train_df = df.iloc[splits["train"]]
-    enc_train = pre.fit_transform(train_df) if hasattr(pre, "fit_transform") else pre.fit(train_df).transform(train_df)
+    pre, enc_train = _fit_preprocessor(config, df, df.iloc[splits["train"]], cat_cols, num_cols, tasks, time_col)
+    cat_cols, num_cols = list(pre.cat_cols), list(pre.num_cols)
     encoded = {"train": enc_train}
     for name in ("val", "test"):
         encoded[name] = pre.transform(df.iloc[splits[name]])
@@ -140,9 +140,23 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
         raise DataError("Cleaning removed every training row; choose another missing-value strategy than 'drop'.")
     if len(encoded["test"]) == 0:
         raise DataError("The test split is empty; use more rows or a larger test fraction.")
-    report = _split_report(encoded, pre.task_infos_)
+    report = {**_split_report(encoded, pre.task_infos_), "notes": notes}
     return Prepared(config, df, schema, tasks, cat_cols, num_cols, user_col, item_col, time_col,
                     splits, pre, encoded, report)
+
+
+def _fit_preprocessor(config: RunConfig, df, train_df, cat_cols, num_cols, tasks, time_col):
+    """A fresh preprocessor fitted on the training rows, or, for a continued run
+    (``config.parent``), the parent's fitted one applied unchanged."""
+    from .data.preprocessing import Preprocessor
+    from .predict import check_features, parent_preprocessor
+
+    pre = parent_preprocessor(config)
+    if pre is None:
+        pre = Preprocessor(config.preprocess, cat_cols, num_cols, tasks, time_col=time_col, limits=config.limits)
+        return pre, pre.fit_transform(train_df)
+    check_features(pre, df)
+    return pre, pre.transform(train_df)
 
 
 def _split_report(encoded: dict[str, EncodedSplit], tasks: list[TaskInfo]) -> dict:
@@ -211,6 +225,7 @@ def evaluate_prepared(prep: Prepared, model, device=None) -> tuple[dict, dict, d
     from .evaluation.metrics import curves
     from .evaluation.report import build_report
     from .values import json_safe
+    from .evaluation.forecast import add_forecast_baselines
 
     tasks = prep.task_infos
     test = prep.encoded["test"]
@@ -221,6 +236,7 @@ def evaluate_prepared(prep: Prepared, model, device=None) -> tuple[dict, dict, d
     ev = prep.config.evaluation
     metrics = build_report(tasks, true_test, pred_test, true_train, true_val, pred_val,
                            threshold=ev.threshold, user_ids=user_ids, k=ev.k)
+    add_forecast_baselines(metrics, prep, true_test, pred_test)
     curve_data: dict = {}
     for t in tasks:
         y, p = true_test[t.name], pred_test[t.name]
@@ -280,6 +296,7 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
 
     from .runs import RunWriter, new_run_id, resolve_root, save_run
     from .training.device import set_threads
+    from .predict import load_parent_weights
     from .training.trainer import Trainer
 
     set_threads(config.train.num_threads, background=background)
@@ -288,6 +305,7 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
     t_prep = time.perf_counter() - t0
     torch.manual_seed(config.train.seed)
     model = build_run_model(prep)
+    load_parent_weights(model, config)
     trainer = Trainer(model, prep.task_infos, config.train, inverse_target=prep.preprocessor.inverse_target)
     writer = None
     # data-parallel run under torchrun: only rank 0 evaluates and writes the run directory

@@ -19,8 +19,8 @@ st.caption("Load a table, check it, and choose the tasks the model should learn.
            "Nothing leaves this server; uploads stay in your session.")
 
 # --------------------------------------------------------------------------- load
-tab_up, tab_sample, tab_synth, tab_funnel = st.tabs(
-    ["Upload a file", "Bundled sample", "Synthetic data", "Event log → funnel table"])
+tab_up, tab_sample, tab_synth, tab_funnel, tab_sales = st.tabs(
+    ["Upload a file", "Bundled sample", "Synthetic data", "Event log → funnel table", "Sales table from transactions"])
 
 with tab_up:
     max_mb = int(st.get_option("server.maxUploadSize"))
@@ -120,6 +120,11 @@ with tab_funnel:
                 st.rerun()
         if len(stages) < 2:
             st.caption("Choose at least two stages.")
+
+with tab_sales:
+    from pages._sales import sales_tab
+
+    sales_tab()
 
 df: pd.DataFrame | None = ss.get("df")
 if df is None:

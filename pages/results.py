@@ -222,3 +222,9 @@ with tabs["Downloads"]:
                        disabled=not model_bytes)
     st.caption(f"Run folder on the server: `{run.path.name}` · reproduce with "
                f"`python -m mtl_core train --config {rid}-config.json` (add --data FILE).")
+    if len(pred):
+        st.download_button("Test-split predictions (CSV)", to_safe_csv(pred), file_name=f"{rid}-test-predictions.csv",
+                           mime="text/csv", key=f"dl_pred_{rid}", icon=":material/download:")
+    from pages._sales import score_section
+
+    score_section(run)

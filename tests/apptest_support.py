@@ -28,6 +28,18 @@ def open_page(page: str, sid: str | None = None) -> AppTest:
     return at
 
 
+def put_frame(at: AppTest, df, name: str, version: int) -> AppTest:
+    """Make ``df`` the session's working table (as an upload would) and rerun."""
+    from mtl_core.data.schema import infer_schema
+
+    at.session_state["df"] = df
+    at.session_state["schema"] = infer_schema(df)
+    at.session_state["data_name"] = name
+    at.session_state["data_version"] = version
+    at.run()
+    return at
+
+
 def assert_no_errors(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]

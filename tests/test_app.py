@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from apptest_support import (ROOT, assert_no_errors, chart_specs, chart_titles, new_app, open_page,
-                             run_until)
+                             put_frame, run_until)
 from mtl_core.app import state as app_state
 from mtl_core.config import RunConfig
 from mtl_core.errors import ConfigError
@@ -206,15 +206,8 @@ def _event_log(n: int = 600) -> pd.DataFrame:
 
 
 def test_funnel_builder_turns_an_event_log_into_tasks(runs_root):
-    from mtl_core.data.schema import infer_schema
-
-    at = open_page("pages/data.py")
     log = _event_log()
-    at.session_state["df"] = log
-    at.session_state["schema"] = infer_schema(log)
-    at.session_state["data_name"] = "events.csv"
-    at.session_state["data_version"] = 7
-    at.run()
+    at = put_frame(open_page("pages/data.py"), log, "events.csv", 7)
     assert_no_errors(at)
     assert at.selectbox(key="fun_user_7").value == "visitorid"
     assert at.selectbox(key="fun_event_7").value == "event"
@@ -294,7 +287,8 @@ def test_results_show_per_task_scores(run_session):
     loss = next(s for s in chart_specs(at) if s["layout"]["title"]["text"] == "Loss per task")
     assert {tr["name"] for tr in loss["data"]} >= {"click · train", "click · val", "purchase · train"}
     assert loss["layout"]["xaxis"]["title"]["text"] == "Epoch"
-    assert len(at.get("download_button")) == 4
+    labels = [b.label for b in at.get("download_button")]
+    assert len(labels) == 5 and "Test-split predictions (CSV)" in labels, labels
 
 
 def test_threshold_slider_recomputes_confusion_matrix(run_session):

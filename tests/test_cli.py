@@ -212,7 +212,8 @@ def test_training_options_are_the_same_for_train_baseline_and_sweep():
         return {s for a in sub[cmd]._actions for s in a.option_strings}
 
     train = options("train")
-    assert {"--gradnorm-alpha", "--n-experts", "--early-stopping-metric", "--config"} <= train
+    assert {"--gradnorm-alpha", "--n-experts", "--early-stopping-metric", "--config", "--resume"} <= train
+    train -= {"--resume"}  # continuing a saved run is train's alone
     assert options("baseline") - {"--seeds"} == train
     assert options("sweep") - {"--points", "--learned", "--no-single"} == train
 

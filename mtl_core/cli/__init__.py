@@ -3,6 +3,7 @@
 - ``data``: ``inspect``, ``events``, ``synth``
 - ``train``: ``train``, ``recommend``
 - ``lab``: ``baseline``, ``sweep``, ``corrlab``
+- ``sales``: ``sales`` (transactions -> sales table), ``predict``, ``export`` (``train --resume`` is in ``train``)
 
 over the shared option builders of ``options`` (reading a table; the training options,
 declared once, with the architecture and weighting flags taken from the registries);

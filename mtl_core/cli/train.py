@@ -12,6 +12,8 @@ from .options import add_train_options, config_from_args
 def add_commands(sub) -> None:
     s = sub.add_parser("train", help="train a multi-task model and save a run directory")
     add_train_options(s)
+    s.add_argument("--resume", metavar="RUN_DIR",
+                   help="continue this run on --data with its fitted preprocessing and weights (with --epochs, --out)")
     s.add_argument("--out", help="runs folder (default: ./runs or $MTL_LAB_RUNS)")
     s.set_defaults(func=cmd_train)
 
@@ -35,10 +37,18 @@ def _epoch_line(ev) -> str:
     return " | ".join(parts)
 
 
+def _resume_config(a):
+    from ..predict import resume_config
+
+    if not a.data:
+        raise ConfigError("--resume needs --data NEW_ROWS.")
+    return resume_config(a.resume, a.data, a.epochs)  # the parent's settings, new data
+
+
 def cmd_train(a) -> int:
     from ..pipeline import run_experiment
 
-    cfg = config_from_args(a)
+    cfg = _resume_config(a) if a.resume else config_from_args(a)
     # under torchrun every rank runs this command: only rank 0 talks
     other_rank = os.environ.get("RANK", "0") != "0"
     quiet = a.quiet or other_rank

@@ -2,9 +2,11 @@
 
 Binary: 1/0 (NaN = missing); the positive class is the task's given (or resolved) positive
 value, else the one :func:`~mtl_core.data.targets.positive_class` picks on the training
-rows. Regression: standardised with scikit-learn's ``StandardScaler`` fitted on the
-training values when ``scale_targets`` (its mean and scale are the JSON state;
-:func:`inverse` undoes it). Multiclass: the class index (classes from train; an unseen
+rows. Regression: optionally ``log1p`` first (``log_target``: ``on``, ``off``, or ``auto``
+when the training values are non-negative and strongly skewed; predictions are capped at
+the training maximum before ``expm1``), then standardised with scikit-learn's
+``StandardScaler`` fitted on the training values when ``scale_targets`` (its mean and scale
+are the JSON state; :func:`inverse` undoes both). Multiclass: the class index (classes from train; an unseen
 class -> NaN).
 """
 from __future__ import annotations
@@ -21,7 +23,15 @@ from ...types import TaskInfo, TaskSpec
 from .. import targets
 
 
-def fit_task(s: pd.Series, t: TaskSpec, scale_targets: bool) -> tuple[TaskInfo, dict[str, Any]]:
+def _use_log1p(mode: str, y: np.ndarray, task: str) -> bool:
+    from ...evaluation.forecast import wants_log1p
+
+    if mode == "on" and y.size and y.min() < 0:
+        raise DataError(f"task {task!r} has negative values, so it cannot be trained on log1p; set preprocess.log_target to off.")
+    return mode == "on" or (mode == "auto" and wants_log1p(y))
+
+
+def fit_task(s: pd.Series, t: TaskSpec, scale_targets: bool, log_target: str = "off") -> tuple[TaskInfo, dict[str, Any]]:
     """The task as the model sees it, and its JSON state, from the training column ``s``."""
     kind = t.kind
     if kind is None:  # one class in the training rows is a split problem, reported as binary
@@ -36,13 +46,18 @@ def fit_task(s: pd.Series, t: TaskSpec, scale_targets: bool) -> tuple[TaskInfo, 
         y = y[np.isfinite(y)]
         if len(y) == 0:
             raise DataError(f"task {t.key!r} has no numeric values in the training split.")
+        log_max = None  # log1p targets: predictions are capped at the training maximum
+        if _use_log1p(log_target, y, t.key):
+            y = np.log1p(y)
+            log_max = float(y.max())
         mean, scale = 0.0, 1.0
         if scale_targets:
             sc = StandardScaler().fit(y.reshape(-1, 1))
             mean, scale = float(sc.mean_[0]), float(sc.scale_[0])
         info = TaskInfo(name=t.key, kind="regression", n_outputs=1, classes=[], column=t.column, positive=None)
         ok = scale > 0 and math.isfinite(scale) and math.isfinite(mean)
-        return info, {"mean": mean if ok else 0.0, "scale": scale if ok else 1.0}
+        return info, {"mean": mean if ok else 0.0, "scale": scale if ok else 1.0,
+                      "log1p": log_max is not None, "log_max": log_max}
     if kind == "multiclass":
         classes = targets.distinct_classes(s)
         if len(classes) < 2:
@@ -77,6 +92,8 @@ def encode(df: pd.DataFrame, info: TaskInfo, st: dict[str, Any]) -> np.ndarray:
         return targets.class_index(s, list(info.classes))
     if info.kind == "regression":
         y = targets.numbers(s, info.column)
+        if st.get("log1p"):
+            y = np.log1p(np.maximum(y, 0.0))
         if len(y):
             y = target_scaler(st).transform(y.reshape(-1, 1))[:, 0]
         return y.astype(np.float32)
@@ -90,4 +107,5 @@ def inverse(info: TaskInfo, st: dict[str, Any], values: Any) -> np.ndarray:
         return v
     inf = np.isinf(v)  # scikit-learn refuses infinities; a positive scale keeps their sign
     out = target_scaler(st).inverse_transform(np.where(inf, 0.0, v).reshape(-1, 1)).reshape(v.shape)
-    return np.where(inf, v, out)
+    out = np.where(inf, v, out)
+    return np.expm1(np.minimum(out, st.get("log_max") or 700.0)) if st.get("log1p") else out

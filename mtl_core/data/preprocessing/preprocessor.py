@@ -94,7 +94,7 @@ class Preprocessor:
             self.num_state_[col], self._imputers[col] = numeric.fit_column(
                 x, self._missing(col), cfg.outliers_per_column.get(col, cfg.outliers), cfg, order)
             report["columns"][col] = {"missing": int(np.isnan(x).sum()), "non_finite": n_inf, "text_coerced": n_text}
-        fitted = [labels.fit_task(df[t.column], t, cfg.scale_targets) for t in self.tasks]
+        fitted = [labels.fit_task(df[t.column], t, cfg.scale_targets, cfg.log_target) for t in self.tasks]
         self.task_infos_ = [info for info, _ in fitted]
         self.target_state_ = {info.name: st for info, st in fitted}
         # the scaler sees the cleaned training matrix (the rows fit_transform keeps)
