@@ -65,7 +65,7 @@ class ReadOptions:
     """How to read a table. ``None`` means sniff / infer."""
 
     sep: str | None = None
-    header: bool = True
+    header: bool | None = None  # None: detect (a first line of data is read as data, columns col_0...)
     names: list[str] | None = None
     encoding: str | None = None
     format: str | None = None  # csv | tsv | parquet; None = from extension / content
@@ -75,8 +75,8 @@ class ReadOptions:
             _choice("read.format", self.format, ("csv", "tsv", "parquet"))
         if self.sep is not None and (not isinstance(self.sep, str) or len(self.sep) == 0):
             raise ConfigError(f"read.sep must be a non-empty string; got {self.sep!r}.")
-        if not self.header and not self.names:
-            pass  # reader will name columns col_0, col_1 ...
+        if self.header is not None and not isinstance(self.header, bool):
+            raise ConfigError(f"read.header must be true, false or null (detect); got {self.header!r}.")
         return self
 
 

@@ -28,7 +28,7 @@ class _UsageError(Exception):
 def _add_read_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="CSV, TSV or Parquet file")
     p.add_argument("--sep", default=None, help="field separator (default: sniffed)")
-    p.add_argument("--no-header", action="store_true", help="the file has no header row")
+    p.add_argument("--no-header", action="store_true", help="the file has no header row (default: detected)")
     p.add_argument("--names", default=None, help="comma-separated column names (with --no-header)")
     p.add_argument("--encoding", default=None, help="text encoding (default: sniffed)")
 
@@ -38,7 +38,7 @@ def _read_options(a) -> ReadOptions:
     if sep is not None:
         sep = {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(sep, sep)
     names = [n.strip() for n in a.names.split(",")] if a.names else None
-    return ReadOptions(sep=sep, header=not a.no_header, names=names, encoding=a.encoding)
+    return ReadOptions(sep=sep, header=False if a.no_header else None, names=names, encoding=a.encoding)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,6 +13,7 @@ import pandas as pd
 from ..errors import ConfigError, DataError
 from ..types import TASK_KINDS, TaskSpec
 from . import targets
+from .sniff import DATE_RE
 
 
 class Role(str, Enum):
@@ -151,8 +152,7 @@ def _suggest(name: str, candidates: Iterable[str]) -> str:
 
 
 # --------------------------------------------------------------------------- inference
-_DATE_RE = re.compile(r"^\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|UTC|[+-]\d{2}:?\d{2})?\s*$"
-                      r"|^\s*\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?\s*$")
+_DATE_RE = DATE_RE
 
 
 def _is_text(s: pd.Series) -> bool:
