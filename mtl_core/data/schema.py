@@ -191,7 +191,7 @@ def _infer_one(name: str, s: pd.Series) -> ColumnInfo:
             or key in ("y", "istarget"):
         role = Role.label
         label_kind = targets.suggest_kind(s)
-        if label_kind is None and numeric:
+        if label_kind is None and numeric and nunique > 1:
             label_kind = "regression"
         if label_kind == "multiclass" and numeric and any(w.startswith(r) for w in words for r in _REGRESSION_WORDS):
             label_kind = "regression"
@@ -228,11 +228,50 @@ def infer_schema(df: pd.DataFrame, overrides: dict[str, Role | str] | None = Non
     return Schema(cols).with_roles(overrides)
 
 
+# --------------------------------------------------------------------------- suggestions
+_OUTCOME_WORDS = ("click", "cart", "purchase", "buy", "bought", "like", "rating", "rated", "recommend", "churn",
+                  "label", "target", "convert", "conversion", "fav", "order", "finish", "watch", "play", "subscribe",
+                  "outcome", "success", "response", "income", "sales", "revenue", "quantity")
+_ATTRIBUTE_WORDS = ("gender", "sex", "age", "occupation", "job", "country", "city", "state", "zip", "region",
+                    "education", "marital", "race", "language", "nationality", "birth", "year", "month", "weekday")
+
+
+def _task_score(c: ColumnInfo) -> int:
+    words = re.findall(r"[a-z]+", c.name.lower())
+    if c.name.lower() in ("y", "istarget") or any(w.startswith(o) for w in words for o in _OUTCOME_WORDS) \
+            and not _FEATURE_HINTS.intersection(words):
+        return 3
+    if any(w in _ATTRIBUTE_WORDS for w in words):
+        return 0
+    return 2 if c.role == Role.label else 1
+
+
+def suggest_tasks(schema: "Schema", k: int = 2) -> list[str]:
+    """Up to ``k`` columns to predict: outcome-like names (click, cart, purchase, like, rating,
+    churn, label, target...) before other plausible labels, attributes of a user (gender, age,
+    occupation, country...) only when nothing else is; binary before other kinds on a tie."""
+    cands = [c for c in schema.columns if c.label_kind and c.role not in (Role.user_id, Role.item_id, Role.session_id,
+                                                                          Role.timestamp, Role.ignore)]
+    ranked = sorted(cands, key=lambda c: (-_task_score(c), c.label_kind != "binary"))
+    good = [c.name for c in ranked if _task_score(c) > 0]
+    return (good or [c.name for c in ranked])[:k]
+
+
 # --------------------------------------------------------------------------- tasks
+_THRESHOLD_SPEC = re.compile(r"^(?P<col>.*?)(?::(?P<kind>[A-Za-z_]+))?\s*(?P<op>>=|<=|>|<)\s*(?P<num>[-+]?[\d.]+(?:[eE][-+]?\d+)?)\s*$")
+
+
 def parse_task_spec(text: str) -> TaskSpec:
-    """Parse ``COLUMN[:binary|regression|multiclass][=POSITIVE]`` (column may contain spaces)."""
+    """Parse ``COLUMN[:binary|regression|multiclass][=POSITIVE]`` or a threshold label
+    ``COLUMN[:binary]>=NUMBER`` (also ``>``, ``<=``, ``<``); the column may contain spaces."""
     if not isinstance(text, str) or not text.strip():
         raise ConfigError(f"A task must be written COLUMN[:kind][=POSITIVE], e.g. 'purchase' or 'income:binary=50000+.'; got {text!r}.")
+    m = _THRESHOLD_SPEC.match(text)
+    if m and m.group("col").strip():
+        kind = (m.group("kind") or "binary").lower()
+        if kind != "binary" or targets.threshold(m.group("op") + m.group("num")) is None:
+            raise ConfigError(f"Task {text!r} compares with a number, which makes a binary task; write e.g. 'rating:binary>=4'.")
+        return TaskSpec(column=m.group("col").strip(), kind="binary", positive=m.group("op") + m.group("num"))
     body, positive = text, None
     if "=" in text:
         body, positive = text.split("=", 1)
