@@ -215,6 +215,9 @@ def evaluate_prepared(prep: Prepared, model, device=None) -> tuple[dict, dict, d
     true_test, pred_test = predict_split(prep, model, "test", device=device)
     user_ids = prep.df[prep.user_col].to_numpy()[test.index] if prep.user_col else None
     metrics = evaluate(tasks, true_test, pred_test, user_ids=user_ids, k=10)
+    for t in tasks:  # the class the scores are about (data.targets' rule, or the threshold written)
+        if t.kind == "binary":
+            metrics["tasks"][t.name]["positive"] = t.positive
     curve_data: dict = {}
     val = prep.encoded["val"]
     pred_val = predict(model, val, tasks, device, bs) if len(val) else {}
