@@ -72,7 +72,8 @@ def _role(schema, col: str) -> str:
 def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     """Validate the configuration against the data, split and fit preprocessing."""
     from .data.preprocessing import Preprocessor
-    from .data.schema import check_features_vs_tasks, infer_schema, parse_task_spec, resolve_tasks
+    from .data.keys import canonical_ids
+    from .data.schema import check_features_vs_tasks, id_like_columns, infer_schema, parse_task_spec, resolve_tasks
     from .data.split import split_indices
 
     config.validate()
@@ -93,6 +94,7 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
         if col not in df.columns:
             raise DataError(f"Column {col!r} named in the configuration is not in the data; columns are: {', '.join(map(str, df.columns[:20]))}.")
     schema = infer_schema(df, overrides=overrides or None)
+    df = canonical_ids(df, id_like_columns(schema))  # 14911.0 -> "14911" in training, runs and recommendations
     specs = [parse_task_spec(s) if isinstance(s, str) else TaskSpec.from_dict(s) for s in d.tasks]
     tasks = resolve_tasks(df, specs)
     task_cols = {t.column for t in tasks}

@@ -129,10 +129,12 @@ def read_sample() -> pd.DataFrame:
 
 def set_data(df: pd.DataFrame, name: str, source: str, tasks: list[str] | None = None) -> None:
     """Make ``df`` the working table: infer its schema, reset choices bound to old data."""
-    from mtl_core.data.schema import infer_schema
+    from mtl_core.data.keys import canonical_ids
+    from mtl_core.data.schema import id_like_columns, infer_schema
 
     ss = st.session_state
     schema = infer_schema(df)
+    df = canonical_ids(df, id_like_columns(schema))  # ids written 14911, not 14911.0
     ss["df"] = df
     ss["data_name"] = name
     ss["last_loaded"] = source

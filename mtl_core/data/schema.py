@@ -168,6 +168,22 @@ def _looks_datetime(s: pd.Series) -> bool:
     return bool(len(sample)) and bool(sample.str.match(_DATE_RE).mean() >= 0.9)
 
 
+_UNIX_RANGES = ((946_684_800, 4_102_444_800), (946_684_800_000, 4_102_444_800_000))  # 2000..2100, s and ms
+
+
+def _looks_unix_time(s: pd.Series) -> bool:
+    """Numbers that are all Unix seconds or milliseconds between 2000 and 2100, with many
+    distinct values (a timestamp, not a constant or a code)."""
+    if not pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+        return False
+    x = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    x = x[np.isfinite(x)]
+    if len(x) < 2 or len(np.unique(x[:5000])) < min(10, len(x)):
+        return False
+    lo, hi = float(x.min()), float(x.max())
+    return any(a <= lo and hi <= b for a, b in _UNIX_RANGES)
+
+
 def _infer_one(name: str, s: pd.Series) -> ColumnInfo:
     n = len(s)
     nunique = int(s.nunique(dropna=True))
@@ -183,7 +199,8 @@ def _infer_one(name: str, s: pd.Series) -> ColumnInfo:
         role = Role.item_id
     elif key in _SESSION:
         role = Role.session_id
-    elif key in _TIME or (_looks_datetime(s) and not numeric):
+    elif key in _TIME or (_looks_datetime(s) and not numeric) \
+            or (numeric and not key.endswith(("id", "key", "code")) and _looks_unix_time(s)):
         role = Role.timestamp
     elif key.endswith(("id", "code", "key")) and not numeric or (key.endswith(("id", "key")) and numeric):
         role = Role.categorical
@@ -218,14 +235,27 @@ def _infer_one(name: str, s: pd.Series) -> ColumnInfo:
 
 
 def infer_schema(df: pd.DataFrame, overrides: dict[str, Role | str] | None = None) -> Schema:
-    """Guess each column's role from its name and values; apply ``overrides`` last."""
+    """Guess each column's role from its name and values; then apply the roles the table
+    carries in ``df.attrs["roles"]`` (the funnel builder's user/item/time/session choices),
+    and ``overrides`` last."""
     cols = [_infer_one(str(c), df[c]) for c in df.columns]
+    carried = {c: r for c, r in (df.attrs.get("roles") or {}).items() if c in set(map(str, df.columns))}
+    for c in cols:
+        if c.name in carried:
+            c.role = _role(carried[c.name])
     # an id-like name used twice (e.g. "user" and "user_id"): keep the first as the id
     for role in (Role.user_id, Role.item_id, Role.session_id):
-        found = [c for c in cols if c.role == role]
+        found = sorted((c for c in cols if c.role == role), key=lambda c: c.name not in carried)
         for extra in found[1:]:
             extra.role = Role.categorical
     return Schema(cols).with_roles(overrides)
+
+
+def id_like_columns(schema: "Schema") -> list[str]:
+    """Columns holding identifiers: user, item and session ids, and categoricals named ``...id``."""
+    roles = (Role.user_id, Role.item_id, Role.session_id)
+    return [c.name for c in schema.columns
+            if c.role in roles or c.role == Role.categorical and _norm(c.name).endswith("id")]
 
 
 # --------------------------------------------------------------------------- suggestions
