@@ -148,6 +148,39 @@ def set_data(df: pd.DataFrame, name: str, source: str, tasks: list[str] | None =
     ss["train_settings"] = {}
 
 
+def reading_controls(df: pd.DataFrame, ver: int) -> None:
+    """Under the preview: whether the first line of an uploaded file is names or data (the
+    file is read again), and new column names for any table."""
+    from mtl_core.config import ReadOptions
+    from mtl_core.data.io import read_table, rename_columns
+
+    ss = st.session_state
+    raw = ss.get("raw_upload")
+    c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
+    if raw is not None and ss.get("last_loaded") == "upload" and raw[1] == ss.get("data_name"):
+        choices = {"detect": "detect", "names": "column names", "data": "data (no header)"}
+        current = ss.get("read_header", "detect")
+        header = c1.radio("First row is", list(choices), index=list(choices).index(current), key=f"read_header_{ver}",
+                          format_func=choices.get, horizontal=True,
+                          help="detect: a first line of numbers or dates, or of the same types as the rows below it, "
+                               "is data; the columns are then named col_0, col_1…")
+        if df.attrs.get("header") is False:
+            c1.caption("The first line was read as data; rename the columns on the right.")
+        if header != current:
+            with errors_here():
+                opts = ReadOptions(header={"detect": None, "names": True, "data": False}[header])
+                set_data(read_table(raw[0], opts, filename=raw[1]), raw[1], "upload")
+                ss["read_header"] = header
+                st.rerun()
+    with c2.form(f"rename_{ver}", border=False):
+        names = st.text_input("Column names (comma-separated)", value=", ".join(map(str, df.columns)),
+                              key=f"rename_names_{ver}", max_chars=20_000)
+        if st.form_submit_button("Rename columns") and names != ", ".join(map(str, df.columns)):
+            with errors_here():
+                set_data(rename_columns(df, names), str(ss.get("data_name")), str(ss.get("last_loaded")))
+                st.rerun()
+
+
 def open_sample() -> None:
     df = read_sample()
     set_data(df.copy(), "sample.csv (bundled)", "sample", tasks=app_state.SAMPLE_TASKS)

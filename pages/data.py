@@ -38,6 +38,7 @@ with tab_up:
                 with st.spinner(f"Reading {up.name}…"):
                     df_new = read_table(up.getvalue(), filename=up.name)
                 _ui.set_data(df_new, up.name, "upload")
+                ss["raw_upload"], ss["read_header"] = (up.getvalue(), up.name), "detect"  # re-read when the user corrects the header
             except Exception as exc:  # noqa: BLE001 - keep the previous data, say why here
                 ss["upload_error"] = exc
         if ss.get("upload_error") is not None:
@@ -103,6 +104,10 @@ with tab_funnel:
                                 help="Pick the stages in funnel order; each later stage becomes a 0/1 task.")
         by = st.radio("One row per", ["user", "session"], horizontal=True, key="fun_by",
                       format_func=lambda b: f"{b}–item pair")
+        label_modes = {"reached": "reached this stage or a later one (a strict funnel: view → cart → purchase)",
+                       "event": "this event happened (logs such as pv / fav / cart / buy, not a strict funnel)"}
+        fun_labels = st.radio("A stage's label is 1 when the pair…", list(label_modes), key="fun_labels",
+                              format_func=label_modes.get)
         if st.button("Build the funnel table", key="fun_go", type="primary", disabled=len(stages) < 2):
             with _ui.errors_here():
                 from mtl_core.data.events import build_funnel_table
@@ -111,7 +116,7 @@ with tab_funnel:
                 with st.spinner("Building…"):
                     table = build_funnel_table(df0, user_col=u, item_col=i, event_col=e, funnel=list(stages),
                                                time_col=None if t == none else t,
-                                               session_col=sess, by=by)
+                                               session_col=sess, by=by, labels=fun_labels)
                 _ui.set_data(table, f"funnel table from {ss.get('data_name')}", "funnel",
                              tasks=[str(s) for s in stages[1:] if str(s) in table.columns] or None)
                 st.rerun()
@@ -131,6 +136,7 @@ schema = ss["schema"]
 st.header("Preview")
 st.markdown(f"**{ss.get('data_name')}** · {len(df):,} rows × {df.shape[1]} columns (first 200 rows shown)")
 st.dataframe(df.head(200), height=260, key=f"preview_{ver}")
+_ui.reading_controls(df, ver)
 
 # --------------------------------------------------------------------------- roles
 st.header("Column roles")
@@ -179,6 +185,11 @@ for i, t in enumerate(tasks):
                                key=f"pos_{ver}_{t}", format_func=lambda v: v or "(detect)",
                                help="Rows with this value count as 1, all others as 0.")
             positives[t] = pos or None
+        elif kind in ("auto", "binary"):
+            pos = st.text_input(f"Positive when {t} is", value=positives.get(t) or "", key=f"thr_{ver}_{t}",
+                                max_chars=40, placeholder="e.g. >=4, or a value such as 5",
+                                help="A threshold (>=, >, <=, <) or one value makes a 0/1 label; empty: detect.")
+            positives[t] = pos.strip() or None
         else:
             positives.pop(t, None)
 ss["task_kinds"] = {t: k for t, k in kinds.items() if t in tasks}

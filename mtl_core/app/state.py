@@ -89,7 +89,8 @@ def task_spec(column: str, kind: str | None = "auto", positive: Any = None) -> s
     if kind and kind != "auto":
         spec += f":{kind}"
     if positive not in (None, "") and kind in (None, "auto", "binary"):
-        spec += f"={positive}"
+        test = str(positive).strip()
+        spec += test if test[:1] in "<>" else f"={positive}"  # a threshold: rating>=4
     return spec
 
 

@@ -194,7 +194,24 @@ def _read_text(data: bytes, name: str, fmt: str, options: ReadOptions, limits: L
         raise DataError(f"{name!r} has more than {limits.max_rows:,} rows (the limit); upload a sample or raise limits.max_rows.")
     _clean_strings(df, numeric=True)
     _check_cells(df, name, limits, total_chars=len(text))
+    df.attrs["header"] = bool(header)  # whether the first line was read as column names
     return df
+
+
+def rename_columns(df: pd.DataFrame, names: list[str] | str) -> pd.DataFrame:
+    """A copy of ``df`` with new column names (a list, or one comma-separated string): as many
+    as there are columns, non-empty and unique, else a one-sentence ``DataError``."""
+    if isinstance(names, str):
+        names = next(csv.reader([names], skipinitialspace=True), [])
+    names = _check_names([str(n) for n in names], "The column names given")
+    if len(names) != df.shape[1]:
+        raise DataError(f"{len(names)} column names were given but the table has {df.shape[1]} columns; give exactly {df.shape[1]} names.")
+    out = df.copy()
+    new = dict(zip(map(str, df.columns), names))
+    out.columns = names
+    if out.attrs.get("roles"):  # roles carried by the table (the funnel builder's) follow their columns
+        out.attrs["roles"] = {new[c]: r for c, r in out.attrs["roles"].items() if c in new}
+    return out
 
 
 def _check_foreign_separator_rows(df: pd.DataFrame, name: str, sep: str) -> None:
