@@ -125,6 +125,8 @@ class PreprocessConfig:
     - ``scaling``: numeric feature scaling. ``scale_targets``: scale regression targets for
       training (metrics are always reported in original units).
     - ``min_frequency``: categories seen fewer times in train map to the unknown index.
+    - ``text_dims``: dense features per free-text column (TF-IDF -> TruncatedSVD); 0 leaves
+      text columns out. ``time_features``: calendar and recency features of the time column.
     """
 
     missing: str = "median"
@@ -137,6 +139,8 @@ class PreprocessConfig:
     scaling: str = "zscore"
     scale_targets: bool = True
     min_frequency: int = 1
+    text_dims: int = 16
+    time_features: bool = True
 
     # settings that no longer exist but may be in a saved config.json: read and ignored
     LEGACY_KEYS = ("onehot_max_categories",)  # never implemented; removed
@@ -159,6 +163,9 @@ class PreprocessConfig:
         _number("preprocess.fill_value", self.fill_value)
         _choice("preprocess.scaling", self.scaling, SCALERS)
         _number("preprocess.min_frequency", self.min_frequency, lo=1, integer=True)
+        _number("preprocess.text_dims", self.text_dims, lo=0, hi=256, integer=True)
+        if not isinstance(self.time_features, bool):
+            raise ConfigError(f"preprocess.time_features must be true or false; got {self.time_features!r}.")
         return self
 
 

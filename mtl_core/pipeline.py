@@ -102,7 +102,7 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     # a task column is never a feature, unless the user explicitly gave it a feature role
     explicit = {c for c, r in d.roles.items() if r in FEATURE_ROLES}
     check_features_vs_tasks([c for c in explicit if c not in drop], tasks)
-    cat_cols, num_cols = [], []
+    cat_cols, num_cols, text_cols = [], [], []
     for col in df.columns:
         if col in drop or col in task_cols:
             continue
@@ -111,7 +111,9 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
             cat_cols.append(col)
         elif role == "numeric":
             num_cols.append(col)
-    if not cat_cols and not num_cols:
+        elif role == "text" and config.preprocess.text_dims > 0:
+            text_cols.append(col)
+    if not cat_cols and not num_cols and not text_cols:
         raise DataError("No feature columns are left: mark at least one column as categorical, numeric, user id or item id.")
     user_col = schema.user_col
     item_col = schema.item_col
@@ -129,7 +131,8 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
         strat = np.asarray(task_target(df[spec.column], spec), dtype=float)
     splits = split_indices(df, config.split, time_col=time_col, user_col=user_col, stratify=strat)
 
-    pre = Preprocessor(config.preprocess, cat_cols, num_cols, tasks, time_col=time_col, limits=config.limits)
+    pre = Preprocessor(config.preprocess, cat_cols, num_cols, tasks, time_col=time_col, limits=config.limits,
+                       text_cols=text_cols, user_col=user_col, item_col=item_col)
     train_df = df.iloc[splits["train"]]
     enc_train = pre.fit_transform(train_df) if hasattr(pre, "fit_transform") else pre.fit(train_df).transform(train_df)
     encoded = {"train": enc_train}
