@@ -73,6 +73,7 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     """Validate the configuration against the data, split and fit preprocessing."""
     from .data.preprocessing import Preprocessor
     from .data.keys import canonical_ids
+    from .data.usage import column_usage
     from .data.schema import check_features_vs_tasks, id_like_columns, infer_schema, parse_task_spec, resolve_tasks
     from .data.split import split_indices
 
@@ -146,6 +147,8 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     if len(encoded["test"]) == 0:
         raise DataError("The test split is empty; use more rows or a larger test fraction.")
     report = _split_report(encoded, pre.task_infos_)
+    report["columns"] = column_usage(schema, tasks, drop, config.preprocess.text_dims, config.preprocess.time_features,
+                                     ticked=explicit)
     return Prepared(config, df, schema, tasks, cat_cols, num_cols, user_col, item_col, time_col,
                     splits, pre, encoded, report)
 
@@ -320,6 +323,7 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
     }
     metrics["split"] = prep.split_report["sizes"]
     metrics["label_rates"] = prep.split_report["label_rates"]
+    metrics["columns"] = prep.split_report.get("columns", {})  # what each column became, or why not used
     run_dir = None
     if save:
         run_dir = save_run(prep, trainer.model, result, metrics, curve_data, pred_test,

@@ -181,6 +181,30 @@ def reading_controls(df: pd.DataFrame, ver: int) -> None:
                 st.rerun()
 
 
+def column_usage_note(key: str) -> None:
+    """What each column of the working table becomes (or why it is not used), from the
+    session's roles, dropped columns and tasks (mtl_core.data.usage)."""
+    from mtl_core.data.usage import column_usage
+
+    ss = st.session_state
+    schema = ss.get("schema")
+    if schema is None:
+        return
+    try:
+        usage = column_usage(schema.with_roles(ss.get("roles") or {}), ss.get("tasks") or [], ss.get("drop") or [],
+                             ticked=ss.get("ticked_tasks") or [])
+    except Exception as exc:  # noqa: BLE001 - a bad role is reported where it is set
+        show_error(exc)
+        return
+    unused = {c: u for c, u in usage.items() if not u["used"]}
+    st.caption(f"{len(usage) - len(unused)} of {len(usage)} columns are model inputs. "
+               + ("Not used: " + "; ".join(f"**{c}**: {u['as'].removeprefix('not used: ')}" for c, u in unused.items())
+                  if unused else ""))
+    with st.expander("What each column becomes"):
+        st.dataframe(pd.DataFrame([{"column": c, "role": u["role"], "becomes": u["as"]} for c, u in usage.items()]),
+                     hide_index=True, width="stretch", key=key)
+
+
 def open_sample() -> None:
     df = read_sample()
     set_data(df.copy(), "sample.csv (bundled)", "sample", tasks=app_state.SAMPLE_TASKS)

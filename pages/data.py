@@ -142,7 +142,13 @@ _ui.reading_controls(df, ver)
 st.header("Column roles")
 st.caption("How each column is used. Ids and categoricals are embedded, numerics scaled; "
            "label columns become tasks below; 'ignore' and unticked columns are not model inputs.")
-table = app_state.roles_table(schema, ss.get("roles"), ss.get("drop"), ss.get("tasks"))
+# the editor's input stays the same object while this data is loaded: rebuilding it from the
+# edited roles changed the input after every edit, which remounted the grid and swallowed the
+# next click (e.g. "Continue to training" right after an edit)
+base_key = f"roles_base_{ver}"
+if base_key not in ss:
+    ss[base_key] = app_state.roles_table(schema, ss.get("roles"), ss.get("drop"), ss.get("tasks"))
+table = ss[base_key]
 edited = st.data_editor(
     table, key=f"roles_{ver}", hide_index=True, width="stretch", height=min(38 + 35 * len(table), 560),
     disabled=["column", "dtype", "missing %", "distinct"],
@@ -155,6 +161,10 @@ edited = st.data_editor(
 with _ui.errors_here():
     roles, drop = app_state.roles_from_table(edited, schema, ss.get("tasks"))
     ss["roles"], ss["drop"] = roles, drop
+    ticks = {int(i): bool(r["use as feature"]) for i, r in (ss.get(f"roles_{ver}") or {}).get("edited_rows", {}).items()
+             if "use as feature" in r}  # what the user ticked, not the defaults
+    ss["ticked_tasks"] = [table["column"].iloc[i] for i, on in ticks.items()
+                          if on and table["column"].iloc[i] in (ss.get("tasks") or [])]
     schema.with_roles(roles)  # validates the overrides (DataError shown here)
 
 # --------------------------------------------------------------------------- tasks
@@ -207,6 +217,8 @@ if tasks:
             for r in resolved))
 else:
     st.warning("Choose at least one task column.")
+
+_ui.column_usage_note(f"usage_{ver}")
 
 # --------------------------------------------------------------------------- cleaning
 st.header("Cleaning")

@@ -480,3 +480,18 @@ def test_funnel_builder_event_labels_and_roles(runs_root):
     got = df.set_index(["col_0", "col_1"])["addtocart"]
     assert (got == want.reindex(got.index)).all() and (want.reindex(got.index) != ev.map(
         lambda s: int(bool({"addtocart", "transaction"} & s))).reindex(got.index)).any()
+
+
+def test_data_page_says_what_each_column_becomes(runs_root):
+    at = open_page("pages/data.py")
+    at.button(key="data_sample").click().run()
+    assert_no_errors(at)
+    note = next(c.value for c in at.caption if "columns are model inputs" in c.value)
+    # labels that are not tasks are named with the reason they are not used
+    assert "**cart**" in note and "not a task" in note and "**click**" in note
+    from mtl_core.data.usage import column_usage
+
+    ss = at.session_state
+    usage = column_usage(ss["schema"], ["click"], [], ticked=["click"])
+    assert "never becomes a feature" in usage["click"]["as"] and not usage["click"]["used"]
+    assert usage["item_price"]["used"]

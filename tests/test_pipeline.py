@@ -195,6 +195,10 @@ def test_threshold_task_and_positive_in_metrics(synth_df, tmp_path):
     m = json.loads((res.run_dir / "metrics.json").read_text())
     assert m["tasks"]["click"]["positive"] == "1"
     assert m["tasks"]["rating"]["positive"] == ">=4" and m["tasks"]["rating"]["kind"] == "binary"
+    cols = m["columns"]  # what every column became, or why it is not used
+    assert set(cols) == set(synth_df.columns)
+    assert not cols["cart"]["used"] and "not a task" in cols["cart"]["as"]
+    assert cols["rating"]["as"].startswith("task label") and cols["user_id"]["used"]
     assert set(load_run(res.run_dir).predictions["true:rating"].dropna().unique()) == {0.0, 1.0}
     prep = prepare(small_config(["click", "rating:binary>=4"]), synth_df)
     test = prep.encoded["test"]
