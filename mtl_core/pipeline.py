@@ -69,6 +69,22 @@ def _role(schema, col: str) -> str:
     return getattr(r, "value", r)
 
 
+def _feature_columns(df: pd.DataFrame, schema, skip: set, text_dims: int) -> tuple[list, list, list]:
+    """(categorical/id, numeric, free-text) model inputs by role, ``skip`` left out."""
+    cat_cols, num_cols, text_cols = [], [], []
+    for col in df.columns:
+        if col in skip:
+            continue
+        role = _role(schema, col)
+        if role in ("user_id", "item_id", "categorical"):
+            cat_cols.append(col)
+        elif role == "numeric":
+            num_cols.append(col)
+        elif role == "text" and text_dims > 0:
+            text_cols.append(col)
+    return cat_cols, num_cols, text_cols
+
+
 def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     """Validate the configuration against the data, split and fit preprocessing."""
     from .data.preprocessing import Preprocessor
@@ -103,17 +119,7 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     # a task column is never a feature, unless the user explicitly gave it a feature role
     explicit = {c for c, r in d.roles.items() if r in FEATURE_ROLES}
     check_features_vs_tasks([c for c in explicit if c not in drop], tasks)
-    cat_cols, num_cols, text_cols = [], [], []
-    for col in df.columns:
-        if col in drop or col in task_cols:
-            continue
-        role = _role(schema, col)
-        if role in ("user_id", "item_id", "categorical"):
-            cat_cols.append(col)
-        elif role == "numeric":
-            num_cols.append(col)
-        elif role == "text" and config.preprocess.text_dims > 0:
-            text_cols.append(col)
+    cat_cols, num_cols, text_cols = _feature_columns(df, schema, drop | task_cols, config.preprocess.text_dims)
     if not cat_cols and not num_cols and not text_cols:
         raise DataError("No feature columns are left: mark at least one column as categorical, numeric, user id or item id.")
     user_col = schema.user_col
