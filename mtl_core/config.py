@@ -16,6 +16,7 @@ from .errors import ConfigError
 from .validate import choice as _choice
 from .validate import from_dict as _from_dict
 from .validate import number as _number
+from .validate import number_list as _numbers
 
 
 # --------------------------------------------------------------------------- data input
@@ -257,8 +258,10 @@ class TrainConfig:
     by the ``fixed`` weighting and as initial/prior weights by others.
 
     ``early_stopping_metric``: ``loss`` (mean validation loss) or ``METRIC`` (mean over tasks
-    that have it) or ``METRIC:TASK``, e.g. ``auc:click``. ``patience`` 0 disables early
-    stopping; the best epoch's weights are restored either way.
+    that have it) or ``METRIC:TASK`` / ``loss:TASK``, e.g. ``auc:click``; ``METRIC`` is a
+    per-epoch metric: ``auc`` (binary), ``rmse`` (regression), ``accuracy`` (multiclass).
+    The name is checked here, the task as soon as the tasks are known (``Trainer``).
+    ``patience`` 0 disables early stopping; the best epoch's weights are restored either way.
     """
 
     epochs: int = 10
@@ -302,8 +305,9 @@ class TrainConfig:
         _choice("train.regression_loss", self.regression_loss, REGRESSION_LOSSES)
         _number("train.huber_delta", self.huber_delta, lo=0, lo_open=True)
         _number("train.patience", self.patience, lo=0, integer=True)
-        if not isinstance(self.early_stopping_metric, str) or not self.early_stopping_metric:
-            raise ConfigError(f"train.early_stopping_metric must be a metric name like 'loss' or 'auc:click'; got {self.early_stopping_metric!r}.")
+        from .training.early_stopping import check_metric_name  # the task part: once tasks are known
+
+        check_metric_name(self.early_stopping_metric)
         _choice("train.device", self.device, DEVICES)
         _number("train.seed", self.seed, lo=0, integer=True)
         _number("train.num_threads", self.num_threads, lo=0, hi=1024, integer=True)
@@ -312,6 +316,24 @@ class TrainConfig:
         if not isinstance(self.amp, bool):
             raise ConfigError(f"train.amp must be true or false; got {self.amp!r}.")
         return self
+
+
+# --------------------------------------------------------------------------- registry settings
+def setting_value(setting, value, name: str | None = None):
+    """``value`` (from a widget or a command-line option) typed for a registry ``Setting``
+    (``mtl_core.registry``): ``layers`` ``"64,32"`` -> ``[64, 32]``, ``int`` / ``float`` a
+    number, ``task`` a task name or None. A ``ConfigError`` names ``name`` (default: the
+    setting's label). Ranges are checked by ``ModelConfig.validate`` and the weighting method."""
+    name = name or setting.label
+    if setting.kind == "layers":
+        return _numbers(value, name, int, "64,32", lo=1, hi=8192)
+    if setting.kind == "task":
+        return None if value in (None, "") else str(value)
+    integer = setting.kind == "int"
+    if integer and isinstance(value, float) and value.is_integer():
+        value = int(value)  # a widget's 3.0
+    _number(name, value, integer=integer)
+    return int(value) if integer else float(value)
 
 
 # --------------------------------------------------------------------------- run

@@ -34,7 +34,7 @@ class Prepared:
     item_col: str | None
     time_col: str | None
     splits: dict[str, np.ndarray]
-    preprocessor: object  # preprocess.Preprocessor
+    preprocessor: object  # data.preprocessing.Preprocessor
     encoded: dict[str, EncodedSplit]
     split_report: dict = field(default_factory=dict)
 

@@ -25,7 +25,10 @@ class Setting:
 
     ``field``: the ``ModelConfig`` attribute (architectures) or the
     ``TrainConfig.weighting_params`` key (weighting methods) it sets.
-    ``kind``: ``int`` | ``float`` | ``task`` (the name of one of the run's tasks).
+    ``kind``: ``int`` | ``float`` | ``layers`` (a list of layer sizes) | ``task`` (the name of
+    one of the run's tasks). ``default``, ``lo`` and ``hi`` are the only place a weighting
+    method's parameter default and range are written (``Weighting.hparam`` reads them); an
+    architecture's defaults equal the ``ModelConfig`` defaults (a test checks).
     """
 
     field: str
@@ -77,16 +80,19 @@ class Registry:
         """The class registered as ``name`` (imported on first use)."""
         entry = self.info(name)
         if name not in self._loaded:
-            cls = getattr(importlib.import_module(f"{self.package}.{entry.module}"), entry.cls)
-            cls.registry_name = name
-            self._loaded[name] = cls
+            self._loaded[name] = getattr(importlib.import_module(f"{self.package}.{entry.module}"), entry.cls)
         return self._loaded[name]
+
+    def name_of(self, cls: type) -> str | None:
+        """The name ``cls`` is registered under (``None`` if it is not registered); found from
+        the entry's module and class name, so nothing is imported."""
+        for entry in self._entries.values():
+            if cls.__module__ == f"{self.package}.{entry.module}" and cls.__name__ == entry.cls:
+                return entry.name
+        return None
 
     def names(self) -> list[str]:
         return list(self._entries)
 
     def entries(self) -> list[Entry]:
         return list(self._entries.values())
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._entries

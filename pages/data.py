@@ -193,7 +193,9 @@ for i, t in enumerate(tasks):
             pos = st.selectbox(f"Positive value of {t}", vals,
                                index=vals.index(positives[t]) if positives.get(t) in vals else 0,
                                key=f"pos_{ver}_{t}", format_func=lambda v: v or "(detect)",
-                               help="Rows with this value count as 1, all others as 0.")
+                               help="Rows with this value count as 1, all others as 0. (detect): a yes word "
+                                    "(yes, true, y, t, positive), the value that 'not …' negates, the larger "
+                                    "number, else the rarer value.")
             positives[t] = pos or None
         elif kind in ("auto", "binary"):
             pos = st.text_input(f"Positive when {t} is", value=positives.get(t) or "", key=f"thr_{ver}_{t}",
@@ -225,7 +227,9 @@ st.header("Cleaning")
 pre = dict(ss.get("preprocess") or {})
 c1, c2, c3 = st.columns(3)
 pre["missing"] = c1.selectbox("Missing numbers", MISSING_STRATEGIES, index=MISSING_STRATEGIES.index(pre.get("missing", "median")),
-                              key="pre_missing", help="Fitted on the training split only. Missing categories always become 'unknown'.")
+                              key="pre_missing", help="Fitted on the training split only. Missing categories always become 'unknown'. "
+                                   "interpolate: between training rows in time order; validation and test gaps "
+                                   "take the last training value.")
 pre["outliers"] = c2.selectbox("Outliers", OUTLIER_STRATEGIES, index=OUTLIER_STRATEGIES.index(pre.get("outliers", "none")),
                                key="pre_outliers", help="iqr / zscore clip extreme numbers; drop removes training rows outside the IQR fences.")
 pre["scaling"] = c3.selectbox("Scaling", SCALERS, index=SCALERS.index(pre.get("scaling", "zscore")),

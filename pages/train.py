@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from mtl_core.app import state as app_state
+from mtl_core.evaluation import headline_value
 from mtl_core.config import DEVICES, OPTIMIZERS, SPLIT_METHODS
 from mtl_core.models import MODELS
 from mtl_core.weighting import WEIGHTINGS
@@ -37,6 +38,35 @@ def _idx(options, value) -> int:
     return options.index(value) if value in options else 0
 
 
+def setting_widget(where, setting, value, key: str):
+    """The widget of a registry ``Setting`` by its kind: int -> slider (number box without a
+    range), float -> slider, layers -> text "64,32", task -> one of this run's tasks."""
+    label, help_ = setting.label, setting.help or None
+    if setting.kind == "task":
+        return where.selectbox(label, tasks, index=_idx(tasks, value), key=f"{key}_{ver}", help=help_)
+    if setting.kind == "layers":
+        return where.text_input(label, str(app_state.widget_value(setting, value)), key=key, help=help_)
+    if setting.kind == "int":
+        if setting.lo is None or setting.hi is None:
+            return where.number_input(label, value=int(value), step=1, key=key, help=help_)
+        return where.slider(label, int(setting.lo), int(setting.hi), int(value), int(setting.step or 1),
+                            key=key, help=help_)
+    lo, hi = float(setting.lo if setting.lo is not None else 0.0), float(setting.hi if setting.hi is not None else 1.0)
+    return where.slider(label, lo, hi, float(value), float(setting.step) if setting.step else None,
+                        key=key, help=help_)
+
+
+def setting_widgets(settings_, values: dict, prefix: str) -> dict:
+    """One widget per setting, three to a row; returns field -> value."""
+    out = {}
+    for i, setting in enumerate(settings_):
+        if i % 3 == 0:
+            cols = st.columns(3)
+        out[setting.field] = setting_widget(cols[i % 3], setting, values.get(setting.field, setting.default),
+                                            f"{prefix}{setting.field}")
+    return out
+
+
 archs = MODELS.names()
 
 # --------------------------------------------------------------------------- model
@@ -48,26 +78,9 @@ with left:
                              format_func=lambda a: MODELS.info(a).display)
     st.caption(MODELS.info(s["arch"]).description)
     arch = s["arch"]
-    c1, c2, c3 = st.columns(3)
-    s["embed_dim"] = c1.number_input("Embedding size", 1, 256, int(s["embed_dim"]), key="tr_embed",
+    s["embed_dim"] = st.number_input("Embedding size", 1, 256, int(s["embed_dim"]), key="tr_embed",
                                      help="Width of the vector learnt for each id / category value.")
-    s["hidden"] = c2.text_input("Hidden layers", str(s["hidden"]), key="tr_hidden",
-                                help="Bottom / expert MLP sizes, comma separated, e.g. 128,64.")
-    s["tower_hidden"] = c3.text_input("Tower layers", str(s["tower_hidden"]), key="tr_tower",
-                                      help="Per-task tower MLP sizes, comma separated.")
-    if arch == "mmoe":
-        s["n_experts"] = st.slider("Experts", 1, 16, int(s["n_experts"]), key="tr_experts")
-    if arch == "ple":
-        c1, c2, c3 = st.columns(3)
-        s["n_shared_experts"] = c1.slider("Shared experts", 1, 8, int(s["n_shared_experts"]), key="tr_sh_exp")
-        s["n_task_experts"] = c2.slider("Experts per task", 1, 8, int(s["n_task_experts"]), key="tr_task_exp")
-        s["levels"] = c3.slider("Levels", 1, 4, int(s["levels"]), key="tr_levels", help="1 = CGC.")
-    if arch == "esmm":
-        s["esmm_parent"] = st.selectbox(
-            "Parent task (e.g. click)", tasks, index=_idx(tasks, s.get("esmm_parent")), key="tr_esmm_parent",
-            help="Every other binary task is modelled as parent probability × conditional probability.")
-    if arch not in ("linear", "sklearn"):
-        s["dropout"] = st.slider("Dropout", 0.0, 0.8, float(s["dropout"]), 0.05, key="tr_dropout")
+    s.update(setting_widgets(MODELS.info(arch).settings, s, "tr_m_"))
 with right:
     from mtl_core import figures
 
@@ -79,8 +92,13 @@ with right:
 st.subheader("Balancing the tasks")
 methods = WEIGHTINGS.names()
 c1, c2 = st.columns([1, 2])
-s["weighting"] = c1.selectbox("Loss weighting", methods, index=_idx(methods, s["weighting"]), key="tr_weighting")
+s["weighting"] = c1.selectbox("Loss weighting", methods, index=_idx(methods, s["weighting"]), key="tr_weighting",
+                              format_func=lambda m: WEIGHTINGS.info(m).display)
 c2.caption(WEIGHTINGS.info(s["weighting"]).description)
+method = s["weighting"]
+wparams = {k: dict(v) for k, v in (s.get("weighting_params") or {}).items()}
+wparams[method] = setting_widgets(WEIGHTINGS.info(method).settings, wparams.get(method, {}), f"tr_wp_{method}_")
+s["weighting_params"] = wparams
 weights = dict(s.get("task_weights") or {})
 wcols = st.columns(min(4, max(1, len(tasks))))
 for i, t in enumerate(tasks):
@@ -183,9 +201,9 @@ if job is not None:
                 if task_metrics:
                     cols = st.columns(min(4, len(task_metrics)))
                     for i, (name, m) in enumerate(task_metrics.items()):
-                        key = next((k for k in ("auc", "rmse", "accuracy") if m.get(k) is not None), None)
-                        if key:
-                            cols[i % len(cols)].metric(f"{name} · test {key.upper()}", f"{float(m[key]):.3f}")
+                        key, value = headline_value(m)
+                        if value is not None:
+                            cols[i % len(cols)].metric(f"{name} · test {key.upper()}", f"{value:.3f}")
             elif status == "cancelled":
                 msg = "Stopped. " + ("What was learnt so far is saved as a run." if snap.get("run_dir")
                                      else (snap.get("message") or ""))

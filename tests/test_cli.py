@@ -10,6 +10,9 @@ import pytest
 
 from mtl_core.cli import main
 from mtl_core.data.synth import make_synthetic
+from mtl_core.errors import ConfigError
+from mtl_core.models import MODELS
+from mtl_core.weighting import WEIGHTINGS
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +135,98 @@ def test_real_subprocess_exit_status(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 2
     assert p.stderr.strip().startswith("error:") and len(p.stderr.strip().splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- --verbose
+@pytest.mark.parametrize("where", ["after", "before"])
+def test_verbose_prints_the_traceback_of_an_unexpected_error(sample_csv, monkeypatch, capsys, where):
+    import mtl_core.data.schema as schema
+
+    def broken(*a, **k):
+        raise RuntimeError("boom in infer_schema")
+
+    monkeypatch.setattr(schema, "infer_schema", broken)
+    args = ["inspect", "--data", sample_csv]
+    code, _, err = run_cli(args + ["--verbose"] if where == "after" else ["--verbose"] + args, capsys)
+    assert code == 2
+    assert "Traceback (most recent call last)" in err and "broken" in err  # the frame that raised
+    assert err.strip().splitlines()[-1].startswith("error: unexpected RuntimeError: boom in infer_schema")
+    # without --verbose: one line, exit 2, no traceback, and a pointer to --verbose
+    code, _, err = run_cli(args, capsys)
+    assert_clean_error(code, err, "boom in infer_schema", "--verbose")
+
+
+# --------------------------------------------------------------------------- options from the registries
+def _config(*args):
+    from mtl_core.cli import build_parser, config_from_args
+
+    return config_from_args(build_parser().parse_args(["train", "--data", "x.csv", "--task", "click", *args]))
+
+
+def _example(setting):
+    return {"int": "3", "float": "0.25", "layers": "24,12", "task": "click"}[setting.kind]
+
+
+def _typed(setting):
+    return {"int": 3, "float": 0.25, "layers": [24, 12], "task": "click"}[setting.kind]
+
+
+@pytest.mark.parametrize("arch", MODELS.names())
+def test_every_architecture_setting_is_a_flag(arch):
+    """Each registered architecture's settings are command-line flags setting its
+    ModelConfig field (a new architecture gets its flags from the registry)."""
+    settings = MODELS.info(arch).settings
+    args = [a for s in settings for a in (s.flag, _example(s))]
+    cfg = _config("--arch", arch, *args)
+    for s in settings:
+        assert getattr(cfg.model, s.field) == _typed(s), s.flag
+
+
+@pytest.mark.parametrize("method", WEIGHTINGS.names())
+def test_every_weighting_setting_is_a_flag(method):
+    settings = WEIGHTINGS.info(method).settings
+    args = [a for s in settings for a in (f"--{method}-{s.field}".replace("_", "-"), _example(s))]
+    cfg = _config("--weighting", method, *args)
+    assert cfg.train.weighting_params == {s.field: _typed(s) for s in settings}
+
+
+@pytest.mark.parametrize("args,needles", [
+    (["--arch", "shared_bottom", "--n-experts", "3"], ["--n-experts", "mmoe", "shared_bottom"]),
+    (["--arch", "linear", "--hidden", "8"], ["--hidden", "linear"]),
+    (["--weighting", "fixed", "--gradnorm-alpha", "0.5"], ["--gradnorm-alpha", "gradnorm", "fixed"]),
+    (["--arch", "mmoe", "--hidden", "8,x"], ["--hidden", "8,x"]),
+])
+def test_a_setting_of_another_architecture_or_method_is_an_error(args, needles):
+    with pytest.raises(ConfigError) as exc:
+        _config(*args)
+    for n in needles:
+        assert n in str(exc.value)
+
+
+def test_training_options_are_the_same_for_train_baseline_and_sweep():
+    from mtl_core.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command").choices
+
+    def options(cmd):
+        return {s for a in sub[cmd]._actions for s in a.option_strings}
+
+    train = options("train")
+    assert {"--gradnorm-alpha", "--n-experts", "--early-stopping-metric", "--config"} <= train
+    assert options("baseline") - {"--seeds"} == train
+    assert options("sweep") - {"--points", "--learned", "--no-single"} == train
+
+
+# --------------------------------------------------------------------------- early-stopping metric
+@pytest.mark.parametrize("metric,needles", [
+    ("aucc", ["aucc", "loss, auc, rmse, accuracy"]),
+    ("auc:nope", ["nope", "click, purchase"]),
+    ("loss:nope", ["nope", "click, purchase"]),
+])
+def test_a_bad_early_stopping_metric_stops_before_training(sample_csv, tmp_path, capsys, metric, needles):
+    runs = tmp_path / "runs"
+    code, out, err = run_cli(["train", "--data", sample_csv, "--task", "click", "--task", "purchase",
+                              "--epochs", 2, "--early-stopping-metric", metric, "--out", runs], capsys)
+    assert_clean_error(code, err, *needles)
+    assert "epoch 1/2" not in out  # nothing was trained
+    assert not runs.exists() or not any(runs.iterdir())

@@ -5,27 +5,34 @@ import pytest
 import torch
 from torch import nn
 
+from mtl_core.config import ModelConfig
+from mtl_core.models import MODELS, build_model
 from mtl_core.training.diagnostics import cosine_matrix, gate_utilisation, task_gradient_stats
+from mtl_core.types import FeatureSpec, TaskInfo
 
 torch.set_num_threads(1)
+FEATURES = FeatureSpec(["u"], [5], ["x"])
+TASKS = [TaskInfo("a", "binary"), TaskInfo("b", "binary"), TaskInfo("c", "regression")]
 
 
 class Shared(nn.Module):
+    """A shared tanh layer (its output is the shared representation) and one head."""
+
     def __init__(self, shared: bool = True) -> None:
         super().__init__()
         torch.manual_seed(0)
         self.body = nn.Linear(4, 3)
         self.head = nn.Linear(3, 1)
-        self.shared = shared
+        self.representation = "tanh(body(x))" if shared else None
+        self.rep = []
 
     def forward(self, x):
-        return self.head(torch.tanh(self.body(x))).squeeze(-1)
+        h = torch.tanh(self.body(x))
+        self.rep = [h] if self.representation else []
+        return self.head(h).squeeze(-1)
 
-    def shared_parameters(self):
-        return list(self.body.parameters()) if self.shared else []
-
-    def task_specific_parameters(self):
-        return list(self.head.parameters())
+    def shared_representation(self):
+        return self.rep
 
 
 def _x():
@@ -47,23 +54,39 @@ def test_opposite_tasks_have_cosine_minus_one():
     assert s["cosine"]["a|b"] == pytest.approx(-1.0, abs=1e-5)
 
 
-def test_grad_norms_match_manual_computation_and_leave_grads_alone():
+def test_grad_norms_are_taken_on_the_shared_representation_and_leave_grads_alone():
     m = Shared()
     out = m(_x())
     losses = {"a": (out ** 2).mean(), "b": (out - 1).abs().mean(), "c": out.mean()}
     s = task_gradient_stats(m, losses, ["a", "b", "c"])
     assert set(s["cosine"]) == {"a|b", "a|c", "b|c"}
     for t, loss in losses.items():
-        grads = torch.autograd.grad(loss, list(m.body.parameters()), retain_graph=True)
-        manual = torch.sqrt(sum((g ** 2).sum() for g in grads))
-        assert s["grad_norm"][t] == pytest.approx(float(manual), rel=1e-5)
+        (g,) = torch.autograd.grad(loss, m.rep, retain_graph=True)
+        assert s["grad_norm"][t] == pytest.approx(float(g.norm()), rel=1e-5)
     assert all(p.grad is None for p in m.parameters())
 
 
-def test_no_shared_parameters_gives_empty_stats():
+def test_no_shared_representation_gives_empty_stats():
     m = Shared(shared=False)
     loss = m(_x()).mean()
     assert task_gradient_stats(m, {"a": loss}, ["a"]) == {"grad_norm": {}, "cosine": {}}
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_stats_on_every_registered_architecture(name):
+    model = build_model(name, FEATURES, TASKS, ModelConfig(n_experts=3, levels=2))
+    if getattr(model, "is_sklearn", False):
+        assert model.shared_representation() == [] and model.representation is None
+        return
+    cat, num = torch.randint(0, 5, (6, 1)), torch.randn(6, 1)
+    out = model(cat, num)
+    losses = {"a": out["a"].sigmoid().mean(), "b": -out["b"].sigmoid().mean(), "c": ((out["c"] - 1) ** 2).mean()}
+    s = task_gradient_stats(model, losses, ["a", "b", "c"])
+    if model.representation is None:
+        assert s == {"grad_norm": {}, "cosine": {}}
+        return
+    assert set(s["grad_norm"]) == {"a", "b", "c"} and all(v > 0 for v in s["grad_norm"].values())
+    assert set(s["cosine"]) == {"a|b", "a|c", "b|c"} and all(-1.0 <= v <= 1.0 for v in s["cosine"].values())
 
 
 def test_cosine_matrix_matches_manual():
@@ -115,15 +138,9 @@ def test_gate_utilisation_empty_for_gateless_model():
     assert gate_utilisation(Shared(), torch.zeros(2, 0), torch.randn(2, 4)) == {}
 
 
-def test_gate_utilisation_on_registered_mmoe_if_available():
-    try:
-        from mtl_core.models import build_model
-        from mtl_core.config import ModelConfig
-        from mtl_core.types import FeatureSpec, TaskInfo
-
-        model = build_model("mmoe", FeatureSpec(["u"], [5], ["x"]),
-                            [TaskInfo("a", "binary"), TaskInfo("b", "regression")], ModelConfig(n_experts=3))
-    except (ImportError, ModuleNotFoundError, AttributeError):
-        pytest.skip("MMoE is not available in this tree yet (covered by the Gated stand-in above)")
+@pytest.mark.parametrize("name", [n for n in MODELS.names() if MODELS.get(n).has_gates])
+def test_gate_utilisation_on_registered_gated_models(name):
+    model = build_model(name, FEATURES, TASKS, ModelConfig(n_experts=3, levels=2))
     u = gate_utilisation(model, torch.randint(0, 5, (6, 1)), torch.randn(6, 1))
     assert u and all(sum(r) == pytest.approx(1.0, abs=1e-5) for r in u.values())
+    assert model.training and model.record_gates is False

@@ -1,12 +1,16 @@
 """Tests for mtl_core.figures: every builder returns a titled Figure holding the expected data."""
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
 from mtl_core import figures as F
+from mtl_core.config import ModelConfig
+from mtl_core.models import MODELS
 from mtl_core.lab.front import pareto_front
 
 
@@ -240,23 +244,67 @@ def test_runs_overlay():
     assert len(per.data) == 3
 
 
-@pytest.mark.parametrize("arch", ["linear", "single", "shared_bottom", "mmoe", "ple", "esmm", "sklearn", "other"])
-def test_architecture_diagram(arch):
-    tasks = ["click", "cart", "purchase"]
+def _diagram_boxes(fig):
+    """(shape, label annotation) per box, in drawing order."""
+    return list(zip(fig.layout.shapes, [a for a in fig.layout.annotations if a.name]))
+
+
+@pytest.mark.parametrize("tasks", [["click", "cart", "purchase"],
+                                   ["ctr", "add_to_cart_within_a_week", "purchase", "rating", "segment", "churned"]])
+@pytest.mark.parametrize("arch", MODELS.names())
+def test_architecture_diagram_draws_every_registered_model_with_fitting_labels(arch, tasks):
+    from mtl_core.figures import architecture as A
+
     fig = _titled(F.architecture_diagram(arch, tasks), axes=False)
-    assert len(fig.layout.shapes) >= len(tasks) + 1
-    texts = " ".join(a.text or "" for a in fig.layout.annotations)
-    for t in tasks:
-        assert t in texts or t in " ".join(fig.data[0].text)
-    if arch in ("mmoe", "ple"):
-        assert "Gate" in texts and "expert" in texts.lower()
-    if arch == "esmm":
-        assert "×" in texts and "CTR" in texts
-    if arch == "linear":
-        assert "Linear" in texts and "Shared" not in texts
-    if arch == "single":
-        assert "Shared" not in texts
-    assert fig.layout.height == 300
+    spec = MODELS.get(arch).diagram(tasks, ModelConfig())
+    boxes = _diagram_boxes(fig)
+    assert len(boxes) == len(spec.boxes) and fig.layout.height == A.HEIGHT_PX
+    hover = " ".join(fig.data[0].text)
+    assert all(t in hover for t in tasks)
+    bold = [shape for shape, _ in boxes if shape.line.width == 3]
+    assert len(bold) == len(spec.representation)
+    assert bool(bold) == (MODELS.get(arch).representation is not None)
+    assert ("shared representation" in hover) == bool(bold)
+    for shape, ann in boxes:  # every label fits its box at the narrowest width the app draws
+        w_px, h_px = (shape.x1 - shape.x0) * A.REF_WIDTH_PX, (shape.y1 - shape.y0) * A.PLOT_HEIGHT_PX
+        along, across = (w_px, h_px) if not ann.textangle else (h_px, w_px)
+        lines = [html.unescape(ln) for ln in ann.text.split("<br>")]
+        size = ann.font.size
+        assert size >= A.FONT_MIN
+        assert max(map(len, lines)) * A.CHAR_W * size <= along, (arch, lines, size, along)
+        assert len(lines) * A.LINE_H * size <= across, (arch, lines, size, across)
+    assert len(fig.layout.title.text) * A.CHAR_W * A.TITLE_FONT <= A.REF_WIDTH_PX
+
+
+def test_architecture_diagram_follows_the_run_config():
+    tasks = ["click", "cart", "purchase"]
+    texts = lambda fig: " ".join(a.text for a in fig.layout.annotations if a.name)  # noqa: E731
+    two = F.architecture_diagram("mmoe", tasks, {"n_experts": 2, "lr": 0.1})  # unknown keys are ignored
+    assert texts(two).count("Expert") == 2 and "2 shared experts" in two.layout.title.text
+    many = F.architecture_diagram("mmoe", tasks, ModelConfig(n_experts=9))
+    assert "Experts<br>4–9" in texts(many) and texts(many).count("Expert") == 4
+    ple = F.architecture_diagram("ple", tasks, ModelConfig(levels=3, n_shared_experts=3, n_task_experts=2))
+    assert "Shared<br>experts ×3" in texts(ple) and texts(ple).count("Own<br>experts ×2") == 3
+    assert "3 levels" in ple.layout.title.text
+    assert "Gate" in texts(ple)
+
+
+def test_architecture_diagram_esmm_uses_parent_and_task_kinds():
+    from mtl_core.types import TaskInfo
+
+    tasks = [TaskInfo("click", "binary"), TaskInfo("rating", "regression"), TaskInfo("buy", "binary")]
+    fig = F.architecture_diagram("esmm", tasks, {"esmm_parent": "buy"})
+    labels = {ann.name: ann.text for _, ann in _diagram_boxes(fig)}
+    assert labels["tower:buy"].startswith("CTR") and labels["tower:click"].startswith("CVR")
+    assert labels["tower:rating"].startswith("Tower") and "op:rating" not in labels
+    assert labels["op:click"] == "×" and labels["out:click"].startswith("pCTCVR")
+
+
+def test_architecture_diagram_unknown_name_is_a_clear_error():
+    from mtl_core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="Unknown architecture 'other'; choose one of"):
+        F.architecture_diagram("other", ["click"])
 
 
 def test_empty_inputs_do_not_raise():

@@ -63,18 +63,19 @@ def tensors(split: EncodedSplit):
     return torch.from_numpy(split.cat), torch.from_numpy(split.num)
 
 
+def task_loss(out: dict, split: EncodedSplit, t: TaskInfo) -> torch.Tensor:
+    """Masked loss of task ``t`` (BCE, MSE or cross-entropy over its labelled rows)."""
+    y = torch.from_numpy(split.labels[t.name])
+    m = ~torch.isnan(y)
+    if t.kind == "binary":
+        return torch.nn.functional.binary_cross_entropy_with_logits(out[t.name][m], y[m])
+    if t.kind == "regression":
+        return torch.nn.functional.mse_loss(out[t.name][m], y[m])
+    return torch.nn.functional.cross_entropy(out[t.name][m], y[m].long())
+
+
 def total_loss(out: dict, split: EncodedSplit) -> torch.Tensor:
-    loss = torch.zeros(())
-    for t in TASKS:
-        y = torch.from_numpy(split.labels[t.name])
-        m = ~torch.isnan(y)
-        if t.kind == "binary":
-            loss = loss + torch.nn.functional.binary_cross_entropy_with_logits(out[t.name][m], y[m])
-        elif t.kind == "regression":
-            loss = loss + torch.nn.functional.mse_loss(out[t.name][m], y[m])
-        else:
-            loss = loss + torch.nn.functional.cross_entropy(out[t.name][m], y[m].long())
-    return loss
+    return sum(task_loss(out, split, t) for t in TASKS)
 
 
 def build(name: str, seed: int = 0, **kw):
@@ -288,3 +289,136 @@ def test_sklearn_handles_absent_classes_and_unseen_categories(name):
     pred = build(name).fit(train).predict(test)
     assert pred["segment"].shape == (50, 3) and (pred["segment"][:, 2] == 0).all()
     assert np.allclose(pred["segment"].sum(1), 1.0)
+
+
+# --------------------------------------------------------------------------- what an architecture declares
+#: the shape of the shared representation each architecture declares, for batch size B (cfg() sizes)
+REPRESENTATION_SHAPES = {
+    "linear": lambda B, c: (B, 2 * c.embed_dim + 2),
+    "shared_bottom": lambda B, c: (B, c.hidden[-1]),
+    "esmm": lambda B, c: (B, c.hidden[-1]),
+    "mmoe": lambda B, c: (B, c.n_experts, c.hidden[-1]),
+    "ple": lambda B, c: (B, c.n_shared_experts, c.hidden[-1]),
+}
+
+
+@pytest.mark.parametrize("name", ARCHS)
+def test_shared_representation_is_declared_and_read_by_every_task(name):
+    cls = MODELS.get(name)
+    model = build(name)
+    assert model.shared_representation() == []  # nothing before a forward pass
+    if is_sklearn(name):
+        assert cls.representation is None
+        return
+    cat, num = tensors(make_data(16))
+    out = model(cat, num)
+    rep = model.shared_representation()
+    if cls.representation is None:
+        assert rep == [] and not model.shared_parameters(), f"{name} shares parameters but declares no representation"
+        return
+    assert rep and all(isinstance(h, torch.Tensor) and h.requires_grad for h in rep)
+    if name in REPRESENTATION_SHAPES:  # a newly registered architecture still gets the checks below
+        assert tuple(rep[0].shape) == REPRESENTATION_SHAPES[name](16, model.config)
+    for t in TASKS:
+        grads = torch.autograd.grad(out[t.name].sum(), rep, retain_graph=True, allow_unused=True)
+        assert all(g is not None for g in grads), f"{name}: task {t.name} does not read the shared representation"
+    with torch.no_grad():
+        model(cat, num)
+    assert model.shared_representation() == []  # inference records nothing
+    model.record_representation = False
+    model(cat, num)
+    assert model.shared_representation() == []
+
+
+def test_representation_without_a_learnable_shared_layer_still_has_a_gradient():
+    features = FeatureSpec(cat_names=[], cat_cardinalities=[], num_names=["price", "age"])
+    model = build_model("linear", features, TASKS, cfg())
+    num = torch.randn(8, 2)
+    out = model(torch.zeros(8, 0, dtype=torch.long), num)
+    (h,) = model.shared_representation()
+    assert torch.equal(h, num) and h.requires_grad
+    assert torch.autograd.grad(out["click"].sum(), h)[0].abs().sum() > 0
+
+
+@pytest.mark.parametrize("name", ARCHS)
+def test_settings_name_config_fields_with_valid_defaults_that_change_the_model(name):
+    import dataclasses
+
+    defaults = {f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+                for f in dataclasses.fields(ModelConfig)}
+    for s in MODELS.info(name).settings:
+        assert s.field in defaults, f"{name}: setting {s.field} is not a ModelConfig field"
+        assert s.kind in ("int", "float", "layers", "task")
+        if s.kind != "task":
+            assert s.default == defaults[s.field], f"{name}: {s.field} default differs from ModelConfig's"
+        if s.kind in ("int", "float"):
+            assert s.lo <= s.default <= s.hi
+            for v in (s.lo, s.hi):
+                ModelConfig(arch=name, **{s.field: v}).validate()  # the range is admissible
+        assert _setting_changes_the_model(name, s), f"{name}: setting {s.field} has no effect"
+
+
+def _setting_changes_the_model(name: str, s) -> bool:
+    """Build ``name`` with the setting at its default and at another value: the parameters'
+    shapes, the parent task or (dropout) the training-mode outputs differ."""
+    other = {"int": s.hi, "float": s.hi, "layers": [5, 3], "task": "buy"}[s.kind]
+    data = make_data(200)
+    a, b = build(name, seed=1, **{s.field: s.default}), build(name, seed=1, **{s.field: other})
+    if is_sklearn(name):
+        pa, pb = a.fit(data).predict(data), b.fit(data).predict(data)
+        return any(not np.allclose(pa[k], pb[k]) for k in pa)
+    if s.kind == "task":
+        return (a.parent, b.parent) == (TASKS[0].name, other)
+    shapes = [tuple(p.shape) for p in a.state_dict().values()], [tuple(p.shape) for p in b.state_dict().values()]
+    if shapes[0] != shapes[1]:
+        return True
+    torch.manual_seed(0)
+    oa = a.train()(*tensors(data))
+    torch.manual_seed(0)
+    ob = b.train()(*tensors(data))
+    return any(not torch.equal(oa[k], ob[k]) for k in oa)
+
+
+@pytest.mark.parametrize("name", ARCHS)
+def test_every_architecture_describes_its_diagram(name):
+    d = MODELS.get(name).diagram(TASKS, cfg())
+    ids = [b.id for b in d.boxes]
+    assert len(ids) == len(set(ids)) and d.title
+    assert {b.task for b in d.boxes if b.kind == "output"} == {t.name for t in TASKS}
+    assert all(a in ids and b in ids for a, b in d.arrows)
+    assert bool(d.representation) == (MODELS.get(name).representation is not None)
+
+
+def test_esmm_is_shared_bottom_plus_the_product():
+    from mtl_core.models.esmm import ESMM
+    from mtl_core.models.shared_bottom import SharedBottom
+
+    assert issubclass(ESMM, SharedBottom)
+    esmm, sb = build("esmm", seed=4), build("shared_bottom", seed=4)
+    assert esmm.state_dict().keys() == sb.state_dict().keys()
+    assert all(torch.equal(v, sb.state_dict()[k]) for k, v in esmm.state_dict().items())
+
+
+@pytest.mark.parametrize("name", torch_archs())
+def test_gradnorm_measures_the_declared_shared_representation(name):
+    from mtl_core.config import TrainConfig
+    from mtl_core.weighting import build_weighting
+
+    model = build(name)
+    data = make_data(64)
+    out = model(*tensors(data))
+    losses = {t.name: task_loss(out, data, t) for t in TASKS}
+    names = list(losses)
+    w = build_weighting("gradnorm", names, TrainConfig(), "cpu")
+    if MODELS.get(name).representation is None:
+        with pytest.warns(RuntimeWarning, match="shares none"):
+            w.backward(losses, model)
+        assert w.weights() == dict.fromkeys(names, 1.0) and w.last_grad_norms is None
+        return
+    rep = model.shared_representation()
+    manual = torch.stack([torch.sqrt(sum((g ** 2).sum() for g in torch.autograd.grad(losses[t], rep, retain_graph=True)))
+                          for t in names])
+    w.backward(losses, model)  # the initial weights are 1, so G_t = n_t
+    assert torch.allclose(w.last_grad_norms, manual, rtol=1e-5), (w.last_grad_norms, manual)
+    assert w.weights() != dict.fromkeys(names, 1.0)  # the weights moved
+    assert all(p.grad is not None for p in model.shared_parameters())

@@ -2,8 +2,8 @@
 a toy 2-task model) plus one behaviour test per paper."""
 from __future__ import annotations
 
-import json
 import math
+import warnings
 
 import pytest
 import torch
@@ -20,21 +20,27 @@ TASKS = ["a", "b"]
 # --------------------------------------------------------------------------- toy models
 class Toy(nn.Module):
     """Shared tanh layer + one linear head per task; ``shared=False`` makes both heads read
-    the input directly (no shared parameters)."""
+    the input directly (no shared parameters, no shared representation)."""
 
     def __init__(self, d_in: int = 8, hidden: int = 16, tasks=TASKS, shared: bool = True) -> None:
         super().__init__()
         self.has_shared = shared
+        self.representation = "tanh layer output" if shared else None
         self.shared = nn.Sequential(nn.Linear(d_in, hidden), nn.Tanh())
         d = hidden if shared else d_in
         self.heads = nn.ModuleDict({t: nn.Linear(d, 1) for t in tasks})
+        self.rep = []
 
     def forward(self, x):
         z = self.shared(x) if self.has_shared else x
+        self.rep = [z] if self.has_shared else []
         return {t: h(z).squeeze(-1) for t, h in self.heads.items()}
 
     def shared_parameters(self):
         return list(self.shared.parameters()) if self.has_shared else []
+
+    def shared_representation(self):
+        return self.rep
 
     def task_specific_parameters(self):
         return list(self.heads.parameters())
@@ -60,6 +66,15 @@ class Linear2(nn.Module):
         return list(self.head.parameters())
 
 
+def make_optimizer(model, weighting, lr, weight_decay=0.0):
+    """As the trainer builds it: the model's parameters (with the run's weight decay) plus
+    the weighting method's own parameter groups."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    for group in weighting.param_groups():
+        opt.add_param_group(group)
+    return opt
+
+
 def make_data(n=256, d=8, seed=0, noise=(0.1, 0.1)):
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(n, d, generator=gen)
@@ -80,7 +95,7 @@ def train(name, steps=150, lr=0.01, params=None, model=None, data=None, scale=No
     model = model or Toy()
     x, y = data or make_data()
     w = build_weighting(name, list(y), TrainConfig(weighting=name, weighting_params=params or {}), "cpu")
-    opt = torch.optim.Adam(list(model.parameters()) + list(w.parameters()), lr=lr)
+    opt = make_optimizer(model, w, lr)
     first, totals, epoch, acc = None, [], 0, {t: 0.0 for t in y}
     for step in range(steps):
         opt.zero_grad(set_to_none=True)
@@ -109,14 +124,38 @@ def test_every_method_trains_toy_model(name):
     assert all(torch.isfinite(t) and t.dim() == 0 and not t.requires_grad for t in totals)
     for t in TASKS:
         assert last[t] < 0.5 * first[t], (name, t, first, last)
-    json.dumps(w.state())
+    assert all(g.get("weight_decay") == 0.0 for g in w.param_groups())
+    assert w.parameters() == [p for g in w.param_groups() for p in g["params"]]
 
 
 @pytest.mark.parametrize("name", WEIGHTINGS.names())
 def test_every_method_without_shared_parameters(name):
-    w, _, first, last, _ = train(name, steps=60, model=Toy(shared=False))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        w, _, first, last, _ = train(name, steps=60, model=Toy(shared=False))
     for t in TASKS:
         assert last[t] < first[t]
+    said = [str(c.message) for c in caught if issubclass(c.category, RuntimeWarning)]
+    if name == "gradnorm":  # nothing to balance: fixed weights, said once
+        assert len(said) == 1 and "shares none" in said[0] and w.fallback == said[0]
+        assert w.weights() == {"a": 1.0, "b": 1.0}
+    else:
+        assert not said
+
+
+@pytest.mark.parametrize("name", WEIGHTINGS.names())
+def test_every_setting_is_a_parameter_the_method_reads(name):
+    settings = WEIGHTINGS.info(name).settings
+    w = build_weighting(name, TASKS, TrainConfig(), "cpu")
+    assert w.hparams == {s.field: s.default for s in settings}
+    for s in settings:
+        assert s.kind in ("int", "float") and s.lo <= s.default <= s.hi
+        assert build_weighting(name, TASKS, TrainConfig(weighting_params={s.field: s.hi}), "cpu").hparams[s.field] == s.hi
+        with pytest.raises(ConfigError, match=s.field):
+            build_weighting(name, TASKS, TrainConfig(weighting_params={s.field: s.hi + 1}), "cpu")
+        if s.kind == "int":
+            with pytest.raises(ConfigError, match="whole number"):
+                build_weighting(name, TASKS, TrainConfig(weighting_params={s.field: s.lo + 0.5}), "cpu")
 
 
 @pytest.mark.parametrize("name", WEIGHTINGS.names())
@@ -255,22 +294,30 @@ def test_gradnorm_balances_weighted_gradient_norms():
     def fixed_hook(step, wf, model):
         if step == 199:
             x, y = make_data()
-            n = Weighting.task_gradients(mse_losses(model, x, y, scale), TASKS,
-                                         GradNormLayer(model)).norm(dim=1)
+            n = Weighting.representation_gradients(mse_losses(model, x, y, scale), TASKS, model).norm(dim=1)
             fixed_spread.append(float(n.max() / n.min()))
 
     train("fixed", steps=200, lr=0.005, scale=scale, hook=fixed_hook)
     assert spreads[-1] < fixed_spread[0]
 
 
-def GradNormLayer(model):
-    return WEIGHTINGS.get("gradnorm").norm_layer(model)
-
-
 def test_gradnorm_has_no_trainer_parameters_and_default_alpha():
     w = build_weighting("gradnorm", TASKS, TrainConfig(), "cpu")
-    assert w.parameters() == [] and w.alpha == 1.5
+    assert w.param_groups() == [] and w.parameters() == [] and w.alpha == 1.5
     assert w.weights() == {"a": 1.0, "b": 1.0}
+
+
+def test_gradnorm_refuses_losses_from_an_older_forward_pass():
+    from mtl_core.errors import TrainingError
+
+    model = Toy()
+    x, y = make_data(n=32)
+    losses = mse_losses(model, x, y)
+    with torch.no_grad():
+        model(x)  # a later forward pass replaces the recorded representation
+    model.rep = [torch.zeros(32, 16, requires_grad=True)]
+    with pytest.raises(TrainingError, match="last forward pass"):
+        build_weighting("gradnorm", TASKS, TrainConfig(), "cpu").backward(losses, model)
 
 
 # --------------------------------------------------------------------------- Uncertainty
@@ -284,6 +331,22 @@ def test_uncertainty_learns_noise_variances():
         assert 0.5 < var[t] / last[t] < 2.0
     assert w.weights()["a"] > w.weights()["b"]
     assert w.parameters() == [w.log_vars]
+
+
+def test_uncertainty_log_variances_get_no_weight_decay():
+    """The optimum of exp(-s) L + s is s = log L; the model's weight decay must not pull s to 0."""
+    model = Toy()
+    w = build_weighting("uncertainty", TASKS, TrainConfig(weight_decay=1.0), "cpu")
+    opt = make_optimizer(model, w, lr=0.05, weight_decay=1.0)
+    assert [g["weight_decay"] for g in opt.param_groups] == [1.0, 0.0]
+    target = {"a": 4.0, "b": 0.25}
+    for _ in range(600):
+        opt.zero_grad(set_to_none=True)
+        z = sum(p.sum() for p in model.parameters()) * 0.0  # constant losses that still reach the model
+        w.backward({t: v + z for t, v in target.items()}, model)
+        opt.step()
+    s = dict(zip(TASKS, w.log_vars.detach().tolist()))
+    assert s == pytest.approx({t: math.log(v) for t, v in target.items()}, abs=0.05)
 
 
 # --------------------------------------------------------------------------- DWA

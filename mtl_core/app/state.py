@@ -15,9 +15,11 @@ from typing import Any
 import pandas as pd
 
 from ..config import (DataConfig, ModelConfig, PreprocessConfig, RunConfig, SplitConfig,
-                     TrainConfig)
+                     TrainConfig, setting_value)
 from ..data.schema import suggest_tasks as schema_suggest_tasks
 from ..errors import ConfigError
+from ..models import MODELS
+from ..weighting import WEIGHTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_PATH = ROOT / "data" / "sample.csv"
@@ -159,33 +161,47 @@ def id_columns(schema: Any, roles: dict) -> dict[str, str | None]:
 
 
 # --------------------------------------------------------------------------- training settings
+def widget_value(setting, value):
+    """A config value as the Train page's widget holds it (layer sizes as "64,32")."""
+    if setting.kind == "layers" and isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return value
+
+
+def arch_settings() -> dict:
+    """field -> Setting for every registered architecture's settings (registry order)."""
+    return {st.field: st for e in MODELS.entries() for st in e.settings}
+
+
 def default_train_settings(tasks: list[str] | None = None) -> dict[str, Any]:
+    """The Train page's initial values: the defaults of ``ModelConfig``, ``TrainConfig`` and
+    ``SplitConfig`` (the same the command line starts from), and for a weighting method's
+    own settings the registry's defaults (``weighting_params``: method -> field -> value,
+    filled in by the page)."""
     m, t, s = ModelConfig(), TrainConfig(), SplitConfig()
     return {
-        "arch": m.arch, "embed_dim": m.embed_dim, "hidden": ",".join(map(str, m.hidden)),
-        "tower_hidden": ",".join(map(str, m.tower_hidden)), "n_experts": m.n_experts,
-        "n_shared_experts": m.n_shared_experts, "n_task_experts": m.n_task_experts,
-        "levels": m.levels, "dropout": m.dropout, "esmm_parent": None,
-        "weighting": t.weighting, "task_weights": {k: 1.0 for k in (tasks or [])},
-        "optimizer": t.optimizer, "lr": 3e-3, "batch_size": 512, "epochs": 5,  # quick, good on ~20k rows
+        "arch": m.arch, "embed_dim": m.embed_dim,
+        **{f: widget_value(st, getattr(m, f)) for f, st in arch_settings().items()},
+        "weighting": t.weighting, "weighting_params": {}, "task_weights": {k: 1.0 for k in (tasks or [])},
+        "optimizer": t.optimizer, "lr": t.lr, "batch_size": t.batch_size, "epochs": t.epochs,
         "patience": t.patience, "split_method": s.method, "train_frac": s.train,
-        "val_frac": s.val, "seed": 0, "device": "auto", "name": "",
+        "val_frac": s.val, "seed": t.seed, "device": t.device, "name": "",
     }
 
 
-def parse_layers(text: Any, what: str) -> list[int]:
-    """'128, 64' -> [128, 64]; raises ConfigError naming the field."""
-    if isinstance(text, (list, tuple)):
-        parts = list(text)
-    else:
-        parts = [p for p in re.split(r"[,\s]+", str(text or "").strip()) if p]
-    try:
-        layers = [int(p) for p in parts]
-    except (TypeError, ValueError):
-        raise ConfigError(f"{what} must be layer sizes separated by commas, e.g. 128,64; got {text!r}.") from None
-    if not layers or any(n < 1 or n > 8192 for n in layers):
-        raise ConfigError(f"{what} must list one or more layer sizes between 1 and 8192; got {text!r}.")
-    return layers
+def _model_config(settings: dict) -> ModelConfig:
+    """The architecture's own settings (from its registry entry) typed into a ModelConfig."""
+    arch = settings["arch"]
+    base = ModelConfig()
+    own = {st.field: setting_value(st, settings.get(st.field, getattr(base, st.field)))
+           for st in MODELS.info(arch).settings}
+    return ModelConfig(arch=arch, embed_dim=int(settings["embed_dim"]), **own)
+
+
+def _weighting_params(settings: dict) -> dict:
+    method = settings["weighting"]
+    chosen = (settings.get("weighting_params") or {}).get(method) or {}
+    return {st.field: setting_value(st, chosen.get(st.field, st.default)) for st in WEIGHTINGS.info(method).settings}
 
 
 def build_config(state: dict, settings: dict, num_threads: int = 0) -> RunConfig:
@@ -215,18 +231,12 @@ def build_config(state: dict, settings: dict, num_threads: int = 0) -> RunConfig
                                        if k in ("missing", "outliers", "scaling")}),
         split=SplitConfig(method=settings["split_method"], train=train_frac, val=val_frac,
                           test=test_frac, seed=int(settings["seed"])),
-        model=ModelConfig(
-            arch=settings["arch"], embed_dim=int(settings["embed_dim"]),
-            hidden=parse_layers(settings["hidden"], "Hidden layers"),
-            tower_hidden=parse_layers(settings["tower_hidden"], "Tower layers"),
-            n_experts=int(settings["n_experts"]), n_shared_experts=int(settings["n_shared_experts"]),
-            n_task_experts=int(settings["n_task_experts"]), levels=int(settings["levels"]),
-            dropout=float(settings["dropout"]), esmm_parent=settings.get("esmm_parent") or None,
-        ),
+        model=_model_config(settings),
         train=TrainConfig(
             epochs=int(settings["epochs"]), batch_size=int(settings["batch_size"]),
             lr=float(settings["lr"]), optimizer=settings["optimizer"],
             weighting=settings["weighting"], task_weights=weights,
+            weighting_params=_weighting_params(settings),
             patience=int(settings["patience"]), device=settings["device"],
             seed=int(settings["seed"]), num_threads=int(num_threads),
         ),

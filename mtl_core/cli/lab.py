@@ -1,48 +1,24 @@
-"""Trade-off lab commands for the CLI: ``baseline``, ``sweep`` and ``corrlab``.
-
-``add_commands(subparsers, commands)`` adds the three sub-parsers and registers their
-handlers in ``commands`` (the CLI's name -> handler table). Errors are ``MTLError``s, which
-``mtl_core.cli`` prints as ``error: ...`` with exit status 2.
-"""
+"""Trade-off lab commands: ``baseline`` (multi- vs single-task per task), ``sweep`` (Pareto
+sweep of fixed task weights) and ``corrlab`` (the MMoE paper's synthetic experiment)."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
-from ..validate import number_list as _numbers
 from ..errors import ConfigError
+from ..validate import number_list, split_list
+from .options import add_train_options, config_from_args, write_table
 
 
-def _add_train_options(p: argparse.ArgumentParser) -> None:
-    """The options ``cli.config_from_args`` reads (``--data``, ``--task``, model and training)."""
-    from . import _add_read_options
-
-    _add_read_options(p)
-    p.add_argument("--config", help="a run's config.json (other options override it)")
-    p.add_argument("--task", action="append", default=None,
-                   help="COLUMN[:binary|regression|multiclass][=POSITIVE]; repeat for several tasks")
-    for flag in ("--user-col", "--item-col", "--time-col", "--drop", "--arch", "--weighting", "--weights",
-                 "--optimizer", "--split", "--device", "--hidden", "--tower-hidden", "--esmm-parent", "--name"):
-        p.add_argument(flag)
-    for flag in ("--epochs", "--batch-size", "--seed", "--embed-dim", "--experts", "--patience"):
-        p.add_argument(flag, type=int)
-    for flag in ("--lr", "--weight-decay"):
-        p.add_argument(flag, type=float)
-    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-
-
-def add_commands(subparsers, commands: dict | None = None) -> None:
-    """Add ``baseline``, ``sweep`` and ``corrlab`` to ``subparsers``; each sets its handler
-    with ``set_defaults(func=...)``, and they are also registered in ``commands`` when given."""
-    s = subparsers.add_parser("baseline", help="multi-task model vs single-task models per task (negative transfer)")
-    _add_train_options(s)
+def add_commands(sub) -> None:
+    s = sub.add_parser("baseline", help="multi-task model vs single-task models per task (negative transfer)")
+    add_train_options(s)
     s.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2 (3+ separate noise from transfer)")
     s.add_argument("--out", help="runs folder (default: ./runs or $MTL_LAB_RUNS)")
     s.set_defaults(func=cmd_baseline)
 
-    s = subparsers.add_parser("sweep", help="Pareto sweep of fixed loss weights for two tasks")
-    _add_train_options(s)
+    s = sub.add_parser("sweep", help="Pareto sweep of fixed loss weights for two tasks")
+    add_train_options(s)
     s.add_argument("--points", type=int, default=5, help="number of fixed weightings (w_a, 1 - w_a)")
     s.add_argument("--learned", default="uncertainty,gradnorm",
                    help="comma-separated learned weighting methods to add ('' for none)")
@@ -50,7 +26,7 @@ def add_commands(subparsers, commands: dict | None = None) -> None:
     s.add_argument("--out", help="runs folder; the sweep goes to OUT/sweeps/<id>")
     s.set_defaults(func=cmd_sweep)
 
-    s = subparsers.add_parser("corrlab", help="MMoE-paper synthetic experiment: metric vs task correlation")
+    s = sub.add_parser("corrlab", help="MMoE-paper synthetic experiment: metric vs task correlation")
     s.add_argument("--correlations", default="0,0.5,0.9,1", help="comma-separated task correlations")
     s.add_argument("--archs", default="shared_bottom,mmoe,single", help="comma-separated architectures")
     s.add_argument("--rows", type=int, default=8000)
@@ -68,9 +44,6 @@ def add_commands(subparsers, commands: dict | None = None) -> None:
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_corrlab)
 
-    if commands is not None:
-        commands.update(COMMANDS)
-
 
 def _progress(quiet: bool):
     last = {"msg": None}
@@ -86,19 +59,17 @@ def _progress(quiet: bool):
     return cb
 
 
-def _config(a):
-    from . import config_from_args
-
-    return config_from_args(a)
+def _table(df) -> str:
+    return df.to_string(index=False, float_format=lambda v: f"{v:.4f}")
 
 
 def cmd_baseline(a) -> int:
     from ..lab import negative_transfer
 
-    cfg = _config(a)
-    seeds = _numbers(a.seeds, "--seeds", int, "0,1,2")
+    cfg = config_from_args(a)
+    seeds = number_list(a.seeds, "--seeds", int, "0,1,2")
     table = negative_transfer(cfg, seeds=seeds, callback=_progress(a.quiet), runs_root=a.out)
-    print(table.drop(columns=["explanation"]).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(_table(table.drop(columns=["explanation"])))
     print()
     for _, r in table.iterrows():
         print(f"{r['task']}: {r['verdict']}. {r['explanation']}")
@@ -108,21 +79,19 @@ def cmd_baseline(a) -> int:
 
 
 def cmd_sweep(a) -> int:
+    from ..data.schema import parse_task_spec
     from ..lab import pareto_sweep
 
-    cfg = _config(a)
+    cfg = config_from_args(a)
     if not a.task or len(a.task) < 2:
         raise ConfigError("A sweep needs two tasks: give --task A --task B (more tasks keep weight 1).")
-    from ..data.schema import parse_task_spec
-
     ta, tb = parse_task_spec(a.task[0]).key, parse_task_spec(a.task[1]).key
-    learned = [m.strip() for m in (a.learned or "").split(",") if m.strip()]
-    res = pareto_sweep(cfg, None, ta, tb, n_points=a.points, learned=learned, include_single=not a.no_single,
-                       callback=_progress(a.quiet), runs_root=a.out)
+    res = pareto_sweep(cfg, None, ta, tb, n_points=a.points, learned=split_list(a.learned),
+                       include_single=not a.no_single, callback=_progress(a.quiet), runs_root=a.out)
     cols = ["label", "kind", "val_a", "val_b", "test_a", "test_b", "pareto"]
     print(f"A = {ta} ({res.metric_a}), B = {tb} ({res.metric_b}); test metrics are plotted, validation "
           "metrics are the ones to choose by.")
-    print(res.points[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print(_table(res.points[cols]))
     print(json.dumps({"sweep_dir": str(res.path) if res.path else None, "status": res.status}))
     return 0
 
@@ -130,20 +99,13 @@ def cmd_sweep(a) -> int:
 def cmd_corrlab(a) -> int:
     from ..lab import correlation_lab
 
-    table = correlation_lab(correlations=_numbers(a.correlations, "--correlations"),
-                            archs=[x.strip() for x in a.archs.split(",") if x.strip()],
-                            rows=a.rows, epochs=a.epochs, seeds=_numbers(a.seeds, "--seeds", int, "0,1,2"),
+    table = correlation_lab(correlations=number_list(a.correlations, "--correlations"),
+                            archs=split_list(a.archs), rows=a.rows, epochs=a.epochs,
+                            seeds=number_list(a.seeds, "--seeds", int, "0,1,2"),
                             callback=_progress(a.quiet), runs_root=a.runs, dataset=a.dataset,
-                            tasks=[x.strip() for x in a.tasks.split(",") if x.strip()] if a.tasks else None)
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+                            tasks=split_list(a.tasks) or None)
+    print(_table(table))
     if a.out:
-        from . import _write_table
-
-        _write_table(table, a.out)
+        write_table(table, a.out)
         print(f"wrote {len(table)} rows to {a.out}")
     return 0
-
-
-COMMANDS = {"baseline": cmd_baseline, "sweep": cmd_sweep, "corrlab": cmd_corrlab}
-
-__all__ = ["add_commands", "cmd_baseline", "cmd_sweep", "cmd_corrlab", "COMMANDS"]

@@ -114,16 +114,14 @@ def _is_numbers(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)
 
 
-def _preview(series: pd.Series, k: int = 5) -> str:
-    counts = key_counts(series).sort_values(ascending=False, kind="stable")
-    return ", ".join(repr(v) for v in counts.index[:k])
+def _preview(counts: pd.Series, k: int = 5) -> str:
+    """The most frequent keys, quoted, for messages."""
+    return ", ".join(repr(v) for v in counts.sort_values(ascending=False, kind="stable").index[:k])
 
 
 # --------------------------------------------------------------------------- kinds
-def infer_kind(series: pd.Series, column: str = "") -> str:
-    """The kind of an unlabelled task on ``series`` (rules in the module docstring)."""
-    column = column or str(series.name)
-    n = len(key_counts(series))
+def _infer(series: pd.Series, counts: pd.Series, column: str) -> str:
+    n = len(counts)
     if n == 2:
         return "binary"
     if n <= 1:
@@ -142,6 +140,11 @@ def infer_kind(series: pd.Series, column: str = "") -> str:
     )
 
 
+def infer_kind(series: pd.Series, column: str = "") -> str:
+    """The kind of an unlabelled task on ``series`` (rules in the module docstring)."""
+    return _infer(series, key_counts(series), column or str(series.name))
+
+
 def suggest_kind(series: pd.Series) -> str | None:
     """:func:`infer_kind`, or None where it would refuse the column (for schema hints)."""
     try:
@@ -152,33 +155,33 @@ def suggest_kind(series: pd.Series) -> str | None:
 
 def resolve_kind(series: pd.Series, kind: str | None, positive: str | None, task: str, column: str) -> str:
     """The task's kind (given or inferred), checked against the column; ``DataError`` otherwise."""
-    if int(series.notna().sum()) == 0:
+    counts = key_counts(series)
+    if len(counts) == 0:
         raise DataError(f"Task column {column!r} has no values (all missing); choose another label column.")
     if kind is None:
-        kind = "binary" if positive is not None else infer_kind(series, column)
-    n = len(key_counts(series))
+        kind = "binary" if positive is not None else _infer(series, counts, column)
+    n = len(counts)
     if kind == "regression" and not _is_numbers(series):
         raise DataError(
-            f"Task {task!r} is a regression but column {column!r} is not numeric (values like {_preview(series, 3)}); "
+            f"Task {task!r} is a regression but column {column!r} is not numeric (values like {_preview(counts, 3)}); "
             f"use ':binary=VALUE' or ':multiclass'."
         )
     if kind == "binary" and threshold(positive) is not None:
         _check_threshold(series, positive, task, column)
     elif kind == "binary":
         if positive is not None:
-            present = key_counts(series).index
-            if positive_key(positive, present) not in set(present):
+            if positive_key(positive, counts.index) not in set(counts.index):
                 raise DataError(
-                    f"Positive value {positive!r} does not occur in column {column!r}; existing values include {_preview(series)}."
+                    f"Positive value {positive!r} does not occur in column {column!r}; existing values include {_preview(counts)}."
                 )
-            if len(present) == 1:
+            if len(counts) == 1:
                 raise DataError(_one_class(series, column, task))
         elif n == 1:
             raise DataError(_one_class(series, column, task))
         elif n != 2:
             raise DataError(
                 f"Binary task {task!r} needs exactly 2 distinct values but column {column!r} has {n} "
-                f"({_preview(series)}); name the positive one, e.g. '{column}=VALUE'."
+                f"({_preview(counts)}); name the positive one, e.g. '{column}=VALUE'."
             )
     if kind == "regression":
         y = numbers(series, column)
@@ -197,7 +200,7 @@ def resolve_kind(series: pd.Series, kind: str | None, positive: str | None, task
 
 def _one_class(series: pd.Series, column: str, task: str) -> str:
     n_missing = int(series.isna().sum())
-    only = _preview(series, 1)
+    only = _preview(key_counts(series), 1)
     if n_missing:
         return (f"Task {task!r}: column {column!r} holds only the value {only} and {n_missing:,} missing values, so the "
                 f"label has one class; if a missing value means 'no', fill those cells with 0 before training.")
@@ -210,7 +213,7 @@ def _check_threshold(series: pd.Series, positive: str, task: str, column: str) -
         if n_bad * 2 > int(series.notna().sum()):
             raise DataError(
                 f"Task {task!r} compares {column!r} with a number ({positive}) but the column holds text "
-                f"(values like {_preview(series, 3)}); use '{column}:binary=VALUE' instead."
+                f"(values like {_preview(key_counts(series), 3)}); use '{column}:binary=VALUE' instead."
             )
     y = _passes(series, threshold(positive))
     if not ((y == 1).any() and (y == 0).any()):
@@ -300,15 +303,18 @@ def binary_classes(series: pd.Series, positive: str | None, task: str, column: s
     )
 
 
+def _hits(codes: np.ndarray, keys: np.ndarray, positive: str | None) -> np.ndarray:
+    if positive is None:
+        return np.zeros(len(codes), dtype=bool)
+    return lookup(codes, keys, pd.Index([positive_key(positive, keys)], dtype=object)) == 0
+
+
 def is_positive(series: pd.Series, positive: str | None) -> np.ndarray:
     """Boolean per row: the value is the positive class (missing values are not)."""
-    if positive is None:
-        return np.zeros(len(series), dtype=bool)
     test = threshold(positive)
     if test is not None:
         return _passes(series, test) == 1
-    codes, keys = factorize_keys(series)
-    return lookup(codes, keys, pd.Index([positive_key(positive, keys)], dtype=object)) == 0
+    return _hits(*factorize_keys(series), positive)
 
 
 # --------------------------------------------------------------------------- encoding
@@ -318,7 +324,7 @@ def binary_labels(series: pd.Series, positive: str | None) -> np.ndarray:
     test = threshold(positive)
     if test is not None:
         return _passes(series, test).astype(np.float32)
-    codes, _ = factorize_keys(series)
+    codes, keys = factorize_keys(series)
     if positive is None:
         counts = key_counts(series)
         if len(counts) > 2:
@@ -326,7 +332,7 @@ def binary_labels(series: pd.Series, positive: str | None) -> np.ndarray:
                 f"Binary task {str(series.name)!r} needs 2 distinct values but has {len(counts)}; name the positive value."
             )
         positive = positive_class(counts) if len(counts) else None
-    out = is_positive(series, positive).astype(np.float32)
+    out = _hits(codes, keys, positive).astype(np.float32)
     out[codes < 0] = np.nan
     return out
 

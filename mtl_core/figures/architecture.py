@@ -1,12 +1,32 @@
-"""The architecture diagram: boxes and arrows of what each model shares."""
+"""The architecture diagram: boxes and arrows of what a model shares between tasks.
+
+The architecture itself describes its diagram (``models.diagram``: its class's ``diagram``
+classmethod, from the tasks and the ``ModelConfig``); this module only lays a ``Diagram``
+out and draws it, so it draws any registered architecture and checks no names.
+
+Every label is fitted to its box at the smallest width the app draws the figure at
+(``REF_WIDTH_PX`` of plot area, the Train page's side column): its font shrinks down to
+``FONT_MIN`` and a tall narrow box turns its text vertical before anything is shortened.
+"""
 from __future__ import annotations
 
-from typing import Sequence
+import html
+from dataclasses import asdict, fields, is_dataclass
+from typing import Any, Sequence
 
 import plotly.graph_objects as go
 
+from ..config import ModelConfig
+from ..models import MODELS
 from .common import TEMPLATE
 
+HEIGHT_PX = 300
+MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
+REF_WIDTH_PX = 300  # plot-area width the labels must fit at
+PLOT_HEIGHT_PX = HEIGHT_PX - MARGIN["t"] - MARGIN["b"]
+CHAR_W = 0.6  # average character width / font size
+LINE_H = 1.3  # line height / font size
+FONT_MAX, FONT_MIN, TITLE_FONT = 11, 7, 12
 
 _BOX_STYLE = {
     "input": ("#eeeeee", "#555555"),
@@ -17,154 +37,120 @@ _BOX_STYLE = {
     "output": ("#ffffff", "#888888"),
     "op": ("#f4cccc", "#cc0000"),
 }
+_REP_NOTE = " — the shared representation: GradNorm and the gradient diagnostics measure here"
 
 
-def _short(s: str, n: int = 14) -> str:
-    s = str(s)
-    return s if len(s) <= n else s[: n - 1] + "…"
+def architecture_diagram(arch: str, tasks: Sequence, config: Any = None) -> go.Figure:
+    """Schematic of architecture ``arch`` for ``tasks`` (names or ``TaskInfo``: with kinds,
+    ESMM knows its binary tasks) and ``config`` (a ``ModelConfig`` or a dict of its fields,
+    e.g. a run's ``config["model"]``; ``None``: the defaults), e.g. with the run's number of
+    experts. The box whose output is the shared representation has a bold border."""
+    return draw_diagram(MODELS.get(str(arch)).diagram(list(tasks), _model_config(arch, config)))
 
 
-def architecture_diagram(arch: str, tasks: Sequence[str]) -> go.Figure:
-    """Small schematic (≈ 500×300 px) of what each architecture shares between tasks.
+def _model_config(arch: str, config: Any) -> ModelConfig:
+    if isinstance(config, ModelConfig):
+        return config
+    values = asdict(config) if is_dataclass(config) else dict(config or {})
+    known = {f.name for f in fields(ModelConfig)}
+    return ModelConfig(**{k: v for k, v in values.items() if k in known and k != "arch"}, arch=str(arch))
 
-    Boxes are layout shapes with text annotations; arrows are annotations; an invisible marker
-    per box carries a hover explanation.
-    """
-    arch = str(arch or "").lower()
-    tasks = [str(t) for t in tasks] or ["task"]
-    t = len(tasks)
+
+def _column_weight(boxes) -> float:
+    """Relative width of a column: its longest label line (a column of one full-height box
+    can turn its text vertical, so it needs little width)."""
+    if len(boxes) == 1 and boxes[0].task is None:
+        return 5.0
+    return float(min(max(max(len(ln) for b in boxes for ln in b.label.split("\n")), 5), 12))
+
+
+def _boxes_xy(diagram) -> dict[str, tuple[float, float, float, float]]:
+    """Box id -> (x0, x1, y0, y1) in [0, 1]: columns left to right (as wide as their labels
+    need), task rows top to bottom."""
+    tasks = list(diagram.tasks)
+    columns = [[b for b in diagram.boxes if b.column == c] for c in range(diagram.n_columns)]
+    weights = [_column_weight(boxes) if boxes else 1.0 for boxes in columns]
+    gap = 0.045
+    unit = (0.98 - gap * (len(columns) - 1)) / sum(weights)
+    top, bottom = 0.98, 0.02
+    out, x0 = {}, 0.01
+    for boxes, weight in zip(columns, weights):
+        owners = [b.task for b in boxes]
+        by_row = all(t in tasks for t in owners) and len(set(owners)) == len(owners)
+        n = len(tasks) if by_row else len(boxes)
+        slot = (top - bottom) / max(n, 1)
+        pad = min(0.02, slot * 0.12)
+        for i, b in enumerate(boxes):
+            k = tasks.index(b.task) if by_row else i
+            out[b.id] = (x0, x0 + weight * unit, top - (k + 1) * slot + pad, top - k * slot - pad)
+        x0 += weight * unit + gap
+    return out
+
+
+def fit_label(label: str, w_px: float, h_px: float) -> tuple[list[str], float, int]:
+    """Lines, font size and text angle (0 or -90) with which ``label`` fits a box of
+    ``w_px`` x ``h_px`` pixels. Only when even ``FONT_MIN`` does not fit either way are the
+    words re-wrapped into the lines that fit and the rest shortened with "…"."""
+    lines = [ln for ln in label.split("\n") if ln] or [""]
+
+    def size(along: float, across: float) -> float:
+        longest = max(len(ln) for ln in lines) or 1
+        return min(FONT_MAX, along / (CHAR_W * longest), across / (LINE_H * len(lines)))
+
+    flat, tall = size(w_px - 4, h_px - 2), size(h_px - 4, w_px - 2)
+    angle = 0 if flat >= 8 or flat >= tall else -90  # vertical only to save a tall narrow box
+    font = flat if angle == 0 else tall
+    if font >= FONT_MIN:
+        return lines, float(int(font * 2) / 2), angle
+    along, across = (w_px - 4, h_px - 2) if angle == 0 else (h_px - 4, w_px - 2)
+    return _rewrap(lines, max(1, int(along / (CHAR_W * FONT_MIN))),
+                   max(1, int(across / (LINE_H * FONT_MIN)))), float(FONT_MIN), angle
+
+
+def _rewrap(lines: list[str], width: int, max_lines: int) -> list[str]:
+    """The words of ``lines`` in at most ``max_lines`` lines of at most ``width`` characters."""
+    out: list[str] = []
+    for word in " ".join(lines).split():
+        if out and len(out[-1]) + 1 + len(word) <= width:
+            out[-1] += " " + word
+        else:
+            out.append(word)
+    if len(out) > max_lines:
+        out = out[:max_lines]
+        out[-1] = out[-1][: width - 1] + "…"
+    return [ln if len(ln) <= width else ln[: width - 1] + "…" for ln in out]
+
+
+def draw_diagram(diagram) -> go.Figure:
+    """The figure of a ``models.diagram.Diagram``: boxes are layout shapes with fitted text
+    annotations, arrows are annotations, and an invisible marker per box carries its hover."""
+    xy = _boxes_xy(diagram)
+    rep = set(diagram.representation)
     fig = go.Figure()
-    hover_x: list[float] = []
-    hover_y: list[float] = []
-    hover_t: list[str] = []
-
-    def box(x0, x1, y0, y1, label, kind, hover=""):
-        fill, line = _BOX_STYLE[kind]
-        fig.add_shape(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, fillcolor=fill,
-                      line={"color": line, "width": 1.5}, layer="below")
-        fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text=label, showarrow=False,
-                           font={"size": 10}, xref="x", yref="y")
+    hover_x, hover_y, hover_t = [], [], []
+    for b in diagram.boxes:
+        x0, x1, y0, y1 = xy[b.id]
+        fill, line = _BOX_STYLE[b.kind]
+        fig.add_shape(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, fillcolor=fill, layer="below",
+                      line={"color": line, "width": 3 if b.id in rep else 1.2})
+        lines, font, angle = fit_label(b.label, (x1 - x0) * REF_WIDTH_PX, (y1 - y0) * PLOT_HEIGHT_PX)
+        fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text="<br>".join(html.escape(ln) for ln in lines),
+                           showarrow=False, font={"size": font}, textangle=angle, xref="x", yref="y", name=b.id)
         hover_x.append((x0 + x1) / 2)
         hover_y.append((y0 + y1) / 2)
-        hover_t.append(hover or label.replace("<br>", " "))
-        return ((x0 + x1) / 2, (y0 + y1) / 2, x0, x1)
-
-    def arrow(x0, y0, x1, y1):
-        fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y",
-                           showarrow=True, arrowhead=2, arrowsize=1, arrowwidth=1.2,
+        hover_t.append(html.escape(b.hover + (_REP_NOTE if b.id in rep else "")))
+    for src, dst in diagram.arrows:
+        (_, sx1, sy0, sy1), (dx0, _, dy0, dy1) = xy[src], xy[dst]
+        fig.add_annotation(x=dx0, y=(dy0 + dy1) / 2, ax=sx1, ay=(sy0 + sy1) / 2, xref="x", yref="y",
+                           axref="x", ayref="y", showarrow=True, arrowhead=2, arrowsize=1, arrowwidth=1.1,
                            arrowcolor="#666", text="")
-
-    top, bottom = 0.95, 0.05
-    row_h = (top - bottom) / t
-    pad = min(0.02, row_h * 0.15)
-    rows = [(top - (i + 1) * row_h + pad, top - i * row_h - pad) for i in range(t)]
-    ymid = (top + bottom) / 2
-
-    def outputs(tower_x1, labels=None):
-        for i, (y0, y1) in enumerate(rows):
-            box(0.86, 0.99, y0, y1, _short((labels or tasks)[i], 11), "output", f"Prediction for {tasks[i]}")
-            arrow(tower_x1, (y0 + y1) / 2, 0.86, (y0 + y1) / 2)
-
-    emb_txt = "Input<br>features<br>↓<br>Embeddings"
-    title = {
-        "linear": "Linear: one linear head per task on the embeddings",
-        "single": "Single-task: a separate model per task (nothing shared)",
-        "shared_bottom": "Shared-bottom: one shared MLP, one tower per task",
-        "mmoe": "MMoE: shared experts, one gate per task",
-        "ple": "PLE: shared + task-specific experts, gated per task",
-        "esmm": "ESMM: pCTCVR = pCTR × pCVR over the whole space",
-        "sklearn": "scikit-learn baseline: one independent model per task",
-        "sklearn_baseline": "scikit-learn baseline: one independent model per task",
-    }.get(arch, f"{arch or 'model'}: shared layers, one tower per task")
-
-    if arch in ("single", "sklearn", "sklearn_baseline"):
-        sk = arch != "single"
-        for i, (y0, y1) in enumerate(rows):
-            yc = (y0 + y1) / 2
-            box(0.02, 0.24, y0, y1, "Features" if sk else "Own embeddings", "input",
-                "Encoded feature matrix" if sk else f"Embeddings used only by {tasks[i]}")
-            box(0.32, 0.76, y0, y1, ("Model" if sk else "MLP") + f" ({_short(tasks[i])})", "tower",
-                f"Independent {'scikit-learn model' if sk else 'network'} for {tasks[i]}")
-            arrow(0.24, yc, 0.32, yc)
-        outputs(0.76)
-    else:
-        box(0.02, 0.17, bottom, top, emb_txt, "input", "Categorical embeddings + numeric features, shared by all tasks")
-        if arch == "linear":
-            for i, (y0, y1) in enumerate(rows):
-                yc = (y0 + y1) / 2
-                box(0.45, 0.76, y0, y1, f"Linear ({_short(tasks[i])})", "tower", f"Linear head for {tasks[i]}")
-                arrow(0.17, yc, 0.45, yc)
-            outputs(0.76)
-        elif arch in ("mmoe", "ple"):
-            if arch == "mmoe":
-                ex = [("Expert 1", "Shared expert MLP"), ("Expert 2", "Shared expert MLP"),
-                      ("Expert …", "More shared experts")]
-            else:
-                ex = [("Shared<br>experts", "Experts shared by all tasks")] + [
-                    (f"{_short(tn, 10)}<br>experts", f"Experts specific to {tn}") for tn in tasks]
-            m = len(ex)
-            eh = (top - bottom) / m
-            ecent = []
-            for j, (lab, hov) in enumerate(ex):
-                y1 = top - j * eh - min(0.015, eh * 0.1)
-                y0 = top - (j + 1) * eh + min(0.015, eh * 0.1)
-                box(0.24, 0.42, y0, y1, lab, "expert", hov)
-                arrow(0.17, (y0 + y1) / 2 if m > 1 else ymid, 0.24, (y0 + y1) / 2)
-                ecent.append((y0 + y1) / 2)
-            for i, (y0, y1) in enumerate(rows):
-                yc = (y0 + y1) / 2
-                box(0.50, 0.62, y0, y1, "Gate", "gate",
-                    f"Softmax gate of {tasks[i]}: mixes " + ("all experts" if arch == "mmoe"
-                                                            else "shared + its own experts"))
-                box(0.68, 0.80, y0, y1, "Tower", "tower", f"Task tower for {tasks[i]}")
-                arrow(0.62, yc, 0.68, yc)
-                src = ecent if arch == "mmoe" else [ecent[0], ecent[i + 1]]
-                for ey in src:
-                    arrow(0.42, ey, 0.50, yc)
-            outputs(0.80)
-        elif arch == "esmm":
-            parent = tasks[0]
-            children = tasks[1:] or ["cvr"]
-            box(0.25, 0.40, bottom, top, "Shared<br>embeddings", "shared", "Embeddings shared by the CTR and CVR towers")
-            arrow(0.17, ymid, 0.25, ymid)
-            box(0.48, 0.66, rows[0][0], rows[0][1], f"CTR tower<br>{_short(parent)}", "tower",
-                f"pCTR: probability of {parent}")
-            arrow(0.40, (rows[0][0] + rows[0][1]) / 2, 0.48, (rows[0][0] + rows[0][1]) / 2)
-            labels = [f"pCTR<br>{_short(parent, 11)}"]
-            for i, child in enumerate(children, start=1):
-                y0, y1 = rows[i] if i < len(rows) else rows[-1]
-                yc = (y0 + y1) / 2
-                box(0.48, 0.66, y0, y1, f"CVR tower<br>{_short(child)}", "tower",
-                    f"pCVR: probability of {child} given {parent}")
-                arrow(0.40, yc, 0.48, yc)
-                box(0.72, 0.80, y0 + (y1 - y0) * 0.2, y1 - (y1 - y0) * 0.2, "×", "op",
-                    f"pCTCVR({child}) = pCTR × pCVR")
-                arrow(0.66, yc, 0.72, yc)
-                arrow(0.66, (rows[0][0] + rows[0][1]) / 2, 0.72, yc)
-                labels.append(f"pCTCVR<br>{_short(child, 11)}")
-            arrow(0.66, (rows[0][0] + rows[0][1]) / 2, 0.86, (rows[0][0] + rows[0][1]) / 2)
-            for i, (y0, y1) in enumerate(rows):
-                box(0.86, 0.99, y0, y1, labels[i] if i < len(labels) else _short(tasks[i]), "output",
-                    f"Prediction for {tasks[i]}")
-                if i > 0:
-                    arrow(0.80, (y0 + y1) / 2, 0.86, (y0 + y1) / 2)
-        else:  # shared_bottom and unknown architectures
-            box(0.25, 0.50, bottom, top, "Shared<br>bottom MLP", "shared", "Hidden layers shared by all tasks")
-            arrow(0.17, ymid, 0.25, ymid)
-            for i, (y0, y1) in enumerate(rows):
-                yc = (y0 + y1) / 2
-                box(0.58, 0.78, y0, y1, f"Tower<br>{_short(tasks[i], 12)}", "tower", f"Task tower for {tasks[i]}")
-                arrow(0.50, yc, 0.58, yc)
-            outputs(0.78)
-
     fig.add_trace(go.Scatter(x=hover_x, y=hover_y, mode="markers", marker={"size": 18, "opacity": 0},
                              text=hover_t, hovertemplate="%{text}<extra></extra>", showlegend=False,
                              name="components"))
     fig.update_layout(
-        title={"text": title, "font": {"size": 13}}, template=TEMPLATE, height=300,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10}, showlegend=False,
+        title={"text": html.escape(diagram.title), "font": {"size": TITLE_FONT}}, template=TEMPLATE,
+        height=HEIGHT_PX, margin=MARGIN, showlegend=False, plot_bgcolor="white",
         xaxis={"visible": False, "range": [0, 1], "fixedrange": True, "title": {"text": "data flow →"}},
         yaxis={"visible": False, "range": [0, 1], "fixedrange": True, "title": {"text": "tasks"}},
-        plot_bgcolor="white",
     )
     return fig

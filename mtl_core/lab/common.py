@@ -127,15 +127,16 @@ def train_eval(prep, tasks, model_cfg, train_cfg, arch: str, reporter: Reporter 
     return val, test, result
 
 
-def single_train_config(train_cfg, task_name: str):
+def single_train_config(train_cfg, task):
     """The multi-task run's budget (epochs, batch size, lr, optimizer, patience, seed) for a
-    single-task model: plain loss, early stopping on a metric of this task or the loss."""
+    single-task model of ``task`` (TaskInfo): plain loss, early stopping on a metric of this
+    task or the loss."""
+    from ..training.early_stopping import metric_for_tasks
+
     t = copy.deepcopy(train_cfg)
     t.weighting = "fixed"
     t.task_weights = {}
     t.weighting_params = {}
     t.diagnostics = False
-    _, _, task = t.early_stopping_metric.partition(":")
-    if task and task != task_name:
-        t.early_stopping_metric = "loss"
+    t.early_stopping_metric = metric_for_tasks(t.early_stopping_metric, [task])
     return t

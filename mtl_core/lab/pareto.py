@@ -118,7 +118,7 @@ def _single_task_point(prep, config: RunConfig, pair: tuple[str, str], rep: Repo
     t0 = time.perf_counter()
     for name in pair:
         rep.start(f"single-task {name}")
-        res = train_eval(prep, [infos[name]], config.model, single_train_config(config.train, name),
+        res = train_eval(prep, [infos[name]], config.model, single_train_config(config.train, infos[name]),
                          "single", rep, cancel)
         if res is None:
             return None

@@ -84,7 +84,7 @@ def _seed_rows(prep, cfg: RunConfig, seed: int, rep: Reporter, cancel) -> list[d
     st: dict[str, float | None] = {}
     for t in infos:
         rep.start(f"seed {seed}: single-task model for {t.name}")
-        res = train_eval(prep, [t], cfg.model, single_train_config(cfg.train, t.name), "single", rep, cancel)
+        res = train_eval(prep, [t], cfg.model, single_train_config(cfg.train, t), "single", rep, cancel)
         if res is None:
             return None
         st[t.name] = res[1][t.name]

@@ -1,7 +1,8 @@
 """Architecture registry (one file per architecture, imported on first use).
 
 ``MODELS.info(name)`` gives the display name, description and settings without importing
-torch; ``MODELS.get(name)`` the class; ``build_model`` an instance.
+torch; ``MODELS.get(name)`` the class (its ``diagram``, ``representation`` and ``has_gates``
+declare what it shares, see ``base.MultiTaskModel``); ``build_model`` an instance.
 """
 from __future__ import annotations
 
@@ -37,7 +38,10 @@ MODELS.register("esmm", "esmm", "ESMM", "ESMM",
                          help="Every other binary task is modelled as parent probability × conditional probability."),
                  _DROPOUT))
 MODELS.register("sklearn", "sklearn_baseline", "SklearnBaseline", "scikit-learn baseline",
-                "scikit-learn baseline: logistic regression per binary task, MultiTaskElasticNet for regression.")
+                "scikit-learn baseline: logistic regression per binary task, MultiTaskElasticNet for regression.",
+                (Setting("sk_alpha", "Regularisation α", "float", 1e-3, 0.0, 1.0, 1e-4,
+                         help="L2 strength of the logistic models (C = 1/α) and the α of the elastic net."),
+                 Setting("sk_max_iter", "Solver iterations", "int", 200, 10, 5000, 10)))
 
 
 def build_model(name: str, features, tasks, config):

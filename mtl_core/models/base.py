@@ -3,8 +3,13 @@
 A model is built from a ``FeatureSpec`` (embedded categorical fields + numeric fields), a
 list of ``TaskInfo`` and a ``ModelConfig``. ``forward(cat, num)`` returns a dict keyed by task
 name: a logit ``[B]`` for binary tasks, a value ``[B]`` for regression (in the scaled target
-space), logits ``[B, K]`` for multiclass. ``shared_parameters()`` lists the parameters every
-task's loss reaches (used by gradient-based weighting methods and diagnostics).
+space), logits ``[B, K]`` for multiclass. What an architecture shares is declared, never
+inferred from its name: ``shared_parameters()`` lists the parameters every task's loss reaches
+(PCGrad, CAGrad and MGDA combine gradients there), ``shared_representation()`` the tensor(s)
+of the last forward pass that every task reads from the shared part (GradNorm and the
+gradient diagnostics measure there), ``has_gates`` whether ``gate_weights()`` has anything
+to show, and the classmethod ``diagram(tasks, config)`` the boxes and arrows that
+``figures.architecture_diagram`` draws.
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..types import FeatureSpec, TaskInfo
+from .diagram import Diagram
 
 
 class FeatureEmbedding(nn.Module):
@@ -150,14 +156,19 @@ class Towers(nn.Module):
 class MultiTaskModel(nn.Module):
     """Base class of the torch architectures.
 
-    Subclasses build their layers in ``__init__`` (after calling ``super().__init__``) and
-    implement ``forward``. They declare which submodules are shared by listing attribute
-    names in ``shared_modules`` (the embedding is always shared when more than one task
-    reads it); ``shared_parameters`` and ``task_parameters`` derive from that.
+    Subclasses build their layers in ``__init__`` (after calling ``super().__init__``),
+    implement ``forward`` and the classmethod ``diagram``, and declare what they share:
+
+    - ``shared_modules``: attribute names of the submodules whose parameters every task's
+      loss reaches (``shared_parameters`` and ``task_specific_parameters`` derive from it);
+    - ``representation``: in words, the tensor every task reads from the shared part, which
+      ``forward`` passes through ``self.share(...)``; ``None`` when nothing is shared.
     """
 
     #: attribute names of submodules whose parameters every task's loss reaches
     shared_modules: tuple[str, ...] = ("embedding",)
+    #: the shared representation in words (``None``: the model shares no representation)
+    representation: str | None = None
     #: True when the model has per-task gates whose weights can be inspected
     has_gates: bool = False
 
@@ -171,19 +182,44 @@ class MultiTaskModel(nn.Module):
         #: when True, gated models store the last batch's gate weights in ``last_gates``
         self.record_gates = False
         self.last_gates: dict[str, torch.Tensor] = {}
+        #: when True (the default: GradNorm and the diagnostics need it on every training
+        #: batch), a forward pass with gradients enabled keeps its shared representation
+        self.record_representation = True
+        self._representation: list[torch.Tensor] = []
 
-    # -- parameter groups ---------------------------------------------------------------
+    # -- what the model shares ----------------------------------------------------------
     def shared_parameters(self) -> list[nn.Parameter]:
-        params: list[nn.Parameter] = []
-        for name in self.shared_modules:
-            mod = getattr(self, name, None)
-            if mod is not None:
-                params += [p for p in mod.parameters() if p.requires_grad]
-        return params
+        return [p for name in self.shared_modules for p in getattr(self, name).parameters() if p.requires_grad]
 
     def task_specific_parameters(self) -> list[nn.Parameter]:
         shared = {id(p) for p in self.shared_parameters()}
         return [p for p in self.parameters() if id(p) not in shared and p.requires_grad]
+
+    def share(self, h: torch.Tensor) -> torch.Tensor:
+        """Record ``h`` as the shared representation of this forward pass and return the
+        tensor the tasks must read. Recorded only while ``record_representation`` is on and
+        gradients are enabled (inference keeps nothing); a tensor without a gradient path
+        (no learnable shared layer, e.g. numeric features only) is returned as a leaf that
+        requires one, so that gradients with respect to it are still defined."""
+        if not (self.record_representation and torch.is_grad_enabled()):
+            self._representation = []
+            return h
+        if not h.requires_grad:
+            h = h.detach().requires_grad_(True)
+        self._representation = [h]
+        return h
+
+    def shared_representation(self) -> list[torch.Tensor]:
+        """The shared representation of the last forward pass run with gradients enabled
+        (see ``representation`` for what it is): a list of tensors every task's output
+        depends on, ``[]`` when the model shares none or nothing was recorded."""
+        return list(self._representation)
+
+    @classmethod
+    def diagram(cls, tasks, config) -> Diagram:  # pragma: no cover - every architecture overrides it
+        """Boxes and arrows of the architecture for ``tasks`` (names or ``TaskInfo``) and
+        ``config`` (``ModelConfig``); see ``models.diagram``."""
+        raise NotImplementedError(f"{cls.__name__} does not describe its diagram")
 
     # -- initialisation -----------------------------------------------------------------
     def init_weights(self, scheme: str) -> None:
@@ -195,7 +231,7 @@ class MultiTaskModel(nn.Module):
             if isinstance(m, nn.Linear):
                 if scheme == "xavier":
                     nn.init.xavier_uniform_(m.weight)
-                elif scheme == "kaiming":
+                else:  # kaiming (the config admits no other scheme)
                     nn.init.kaiming_uniform_(m.weight, nonlinearity="relu")
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
@@ -205,6 +241,3 @@ class MultiTaskModel(nn.Module):
         """Last recorded gate weights: task (or ``level{l}/task``) -> ``[B, n_experts]``.
         Empty for models without gates."""
         return dict(self.last_gates)
-
-    def forward(self, cat: torch.Tensor, num: torch.Tensor) -> dict[str, torch.Tensor]:  # pragma: no cover
-        raise NotImplementedError

@@ -3,9 +3,10 @@
 Ma, Zhao, Huang, Wang, Hu, Zhu, Gai, "Entire Space Multi-Task Model: An Effective Approach
 for Estimating Post-Click Conversion Rate", SIGIR 2018. A CTR tower for the parent binary
 task (``config.esmm_parent``, default the first binary task) and a CVR tower for every other
-binary task share the embedding (and a shared-bottom MLP). A child's output is the logit of
-pCTCVR = pCTR * pCVR, so training on the child's labels over ALL impressions fits the
-conversion rate without sample-selection bias. Non-binary tasks get ordinary towers.
+binary task on a shared bottom: the network *is* shared-bottom (this class only adds the
+product). A child's output is the logit of pCTCVR = pCTR * pCVR, so training on the child's
+labels over ALL impressions fits the conversion rate without sample-selection bias.
+Non-binary tasks get ordinary towers.
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import torch.nn.functional as F
 
 from ..errors import ConfigError
 from ..types import FeatureSpec, TaskInfo
-from .base import MultiTaskModel, Towers, mlp, mlp_out_dim
+from .diagram import Diagram, DiagramBuilder
+from .shared_bottom import SharedBottom, bottom_box
 
 _LOG_HALF = -math.log(2.0)
 
@@ -31,37 +33,31 @@ def logit_of_product(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return log_p - torch.where(log_p > _LOG_HALF, near, far)
 
 
-class ESMM(MultiTaskModel):
-    shared_modules = ("embedding", "bottom")
+def parent_and_children(tasks: list[TaskInfo], parent: str | None) -> tuple[str, list[str]]:
+    """The parent binary task (``parent`` or the first binary task) and the other binary
+    tasks; a ``ConfigError`` when there are fewer than two or ``parent`` is not one."""
+    binary = [t.name for t in tasks if t.kind == "binary"]
+    if len(binary) < 2:
+        raise ConfigError(
+            "The esmm architecture needs at least two binary tasks (a parent such as click and "
+            f"a child such as purchase); got {len(binary)}: {', '.join(binary) or 'none'}."
+        )
+    parent = parent or binary[0]
+    if parent not in binary:
+        raise ConfigError(
+            f"model.esmm_parent must name a binary task, one of: {', '.join(binary)}; got {parent!r}."
+        )
+    return parent, [n for n in binary if n != parent]
 
+
+class ESMM(SharedBottom):
     def __init__(self, features: FeatureSpec, tasks: list[TaskInfo], config) -> None:
+        parent, children = parent_and_children(list(tasks), config.esmm_parent)
         super().__init__(features, tasks, config)
-        binary = [t.name for t in self.tasks if t.kind == "binary"]
-        if len(binary) < 2:
-            raise ConfigError(
-                "The esmm architecture needs at least two binary tasks (a parent such as click and "
-                f"a child such as purchase); got {len(binary)}: {', '.join(binary) or 'none'}."
-            )
-        parent = config.esmm_parent or binary[0]
-        if parent not in binary:
-            raise ConfigError(
-                f"model.esmm_parent must name a binary task, one of: {', '.join(binary)}; got {parent!r}."
-            )
-        self.parent = parent
-        self.children_tasks = [n for n in binary if n != parent]
-        d = self.embedding.output_dim
-        self.bottom = mlp(d, list(config.hidden), config.dropout)
-        # one tower per task: CTR for the parent, CVR for each child, ordinary otherwise
-        self.towers = Towers(mlp_out_dim(d, list(config.hidden)), self.tasks,
-                             list(config.tower_hidden), config.dropout)
-        self.init_weights(config.init)
-
-    def _raw(self, cat: torch.Tensor, num: torch.Tensor) -> dict[str, torch.Tensor]:
-        h = self.bottom(self.embedding(cat, num))  # [B, H]
-        return self.towers(h)  # task -> [B] (CTR / CVR logits) or [B, K]
+        self.parent, self.children_tasks = parent, children
 
     def forward(self, cat: torch.Tensor, num: torch.Tensor) -> dict[str, torch.Tensor]:
-        out = self._raw(cat, num)
+        out = super().forward(cat, num)  # task -> [B] (CTR / CVR logits) or [B, K]
         ctr = out[self.parent]  # [B] logit of pCTR
         for child in self.children_tasks:
             out[child] = logit_of_product(ctr, out[child])  # [B] logit of pCTCVR
@@ -69,5 +65,25 @@ class ESMM(MultiTaskModel):
 
     def conditional(self, cat: torch.Tensor, num: torch.Tensor) -> dict[str, torch.Tensor]:
         """Conditional probability of each child given the parent (pCVR), ``[B]`` each."""
-        raw = self._raw(cat, num)
+        raw = super().forward(cat, num)
         return {child: torch.sigmoid(raw[child]) for child in self.children_tasks}
+
+    @classmethod
+    def diagram(cls, tasks, config) -> Diagram:
+        b = DiagramBuilder("ESMM: pCTCVR = pCTR × pCVR", tasks)
+        known = [t for t in b.tasks if b.kinds.get(t) in ("binary", None)]
+        parent = config.esmm_parent if config.esmm_parent in known else (known or b.tasks)[0]
+        children = [t for t in known if t != parent]
+        h = bottom_box(b, b.inputs(), config)
+        labels = {parent: "CTR tower\n{task}", **{c: "CVR tower\n{task}" for c in children}}
+        towers = {t: b.box(f"tower:{t}", labels.get(t, "Tower\n{task}").format(task=t), "tower", 2, t,
+                           f"pCVR: probability of {t} given {parent}" if t in children else
+                           f"pCTR: probability of {t}" if t == parent else f"Task tower of {t}")
+                  for t in b.tasks}
+        b.fan([h], towers.values())
+        ops = b.per_task("op", "×", "op", 3, f"pCTCVR({{task}}) = pCTR({parent}) × pCVR({{task}})", children)
+        b.pair(towers, ops)
+        b.fan([towers[parent]], ops.values())
+        outs = b.outputs(4, {parent: f"pCTR\n{parent}", **{c: f"pCTCVR\n{c}" for c in children}})
+        b.pair({**towers, **ops}, outs)
+        return b.build(representation=[h])

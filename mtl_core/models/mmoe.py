@@ -4,6 +4,10 @@ Ma, Zhao, Yi, Chen, Hong, Chi, "Modeling Task Relationships in Multi-task Learni
 Multi-gate Mixture-of-Experts", KDD 2018. ``config.n_experts`` shared expert MLPs
 (``config.hidden`` each); every task mixes them with its own softmax gate (one Linear from
 the input to the experts), then applies its tower (``config.tower_hidden``).
+
+The shared representation is the experts' outputs ``[B, n_experts, H]``: the last tensor
+every task reads (LibMTL's rep-grad takes each task's own gated mixture instead, which no
+other task's loss reaches, so task gradients there cannot be compared).
 """
 from __future__ import annotations
 
@@ -13,10 +17,12 @@ from torch import nn
 
 from ..types import FeatureSpec, TaskInfo
 from .base import Experts, MultiTaskModel, Towers, gated_mix
+from .diagram import Diagram, DiagramBuilder
 
 
 class MMoE(MultiTaskModel):
     shared_modules = ("embedding", "experts")
+    representation = "outputs of the shared experts [B, n_experts, hidden[-1]]"
     has_gates = True
 
     def __init__(self, features: FeatureSpec, tasks: list[TaskInfo], config) -> None:
@@ -29,7 +35,7 @@ class MMoE(MultiTaskModel):
 
     def forward(self, cat: torch.Tensor, num: torch.Tensor) -> dict[str, torch.Tensor]:
         x = self.embedding(cat, num)  # [B, C*E + D]
-        experts = self.experts(x)  # [B, n_experts, H]
+        experts = self.share(self.experts(x))  # [B, n_experts, H]
         # Performance: all tasks' gates as one Linear (weights concatenated per call; the
         # parameters and state dict keep one Linear per task), one softmax, one mixing op.
         gw = torch.cat([self.gates[n].weight for n in self.task_names])  # [T*E, d]
@@ -42,3 +48,12 @@ class MMoE(MultiTaskModel):
             if self.record_gates:
                 self.last_gates[name] = w[:, j].detach()  # [B, n_experts]
         return self.towers(mixed)  # task -> [B] or [B, K]
+
+    @classmethod
+    def diagram(cls, tasks, config) -> Diagram:
+        b = DiagramBuilder(f"MMoE: {config.n_experts} shared experts, one gate per task", tasks)
+        experts = b.experts(1, config.n_experts, b.inputs(), "Shared expert MLP, read by every gate")
+        gates = b.per_task("gate", "Gate", "gate", 2, "Softmax gate of {task}: mixes all experts")
+        b.fan(experts, gates.values())
+        b.towers(3, gates)
+        return b.build(representation=experts)

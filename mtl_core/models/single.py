@@ -3,7 +3,8 @@
 Each task gets its own embedding tables and its own MLP (``config.hidden`` followed by
 ``config.tower_hidden``), so this is equivalent to training one model per task — the
 reference point every multi-task paper compares against (e.g. Caruana, "Multitask
-Learning", Machine Learning 1997; Ma et al., KDD 2018).
+Learning", Machine Learning 1997; Ma et al., KDD 2018). No shared parameters and no
+shared representation.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from torch import nn
 
 from ..types import FeatureSpec, TaskInfo
 from .base import FeatureEmbedding, MultiTaskModel, mlp, zero_final_bias
+from .diagram import Diagram, DiagramBuilder
 
 
 class _TaskNet(nn.Module):
@@ -44,3 +46,12 @@ class SingleTask(MultiTaskModel):
             y = self.nets[t.name](cat, num)  # [B, K]
             out[t.name] = y.squeeze(-1) if t.n_outputs == 1 else y  # [B] or [B, K]
         return out
+
+    @classmethod
+    def diagram(cls, tasks, config) -> Diagram:
+        b = DiagramBuilder("Single-task: a separate model per task", tasks)
+        own = b.per_task("input", "Own\nembeddings", "input", 0, "Features and embeddings used only by {task}")
+        nets = b.per_task("mlp", "MLP\n{task}", "tower", 1, "Independent network for {task}")
+        b.pair(own, nets)
+        b.pair(nets, b.outputs(2))
+        return b.build()

@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 
 from ..types import EncodedSplit, FeatureSpec, TaskInfo
+from .diagram import Diagram, DiagramBuilder
 
 _MAX_PER_FIELD = 1000
 _MAX_WIDTH = 50_000
@@ -49,21 +50,34 @@ class _either:
 class SklearnBaseline:
     is_sklearn = True
     has_gates = False
+    representation = None  # independent models: nothing shared
 
     def __init__(self, features: FeatureSpec, tasks: list[TaskInfo], config) -> None:
         self.features, self.tasks, self.config = features, list(tasks), config
         self.task_names = [t.name for t in self.tasks]
-        self.record_gates = False
 
-    # -- API symmetry with the torch models ---------------------------------------------
+    # -- what it shares (nothing), as the torch models declare it -------------------------
     def shared_parameters(self) -> list:
         return []
 
-    def task_specific_parameters(self) -> list:
+    def shared_representation(self) -> list:
         return []
 
-    def gate_weights(self) -> dict:
-        return {}
+    @classmethod
+    def diagram(cls, tasks, config) -> Diagram:
+        b = DiagramBuilder("scikit-learn: one linear model per task", tasks)
+        x = b.box("input", "One-hot +\nnumeric", "input", 0,
+                  hover="One-hot categorical columns + numeric features (no learned embeddings)")
+        names = {"binary": "Logistic\nregression", "multiclass": "Softmax\nregression",
+                 "regression": "Elastic\nnet"}
+        models = {t: b.box(f"model:{t}", names.get(b.kinds.get(t), "Linear\nmodel"), "tower", 1, t,
+                           f"Independent scikit-learn model for {t}"
+                           + (" (one MultiTaskElasticNet fitted jointly on the regression tasks)"
+                              if b.kinds.get(t) == "regression" else ""))
+                  for t in b.tasks}
+        b.fan([x], models.values())
+        b.pair(models, b.outputs(2))
+        return b.build()
 
     # -- design matrices ---------------------------------------------------------------------
     def _encoder(self):

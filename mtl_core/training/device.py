@@ -62,3 +62,19 @@ def set_threads(n: int = 0, background: bool = False) -> int:
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
+
+
+def autocast(device, enabled: bool):
+    """bf16 autocast on CPU/CUDA when ``enabled`` (``TrainConfig.amp``), else a no-op."""
+    import contextlib
+    import logging
+
+    import torch
+
+    if not enabled:
+        return contextlib.nullcontext()
+    if device.type not in ("cpu", "cuda"):
+        logging.getLogger(__name__).warning(
+            "train.amp: bf16 autocast is only used on CPU and CUDA; training in float32 on %s", device.type)
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)

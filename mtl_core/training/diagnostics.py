@@ -1,8 +1,15 @@
-"""Training diagnostics: per-task gradient norms and conflicts on the shared parameters,
-and gate utilisation of gated models (MMoE, PLE).
+"""Training diagnostics: per-task gradient norms and conflicts on the model's shared
+representation, and gate utilisation of gated models (MMoE, PLE).
 
-Pure functions over a model and tensors; torch is imported lazily so importing this module
-is cheap. They read gradients with ``torch.autograd.grad`` and never touch ``.grad``.
+Gradients are measured where GradNorm measures them: with respect to the shared
+representation each architecture declares (``model.shared_representation()``, recorded by
+the forward pass the losses come from), so the gradient-norm chart shows the very quantity
+GradNorm balances, and the cosines say whether two tasks pull the representation every
+task reads in the same direction. (PCGrad, CAGrad and MGDA act on the shared
+*parameters*; the gradients there are the representation gradients pulled back through the
+shared layers.) Pure functions over a model and tensors; torch is imported lazily so
+importing this module is cheap. They read gradients with ``torch.autograd.grad`` and never
+touch ``.grad``.
 """
 from __future__ import annotations
 
@@ -15,18 +22,19 @@ def cosine_matrix(G):
 
 
 def task_gradient_stats(model, losses: dict, task_names) -> dict:
-    """Gradient norm per task and cosine per task pair on ``model.shared_parameters()``.
+    """Gradient norm per task and cosine per task pair on the model's shared representation.
 
+    ``losses`` must come from the model's last forward pass (run with gradients enabled).
     Returns ``{"grad_norm": {task: float}, "cosine": {"a|b": float}}`` (pairs in task order);
-    both dicts are empty when the model has no shared parameters. The losses' graph is kept.
+    both dicts are empty when the model shares no representation. The losses' graph is kept.
     """
     from ..weighting.base import Weighting
 
     names = list(task_names)
-    shared = list(model.shared_parameters()) if hasattr(model, "shared_parameters") else []
-    if not shared or not names:
+    G = Weighting.representation_gradients(losses, names, model) if names else None  # [T, P]
+    if G is None:
         return {"grad_norm": {}, "cosine": {}}
-    G = Weighting.task_gradients(losses, names, shared).detach()  # [T, P]
+    G = G.detach().float()
     norms = G.norm(dim=1).tolist()
     cos = cosine_matrix(G).tolist()
     return {
@@ -41,9 +49,9 @@ def gate_utilisation(model, cat, num) -> dict[str, list[float]]:
     The model's training mode and ``record_gates`` flag are restored afterwards."""
     import torch
 
-    if not getattr(model, "has_gates", False) or not hasattr(model, "gate_weights"):
+    if not getattr(model, "has_gates", False):
         return {}
-    was_training, was_recording = model.training, getattr(model, "record_gates", False)
+    was_training, was_recording = model.training, model.record_gates
     model.eval()
     model.record_gates = True
     try:
@@ -54,9 +62,6 @@ def gate_utilisation(model, cat, num) -> dict[str, list[float]]:
         model.record_gates = was_recording
         model.train(was_training)
     out = {}
-    for key, g in (gates or {}).items():
-        g = g.detach().float()
-        if g.dim() >= 3 and g.shape[-1] == 1:  # [B, E, 1] -> [B, E]
-            g = g.squeeze(-1)
-        out[key] = g.reshape(-1, g.shape[-1]).mean(0).tolist()  # mean over the batch
+    for key, g in gates.items():  # [B, E] each
+        out[key] = g.detach().float().reshape(-1, g.shape[-1]).mean(0).tolist()  # mean over the batch
     return out

@@ -1,39 +1,51 @@
 """Base class of loss-weighting and gradient-combination methods.
 
-The trainer calls, per batch::
+The trainer builds the optimizer from the model's parameters plus the method's
+``param_groups()`` (its own learnable parameters, without weight decay), then calls, per
+batch::
 
     total = weighting.backward(losses, model)   # losses: task -> scalar tensor
     optimizer.step()
 
 and, per epoch, ``weighting.on_epoch_end(epoch, mean_train_losses)``. It never checks a
 method's name. Loss-weighting methods only implement ``combine``; gradient methods
-(PCGrad, CAGrad, MGDA, GradNorm) override ``backward`` and use the helpers here to get
-per-task gradients on the model's shared parameters and write a combined gradient back.
-``combined_backward(losses, model, combine)`` is the whole template of such a method:
-it only needs ``combine(G [T, P]) -> [P]``. Hyper-parameters come from
-``train_config.weighting_params`` through ``hparam`` (validated, paper default otherwise).
+(PCGrad, CAGrad, MGDA, GradNorm) override ``backward`` and use the helpers here: per-task
+gradients on the model's shared parameters or on its shared representation, and writing a
+combined gradient back. ``combined_backward(losses, model, combine)`` is the whole template
+of such a method: it only needs ``combine(G [T, P]) -> [P]``. Hyper-parameters come from
+``train_config.weighting_params`` through ``hparam``, whose default and range are the
+method's registry ``Setting``.
 """
 from __future__ import annotations
 
-
 import torch
+
+from ..errors import TrainingError
 
 
 class Weighting:
-    #: learnable parameters of the method (e.g. log-variances) are optimised with the model
     def __init__(self, task_names: list[str], train_config, device: torch.device | str = "cpu") -> None:
         self.task_names = list(task_names)
         self.config = train_config
         self.device = torch.device(device)
-        tw = dict(train_config.task_weights or {}) if train_config is not None else {}
+        tw = dict(train_config.task_weights or {})
         self.base_weights = torch.tensor([float(tw.get(t, 1.0)) for t in self.task_names],
                                          dtype=torch.float32, device=self.device)
-        self.params = dict(getattr(train_config, "weighting_params", {}) or {})
+        self.params = dict(train_config.weighting_params or {})
+        #: the method's resolved hyper-parameters (filled by ``hparam``)
+        self.hparams: dict[str, float | int] = {}
 
     # -- API used by the trainer ------------------------------------------------------------
-    def parameters(self) -> list[torch.nn.Parameter]:
-        """Learnable parameters to add to the optimizer (none by default)."""
+    def param_groups(self) -> list[dict]:
+        """Optimizer parameter groups of the method's own learnable parameters (e.g.
+        log-variances), each with ``weight_decay = 0``: the trainer adds them to the model's
+        optimizer (``optimizer.add_param_group``) so the model's weight decay never pulls
+        them towards 0. Empty for methods without any."""
         return []
+
+    def parameters(self) -> list[torch.nn.Parameter]:
+        """All parameters of ``param_groups()`` (prefer the groups: they carry no weight decay)."""
+        return [p for g in self.param_groups() for p in g["params"]]
 
     def combine(self, losses: dict[str, torch.Tensor]) -> torch.Tensor:
         """Scalar total loss from per-task losses (default: fixed weighted sum)."""
@@ -53,20 +65,25 @@ class Weighting:
     def on_epoch_end(self, epoch: int, train_losses: dict[str, float]) -> None:
         """Called once per epoch with the mean training loss per task."""
 
-    def state(self) -> dict:
-        """JSON-safe state for run records."""
-        return {"weights": self.weights()}
-
     # -- helpers for subclasses -------------------------------------------------------------
-    def hparam(self, name: str, default: float, lo: float | None = None, hi: float | None = None,
-               lo_open: bool = False) -> float:
-        """Hyper-parameter ``name`` from ``train_config.weighting_params`` (paper default
-        otherwise), validated: a ``ConfigError`` names the parameter, the range and the value."""
+    def hparam(self, name: str) -> float | int:
+        """Hyper-parameter ``name`` from ``train_config.weighting_params``, validated against
+        the method's registry ``Setting`` (its default when absent; a ``ConfigError`` names
+        the parameter, the range and the value)."""
         from ..validate import number
+        from . import WEIGHTINGS
 
-        value = self.params.get(name, default)
-        number(f"train.weighting_params[{name!r}]", value, lo=lo, hi=hi, lo_open=lo_open)
-        return float(value)
+        method = WEIGHTINGS.name_of(type(self))
+        setting = {s.field: s for s in WEIGHTINGS.info(method).settings}.get(name) if method else None
+        if setting is None:
+            raise ValueError(f"{type(self).__name__} declares no registry setting {name!r}")
+        label = f"train.weighting_params[{name!r}]"
+        value = number(label, self.params.get(name, setting.default), lo=setting.lo, hi=setting.hi)
+        if setting.kind == "int":
+            number(label, int(value) if float(value).is_integer() else value, integer=True)
+            value = int(value)
+        self.hparams[name] = value
+        return value
 
     def combined_backward(self, losses: dict[str, torch.Tensor], model, combine) -> torch.Tensor:
         """Template of the gradient methods (PCGrad, CAGrad, MGDA).
@@ -91,19 +108,44 @@ class Weighting:
 
     @staticmethod
     def task_gradients(losses: dict[str, torch.Tensor], task_names: list[str],
-                       shared: list[torch.nn.Parameter]) -> torch.Tensor:
-        """Per-task gradients on ``shared`` parameters, flattened: ``[T, P]``. A task whose
-        loss does not reach a parameter contributes zeros there."""
+                       shared: list[torch.Tensor], strict: bool = False) -> torch.Tensor:
+        """Per-task gradients with respect to ``shared`` (parameters, or the tensors of a
+        shared representation), flattened: ``[T, P]``. A task whose loss does not reach one
+        of them contributes zeros there; so does a task without a gradient (e.g. a batch
+        where every label of the task is missing). ``strict``: a loss with a gradient must
+        reach at least one of ``shared`` (else ``TrainingError``)."""
         rows = []
         for t in task_names:
-            if not losses[t].requires_grad:  # e.g. a batch where every label of t is missing
+            if not losses[t].requires_grad:
                 rows.append(torch.cat([torch.zeros_like(p).reshape(-1) for p in shared]))
                 continue
             grads = torch.autograd.grad(losses[t], shared, retain_graph=True, allow_unused=True)
+            if strict and all(g is None for g in grads):
+                raise TrainingError(f"The loss of task {t!r} does not depend on the tensors it is measured on.")
             rows.append(torch.cat([
                 (g if g is not None else torch.zeros_like(p)).reshape(-1) for g, p in zip(grads, shared)
             ]))
         return torch.stack(rows)
+
+    @staticmethod
+    def representation_gradients(losses: dict[str, torch.Tensor], task_names: list[str], model) -> torch.Tensor | None:
+        """Per-task gradients ``[T, P]`` with respect to the model's shared representation
+        (``model.shared_representation()``, recorded by the forward pass the losses come
+        from); ``None`` when the model declares no shared representation. A
+        ``TrainingError`` when it declares one but the losses do not reach it (they were not
+        computed from its last forward pass with gradients enabled)."""
+        if getattr(model, "representation", None) is None:
+            return None
+        rep = list(model.shared_representation())
+        stale = TrainingError(
+            f"The losses do not come from the last forward pass of {type(model).__name__} run with gradients "
+            "enabled, so its shared representation cannot be measured; compute them right before backward.")
+        if not rep:
+            raise stale
+        try:
+            return Weighting.task_gradients(losses, task_names, rep, strict=True)
+        except TrainingError:
+            raise stale from None
 
     @staticmethod
     def write_gradient(shared: list[torch.nn.Parameter], flat: torch.Tensor) -> None:
@@ -114,12 +156,11 @@ class Weighting:
             p.grad = flat[i:i + n].view_as(p).clone()
             i += n
 
-    def backward_task_specific(self, losses: dict[str, torch.Tensor], model, weights: torch.Tensor | None = None) -> None:
-        """Backpropagate the (weighted) sum of losses into the task-specific parameters only,
-        leaving the shared parameters' gradients as a gradient method wrote them."""
+    def backward_task_specific(self, losses: dict[str, torch.Tensor], model) -> None:
+        """Backpropagate the base-weighted sum of losses into the task-specific parameters
+        only, leaving the shared parameters' gradients as a gradient method wrote them."""
         specific = model.task_specific_parameters()
-        w = self.base_weights if weights is None else weights
-        total = (w * self.stack(losses)).sum()
+        total = (self.base_weights * self.stack(losses)).sum()
         if specific and total.requires_grad:
             grads = torch.autograd.grad(total, specific, retain_graph=False, allow_unused=True)
             for p, g in zip(specific, grads):

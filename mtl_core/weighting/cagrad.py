@@ -75,8 +75,8 @@ def cagrad_combine(G: torch.Tensor, c: float, iters: int = 50) -> torch.Tensor:
 class CAGrad(Weighting):
     def __init__(self, task_names, train_config, device="cpu") -> None:
         super().__init__(task_names, train_config, device)
-        self.c = self.hparam("c", 0.5, lo=0)
-        self.iters = int(self.hparam("iters", 50, lo=1, hi=10_000))
+        self.c = self.hparam("c")
+        self.iters = self.hparam("iters")
 
     def backward(self, losses: dict[str, torch.Tensor], model) -> torch.Tensor:
         return self.combined_backward(losses, model, lambda G: cagrad_combine(G, self.c, self.iters))

@@ -22,7 +22,7 @@ from .base import Weighting
 class DWA(Weighting):
     def __init__(self, task_names, train_config, device="cpu") -> None:
         super().__init__(task_names, train_config, device)
-        self.temperature = self.hparam("temperature", 2.0, lo=0, lo_open=True)
+        self.temperature = self.hparam("temperature")
         self.history: list[list[float]] = []  # mean train loss per task, one row per epoch
         self.lambdas = torch.ones(len(self.task_names), device=self.device)
 

@@ -48,7 +48,7 @@ def min_norm_weights(GG: torch.Tensor, iters: int = 25) -> torch.Tensor:
 class MGDA(Weighting):
     def __init__(self, task_names, train_config, device="cpu") -> None:
         super().__init__(task_names, train_config, device)
-        self.iters = int(self.hparam("iters", 25, lo=1, hi=10_000))
+        self.iters = self.hparam("iters")
         self.lambdas = torch.full((len(self.task_names),), 1.0 / max(len(self.task_names), 1), device=self.device)
 
     def _combine(self, G: torch.Tensor) -> torch.Tensor:

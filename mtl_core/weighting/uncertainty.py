@@ -9,7 +9,8 @@ i.e. the paper's objective without its 1/2 factors (the common "classification" 
 used by LibMTL). For an MSE loss the optimum is ``exp(s_t) = L_t``: a noisier task learns a
 larger variance and so a smaller weight ``exp(-s_t)``. ``s_t`` starts at ``-log w_t`` (the
 user's ``task_weights``, 1.0 by default, i.e. ``s_t = 0``) and is trained by the trainer's
-optimizer through ``parameters()``.
+optimizer, in its own parameter group without weight decay (``param_groups()``): decay would
+pull every ``s_t`` towards 0, i.e. the weights towards 1, whatever the tasks' noise.
 """
 from __future__ import annotations
 
@@ -26,14 +27,11 @@ class Uncertainty(Weighting):
         init = [-math.log(max(w, 1e-6)) for w in self.base_weights.tolist()]
         self.log_vars = torch.nn.Parameter(torch.tensor(init, dtype=torch.float32, device=self.device))
 
-    def parameters(self) -> list[torch.nn.Parameter]:
-        return [self.log_vars]
+    def param_groups(self) -> list[dict]:
+        return [{"params": [self.log_vars], "weight_decay": 0.0}]
 
     def combine(self, losses: dict[str, torch.Tensor]) -> torch.Tensor:
         return (torch.exp(-self.log_vars) * self.stack(losses) + self.log_vars).sum()
 
     def weights(self) -> dict[str, float]:
         return dict(zip(self.task_names, torch.exp(-self.log_vars.detach()).tolist()))
-
-    def state(self) -> dict:
-        return {"weights": self.weights(), "log_vars": dict(zip(self.task_names, self.log_vars.detach().tolist()))}

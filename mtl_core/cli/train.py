@@ -1,0 +1,67 @@
+"""Model commands: ``train`` (a run directory from options or a saved config) and
+``recommend`` (top-K items for a user from a saved run)."""
+from __future__ import annotations
+
+import json
+import os
+
+from ..errors import ConfigError
+from .options import add_train_options, config_from_args
+
+
+def add_commands(sub) -> None:
+    s = sub.add_parser("train", help="train a multi-task model and save a run directory")
+    add_train_options(s)
+    s.add_argument("--out", help="runs folder (default: ./runs or $MTL_LAB_RUNS)")
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("recommend", help="top-K items for a user from a saved run (JSON)")
+    s.add_argument("--run", required=True)
+    s.add_argument("--user", required=True)
+    s.add_argument("--k", type=int, default=10)
+    s.add_argument("--include-bought", action="store_true")
+    s.set_defaults(func=cmd_recommend)
+
+
+def _epoch_line(ev) -> str:
+    parts = [f"epoch {ev.epoch}/{ev.epochs}"]
+    parts.append("train loss " + " ".join(f"{k}={v:.4f}" for k, v in ev.train_loss.items()))
+    if ev.val_loss:
+        parts.append("val loss " + " ".join(f"{k}={v:.4f}" for k, v in ev.val_loss.items()))
+    ms = [f"{k} {m}={v:.4f}" for k, d in ev.val_metrics.items() for m, v in d.items()]
+    if ms:
+        parts.append("val " + " ".join(ms))
+    parts.append(f"{ev.samples_per_s:,.0f} samples/s")
+    return " | ".join(parts)
+
+
+def cmd_train(a) -> int:
+    from ..pipeline import run_experiment
+
+    cfg = config_from_args(a)
+    # under torchrun every rank runs this command: only rank 0 talks
+    other_rank = os.environ.get("RANK", "0") != "0"
+    quiet = a.quiet or other_rank
+
+    def progress(ev) -> None:
+        if not quiet and ev.kind == "epoch":
+            print(_epoch_line(ev), flush=True)
+
+    res = run_experiment(cfg, callback=progress, runs_root=a.out)
+    if other_rank:
+        return 0
+    summary = {"run_dir": str(res.run_dir), "status": res.status, **res.metrics}
+    print(json.dumps(summary, indent=2, default=str))
+    return 0
+
+
+def cmd_recommend(a) -> int:
+    from ..recommend import recommend
+    from ..runs import load_run
+
+    run = load_run(a.run)
+    if a.k < 1:
+        raise ConfigError(f"--k must be at least 1; got {a.k}.")
+    recs = recommend(run, a.user, k=a.k, exclude_bought=not a.include_bought)
+    print(recs.to_json(orient="records", indent=2, default_handler=str))
+    return 0

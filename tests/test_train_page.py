@@ -1,0 +1,126 @@
+"""The Train page: its controls come from the registries (every architecture's and
+weighting method's settings, by kind) and its defaults from the config dataclasses, the
+same the command line starts from."""
+from __future__ import annotations
+
+import pytest
+
+from apptest_support import assert_no_errors, new_app
+from mtl_core.app import state as app_state
+from mtl_core.config import ModelConfig, SplitConfig, TrainConfig
+from mtl_core.data.synth import make_synthetic
+from mtl_core.models import MODELS
+from mtl_core.weighting import WEIGHTINGS
+
+TASKS = ["click", "purchase"]
+
+
+@pytest.fixture
+def train_page(runs_root):
+    from mtl_core.data.schema import infer_schema
+
+    df = make_synthetic(rows=600, seed=3)
+    at = new_app()
+    at.session_state["df"] = df
+    at.session_state["schema"] = infer_schema(df)
+    at.session_state["tasks"] = list(TASKS)
+    at.switch_page("pages/train.py")
+    at.run()
+    assert_no_errors(at)
+    return at
+
+
+def _widget(at, key: str):
+    """The widget with this key, whatever its type."""
+    for kind in ("slider", "number_input", "text_input", "selectbox"):
+        found = [w for w in getattr(at, kind) if w.key == key]
+        if found:
+            return found[0]
+    return None
+
+
+def _state(at) -> dict:
+    """The session's data choices, as the Train page passes them to build_config."""
+    return {k: at.session_state[k] for k in ("tasks", "schema", "roles", "drop", "task_kinds", "task_positive",
+                                             "preprocess") if k in at.session_state}
+
+
+def _key(at, prefix: str, setting) -> str:
+    key = f"{prefix}{setting.field}"
+    return f"{key}_{at.session_state['data_version']}" if setting.kind == "task" else key
+
+
+def test_defaults_come_from_the_config_dataclasses():
+    d = app_state.default_train_settings(TASKS)
+    m, t, s = ModelConfig(), TrainConfig(), SplitConfig()
+    assert (d["lr"], d["batch_size"], d["epochs"], d["patience"]) == (t.lr, t.batch_size, t.epochs, t.patience)
+    assert (d["optimizer"], d["weighting"], d["seed"], d["device"]) == (t.optimizer, t.weighting, t.seed, t.device)
+    assert (d["arch"], d["embed_dim"], d["n_experts"], d["dropout"]) == (m.arch, m.embed_dim, m.n_experts, m.dropout)
+    assert d["hidden"] == ",".join(map(str, m.hidden)) and d["tower_hidden"] == ",".join(map(str, m.tower_hidden))
+    assert (d["split_method"], d["train_frac"], d["val_frac"]) == (s.method, s.train, s.val)
+
+
+def test_untouched_page_builds_the_default_config(train_page):
+    at = train_page
+    assert at.select_slider(key="tr_lr").value == TrainConfig().lr
+    assert at.select_slider(key="tr_bs").value == TrainConfig().batch_size
+    assert at.number_input(key="tr_epochs").value == TrainConfig().epochs
+    cfg = app_state.build_config(_state(at), at.session_state["train_settings"])
+    t, m = cfg.train, cfg.model
+    assert (t.lr, t.batch_size, t.epochs, t.optimizer, t.patience) == (
+        TrainConfig().lr, TrainConfig().batch_size, TrainConfig().epochs, TrainConfig().optimizer, TrainConfig().patience)
+    assert (m.arch, m.hidden, m.tower_hidden, m.n_experts) == (
+        ModelConfig().arch, ModelConfig().hidden, ModelConfig().tower_hidden, ModelConfig().n_experts)
+
+
+def _prefix(registry, name: str) -> str:
+    return "tr_m_" if registry is MODELS else f"tr_wp_{name}_"
+
+
+def _default(registry, setting):
+    """What the control shows first: ModelConfig's value (architectures), the registry's
+    default (weighting methods)."""
+    if registry is MODELS:
+        return app_state.default_train_settings(TASKS)[setting.field]
+    return setting.default
+
+
+@pytest.mark.parametrize("select,registry,name",
+                         [("tr_arch", MODELS, n) for n in MODELS.names()]
+                         + [("tr_weighting", WEIGHTINGS, n) for n in WEIGHTINGS.names()])
+def test_every_registered_setting_has_a_control(train_page, select, registry, name):
+    at = train_page
+    at.selectbox(key=select).set_value(name).run()
+    assert_no_errors(at)
+    own = registry.info(name).settings
+    for setting in own:
+        w = _widget(at, _key(at, _prefix(registry, name), setting))
+        assert w is not None and w.label == setting.label, (name, setting.field)
+        if setting.kind != "task":
+            assert w.value == _default(registry, setting), (name, setting.field)
+    # the settings of the other entries are not shown
+    shown_elsewhere = [(e.name, st.field) for e in registry.entries() if e.name != name for st in e.settings
+                       if st.field not in {o.field for o in own}
+                       and _widget(at, _key(at, _prefix(registry, e.name), st)) is not None]
+    assert not shown_elsewhere
+
+
+def test_controls_flow_into_the_run_config(train_page):
+    at = train_page
+    at.selectbox(key="tr_arch").set_value("ple").run()
+    at.slider(key="tr_m_levels").set_value(2).run()
+    at.slider(key="tr_m_n_shared_experts").set_value(3).run()
+    at.text_input(key="tr_m_hidden").set_value("24,12").run()
+    at.selectbox(key="tr_weighting").set_value("gradnorm").run()
+    at.slider(key="tr_wp_gradnorm_alpha").set_value(0.5).run()
+    assert_no_errors(at)
+    cfg = app_state.build_config(_state(at), at.session_state["train_settings"])
+    assert (cfg.model.arch, cfg.model.levels, cfg.model.n_shared_experts, cfg.model.hidden) == ("ple", 2, 3, [24, 12])
+    assert cfg.train.weighting == "gradnorm"
+    assert cfg.train.weighting_params == {"alpha": 0.5, "lr": 0.025}
+    # a value chosen for one method is not carried to another with a field of the same name
+    at.selectbox(key="tr_weighting").set_value("cagrad").run()
+    at.slider(key="tr_wp_cagrad_iters").set_value(7).run()
+    at.selectbox(key="tr_weighting").set_value("mgda").run()
+    cfg = app_state.build_config(_state(at), at.session_state["train_settings"])
+    assert cfg.train.weighting_params == {"iters": 25}
