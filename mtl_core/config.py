@@ -66,7 +66,7 @@ class ReadOptions:
     """How to read a table. ``None`` means sniff / infer."""
 
     sep: str | None = None
-    header: bool = True
+    header: bool | None = None  # None: detect (a first line of data is read as data, columns col_0...)
     names: list[str] | None = None
     encoding: str | None = None
     format: str | None = None  # csv | tsv | parquet; None = from extension / content
@@ -76,8 +76,8 @@ class ReadOptions:
             _choice("read.format", self.format, ("csv", "tsv", "parquet"))
         if self.sep is not None and (not isinstance(self.sep, str) or len(self.sep) == 0):
             raise ConfigError(f"read.sep must be a non-empty string; got {self.sep!r}.")
-        if not self.header and not self.names:
-            pass  # reader will name columns col_0, col_1 ...
+        if self.header is not None and not isinstance(self.header, bool):
+            raise ConfigError(f"read.header must be true, false or null (detect); got {self.header!r}.")
         return self
 
 
@@ -135,6 +135,8 @@ class PreprocessConfig:
     - ``scaling``: numeric feature scaling. ``scale_targets``: scale regression targets for
       training (metrics are always reported in original units).
     - ``min_frequency``: categories seen fewer times in train map to the unknown index.
+    - ``text_dims``: dense features per free-text column (TF-IDF -> TruncatedSVD); 0 leaves
+      text columns out. ``time_features``: calendar and recency features of the time column.
     """
 
     missing: str = "median"
@@ -148,6 +150,8 @@ class PreprocessConfig:
     scale_targets: bool = True
     min_frequency: int = 1
     log_target: str = "auto"  # regression targets: log1p when strongly skewed (auto), always (on), never (off)
+    text_dims: int = 16
+    time_features: bool = True
 
     # settings that no longer exist but may be in a saved config.json: read and ignored
     LEGACY_KEYS = ("onehot_max_categories",)  # never implemented; removed
@@ -171,6 +175,9 @@ class PreprocessConfig:
         _choice("preprocess.scaling", self.scaling, SCALERS)
         _number("preprocess.min_frequency", self.min_frequency, lo=1, integer=True)
         _choice("preprocess.log_target", self.log_target, ("auto", "on", "off"))
+        _number("preprocess.text_dims", self.text_dims, lo=0, hi=256, integer=True)
+        if not isinstance(self.time_features, bool):
+            raise ConfigError(f"preprocess.time_features must be true or false; got {self.time_features!r}.")
         return self
 
 

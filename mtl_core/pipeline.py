@@ -69,10 +69,28 @@ def _role(schema, col: str) -> str:
     return getattr(r, "value", r)
 
 
+def _feature_columns(df: pd.DataFrame, schema, skip: set, text_dims: int) -> tuple[list, list, list]:
+    """(categorical/id, numeric, free-text) model inputs by role, ``skip`` left out."""
+    cat_cols, num_cols, text_cols = [], [], []
+    for col in df.columns:
+        if col in skip:
+            continue
+        role = _role(schema, col)
+        if role in ("user_id", "item_id", "categorical"):
+            cat_cols.append(col)
+        elif role == "numeric":
+            num_cols.append(col)
+        elif role == "text" and text_dims > 0:
+            text_cols.append(col)
+    return cat_cols, num_cols, text_cols
+
+
 def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     """Validate the configuration against the data, split and fit preprocessing."""
+    from .data.keys import canonical_ids
     from .data.sales import adapt_for_training
-    from .data.schema import check_features_vs_tasks, infer_schema, parse_task_spec, resolve_tasks
+    from .data.schema import check_features_vs_tasks, id_like_columns, infer_schema, parse_task_spec, resolve_tasks
+    from .data.usage import column_usage
     from .data.split import split_indices
 
     config.validate()
@@ -94,6 +112,7 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
         if col not in df.columns:
             raise DataError(f"Column {col!r} named in the configuration is not in the data; columns are: {', '.join(map(str, df.columns[:20]))}.")
     schema = infer_schema(df, overrides=overrides or None)
+    df = canonical_ids(df, id_like_columns(schema))  # 14911.0 -> "14911" in training, runs and recommendations
     specs = [parse_task_spec(s) if isinstance(s, str) else TaskSpec.from_dict(s) for s in d.tasks]
     tasks = resolve_tasks(df, specs)
     task_cols = {t.column for t in tasks}
@@ -101,16 +120,8 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     # a task column is never a feature, unless the user explicitly gave it a feature role
     explicit = {c for c, r in d.roles.items() if r in FEATURE_ROLES}
     check_features_vs_tasks([c for c in explicit if c not in drop], tasks)
-    cat_cols, num_cols = [], []
-    for col in df.columns:
-        if col in drop or col in task_cols:
-            continue
-        role = _role(schema, col)
-        if role in ("user_id", "item_id", "categorical"):
-            cat_cols.append(col)
-        elif role == "numeric":
-            num_cols.append(col)
-    if not cat_cols and not num_cols:
+    cat_cols, num_cols, text_cols = _feature_columns(df, schema, drop | task_cols, config.preprocess.text_dims)
+    if not cat_cols and not num_cols and not text_cols:
         raise DataError("No feature columns are left: mark at least one column as categorical, numeric, user id or item id.")
     user_col = schema.user_col
     item_col = schema.item_col
@@ -128,7 +139,8 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
         strat = np.asarray(task_target(df[spec.column], spec), dtype=float)
     splits = split_indices(df, config.split, time_col=time_col, user_col=user_col, stratify=strat)
 
-    pre, enc_train = _fit_preprocessor(config, df, df.iloc[splits["train"]], cat_cols, num_cols, tasks, time_col)
+    pre, enc_train = _fit_preprocessor(config, df, df.iloc[splits["train"]], cat_cols, num_cols, tasks, time_col,
+                                       text_cols=text_cols, user_col=user_col, item_col=item_col)
     cat_cols, num_cols = list(pre.cat_cols), list(pre.num_cols)
     encoded = {"train": enc_train}
     for name in ("val", "test"):
@@ -141,11 +153,13 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     if len(encoded["test"]) == 0:
         raise DataError("The test split is empty; use more rows or a larger test fraction.")
     report = {**_split_report(encoded, pre.task_infos_), "notes": notes}
+    report["columns"] = column_usage(schema, tasks, drop, config.preprocess.text_dims, config.preprocess.time_features,
+                                     ticked=explicit)
     return Prepared(config, df, schema, tasks, cat_cols, num_cols, user_col, item_col, time_col,
                     splits, pre, encoded, report)
 
 
-def _fit_preprocessor(config: RunConfig, df, train_df, cat_cols, num_cols, tasks, time_col):
+def _fit_preprocessor(config: RunConfig, df, train_df, cat_cols, num_cols, tasks, time_col, **columns):
     """A fresh preprocessor fitted on the training rows, or, for a continued run
     (``config.parent``), the parent's fitted one applied unchanged."""
     from .data.preprocessing import Preprocessor
@@ -153,7 +167,8 @@ def _fit_preprocessor(config: RunConfig, df, train_df, cat_cols, num_cols, tasks
 
     pre = parent_preprocessor(config)
     if pre is None:
-        pre = Preprocessor(config.preprocess, cat_cols, num_cols, tasks, time_col=time_col, limits=config.limits)
+        pre = Preprocessor(config.preprocess, cat_cols, num_cols, tasks, time_col=time_col, limits=config.limits,
+                           **columns)  # text_cols, user_col, item_col
         return pre, pre.fit_transform(train_df)
     check_features(pre, df)
     return pre, pre.transform(train_df)
@@ -237,6 +252,9 @@ def evaluate_prepared(prep: Prepared, model, device=None) -> tuple[dict, dict, d
     metrics = build_report(tasks, true_test, pred_test, true_train, true_val, pred_val,
                            threshold=ev.threshold, user_ids=user_ids, k=ev.k)
     add_forecast_baselines(metrics, prep, true_test, pred_test)
+    for t in tasks:  # the class the scores are about (data.targets' rule, or the threshold written)
+        if t.kind == "binary":
+            metrics["tasks"][t.name]["positive"] = t.positive
     curve_data: dict = {}
     for t in tasks:
         y, p = true_test[t.name], pred_test[t.name]
@@ -343,6 +361,7 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
     }
     metrics["split"] = prep.split_report["sizes"]
     metrics["label_rates"] = prep.split_report["label_rates"]
+    metrics["columns"] = prep.split_report.get("columns", {})  # what each column became, or why not used
     run_dir = None
     if save:
         run_dir = save_run(prep, trainer.model, result, metrics, curve_data, pred_test,

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .data import targets
+from .data.keys import same_key
 from .errors import DataError
 
 
@@ -32,7 +33,7 @@ def _require_users(run) -> tuple[str, str]:
 
 
 def _same_id(series: pd.Series, user_id) -> np.ndarray:
-    return (series.astype(str).str.strip() == str(user_id).strip()).to_numpy()
+    return same_key(series, user_id)
 
 
 def list_users(run, limit: int | None = None) -> list:

@@ -261,10 +261,12 @@ def read_sample() -> pd.DataFrame:
 
 def set_data(df: pd.DataFrame, name: str, source: str, tasks: list[str] | None = None) -> None:
     """Make ``df`` the working table: infer its schema, reset choices bound to old data."""
-    from mtl_core.data.schema import infer_schema
+    from mtl_core.data.keys import canonical_ids
+    from mtl_core.data.schema import id_like_columns, infer_schema
 
     ss = st.session_state
     schema = infer_schema(df)
+    df = canonical_ids(df, id_like_columns(schema))  # ids written 14911, not 14911.0
     ss["df"] = df
     ss["data_name"] = name
     ss["last_loaded"] = source
@@ -282,6 +284,63 @@ def set_data(df: pd.DataFrame, name: str, source: str, tasks: list[str] | None =
         persist.save_table(runs_root(), None if source == "sample" else df)
     except (OSError, ValueError, TypeError, ImportError) as exc:
         log.warning("could not save the session's table: %s", exc)
+
+
+def reading_controls(df: pd.DataFrame, ver: int) -> None:
+    """Under the preview: whether the first line of an uploaded file is names or data (the
+    file is read again), and new column names for any table."""
+    from mtl_core.config import ReadOptions
+    from mtl_core.data.io import read_table, rename_columns
+
+    ss = st.session_state
+    raw = ss.get("raw_upload")
+    c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
+    if raw is not None and ss.get("last_loaded") == "upload" and raw[1] == ss.get("data_name"):
+        choices = {"detect": "detect", "names": "column names", "data": "data (no header)"}
+        current = ss.get("read_header", "detect")
+        header = c1.radio("First row is", list(choices), index=list(choices).index(current), key=f"read_header_{ver}",
+                          format_func=choices.get, horizontal=True,
+                          help="detect: a first line of numbers or dates, or of the same types as the rows below it, "
+                               "is data; the columns are then named col_0, col_1…")
+        if df.attrs.get("header") is False:
+            c1.caption("The first line was read as data; rename the columns on the right.")
+        if header != current:
+            with errors_here():
+                opts = ReadOptions(header={"detect": None, "names": True, "data": False}[header])
+                set_data(read_table(raw[0], opts, filename=raw[1]), raw[1], "upload")
+                ss["read_header"] = header
+                st.rerun()
+    with c2.form(f"rename_{ver}", border=False):
+        names = st.text_input("Column names (comma-separated)", value=", ".join(map(str, df.columns)),
+                              key=f"rename_names_{ver}", max_chars=20_000)
+        if st.form_submit_button("Rename columns") and names != ", ".join(map(str, df.columns)):
+            with errors_here():
+                set_data(rename_columns(df, names), str(ss.get("data_name")), str(ss.get("last_loaded")))
+                st.rerun()
+
+
+def column_usage_note(key: str) -> None:
+    """What each column of the working table becomes (or why it is not used), from the
+    session's roles, dropped columns and tasks (mtl_core.data.usage)."""
+    from mtl_core.data.usage import column_usage
+
+    ss = st.session_state
+    schema = ss.get("schema")
+    if schema is None:
+        return
+    try:
+        usage = column_usage(schema.with_roles(ss.get("roles") or {}), ss.get("tasks") or [], ss.get("drop") or [],
+                             ticked=ss.get("ticked_tasks") or [])
+    except Exception as exc:  # noqa: BLE001 - a bad role is reported where it is set
+        show_error(exc)
+        return
+    unused = {c: u for c, u in usage.items() if not u["used"]}
+    st.caption(f"{len(usage) - len(unused)} of {len(usage)} columns are model inputs. "
+               + ("Not used: " + "; ".join(f"**{c}**: {u['as'].removeprefix('not used: ')}" for c, u in unused.items())
+                  if unused else ""))
+    with st.expander("What each column becomes"):
+        st.dataframe(pd.DataFrame([{"column": c, "role": u["role"], "becomes": u["as"]} for c, u in usage.items()]),
+                     hide_index=True, width="stretch", key=key)
 
 
 def open_sample() -> None:

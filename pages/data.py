@@ -39,6 +39,7 @@ with tab_up:
                 with st.spinner(f"Reading {md(up.name)}…"):
                     df_new = read_table(up.getvalue(), filename=up.name, limits=app_state.upload_limits(max_mb))
                 _ui.set_data(df_new, up.name, "upload")
+                ss["raw_upload"], ss["read_header"] = (up.getvalue(), up.name), "detect"  # re-read when the user corrects the header
             except Exception as exc:  # noqa: BLE001 - keep the previous data, say why here
                 # kept without its traceback: its frames would hold the upload's bytes
                 exc.__context__ = exc.__cause__ = None
@@ -106,6 +107,10 @@ with tab_funnel:
                                 help="Pick the stages in funnel order; each later stage becomes a 0/1 task.")
         by = st.radio("One row per", ["user", "session"], horizontal=True, key="fun_by",
                       format_func=lambda b: f"{b}–item pair")
+        label_modes = {"reached": "reached this stage or a later one (a strict funnel: view → cart → purchase)",
+                       "event": "this event happened (logs such as pv / fav / cart / buy, not a strict funnel)"}
+        fun_labels = st.radio("A stage's label is 1 when the pair…", list(label_modes), key="fun_labels",
+                              format_func=label_modes.get)
         if st.button("Build the funnel table", key="fun_go", type="primary", disabled=len(stages) < 2):
             with _ui.errors_here():
                 from mtl_core.data.events import build_funnel_table
@@ -114,7 +119,7 @@ with tab_funnel:
                 with st.spinner("Building…"):
                     table = build_funnel_table(df0, user_col=u, item_col=i, event_col=e, funnel=list(stages),
                                                time_col=None if t == none else t,
-                                               session_col=sess, by=by)
+                                               session_col=sess, by=by, labels=fun_labels)
                 _ui.set_data(table, f"funnel table from {ss.get('data_name')}", "funnel",
                              tasks=[str(s) for s in stages[1:] if str(s) in table.columns] or None)
                 st.rerun()
@@ -139,12 +144,19 @@ schema = ss["schema"]
 st.header("Preview")
 st.markdown(f"**{md(ss.get('data_name'))}** · {len(df):,} rows × {df.shape[1]} columns (first 200 rows shown)")
 st.dataframe(df.head(200), height=260, key=f"preview_{ver}")
+_ui.reading_controls(df, ver)
 
 # --------------------------------------------------------------------------- roles
 st.header("Column roles")
 st.caption("How each column is used. Ids and categoricals are embedded, numerics scaled; "
            "label columns become tasks below; 'ignore' and unticked columns are not model inputs.")
-table = app_state.roles_table(schema, ss.get("roles"), ss.get("drop"), ss.get("tasks"))
+# the editor's input stays the same object while this data is loaded: rebuilding it from the
+# edited roles changed the input after every edit, which remounted the grid and swallowed the
+# next click (e.g. "Continue to training" right after an edit)
+base_key = f"roles_base_{ver}"
+if base_key not in ss:
+    ss[base_key] = app_state.roles_table(schema, ss.get("roles"), ss.get("drop"), ss.get("tasks"))
+table = ss[base_key]
 edited = st.data_editor(
     table, key=f"roles_{ver}", hide_index=True, width="stretch", height=min(38 + 35 * len(table), 560),
     disabled=["column", "dtype", "missing %", "distinct"],
@@ -157,6 +169,10 @@ edited = st.data_editor(
 with _ui.errors_here():
     roles, drop = app_state.roles_from_table(edited, schema, ss.get("tasks"))
     ss["roles"], ss["drop"] = roles, drop
+    ticks = {int(i): bool(r["use as feature"]) for i, r in (ss.get(f"roles_{ver}") or {}).get("edited_rows", {}).items()
+             if "use as feature" in r}  # what the user ticked, not the defaults
+    ss["ticked_tasks"] = [table["column"].iloc[i] for i, on in ticks.items()
+                          if on and table["column"].iloc[i] in (ss.get("tasks") or [])]
     schema.with_roles(roles)  # validates the overrides (DataError shown here)
 
 # --------------------------------------------------------------------------- tasks
@@ -189,6 +205,11 @@ for i, t in enumerate(tasks):
                                     "(yes, true, y, t, positive), the value that 'not …' negates, the larger "
                                     "number, else the rarer value.")
             positives[t] = pos or None
+        elif kind in ("auto", "binary"):
+            pos = st.text_input(f"Positive when {t} is", value=positives.get(t) or "", key=f"thr_{ver}_{t}",
+                                max_chars=40, placeholder="e.g. >=4, or a value such as 5",
+                                help="A threshold (>=, >, <=, <) or one value makes a 0/1 label; empty: detect.")
+            positives[t] = pos.strip() or None
         else:
             positives.pop(t, None)
 ss["task_kinds"] = {t: k for t, k in kinds.items() if t in tasks}
@@ -206,6 +227,8 @@ if tasks:
             for r in resolved))
 else:
     st.warning("Choose at least one task column.")
+
+_ui.column_usage_note(f"usage_{ver}")
 
 # --------------------------------------------------------------------------- cleaning
 st.header("Cleaning")

@@ -43,6 +43,8 @@ st.subheader("How the score is built")
 price_cols = [c for c in run.meta.get("item_cols", []) if "price" in str(c).lower()]
 modes = {"product": "Funnel probability (product of the binary tasks' probabilities)",
          "weighted": "Weighted sum of the task scores (each scaled to 0–1 over the candidates)"}
+if not binary:  # no probabilities to multiply: only the weighted sum means something
+    modes.pop("product")
 mode = st.radio("Fusion", list(modes), format_func=modes.get, key=f"rec_mode_{rid}", horizontal=True)
 weight_tasks = binary if mode == "product" and binary else [t.name for t in infos]
 wcols = st.columns(min(4, len(weight_tasks) + bool(price_cols)) or 1)

@@ -23,6 +23,7 @@ if not _ui.need_data():
 
 tasks: list[str] = list(ss.get("tasks") or [])
 st.markdown(_ui.data_summary())
+_ui.column_usage_note(f"train_usage_{ss['data_version']}")
 if not tasks:
     st.warning("Choose at least one task on the Data page first.", icon=":material/warning:")
     if st.button("Go to the Data page", key="train_to_data"):
@@ -144,6 +145,8 @@ st.caption(f"Budget: {int(s['epochs'])} epochs × {_steps:,} steps of {int(s['ba
 mgr = _ui.job_manager()
 job = mgr.latest_for(ss["sid"])  # survives a page reload: the session id is in the URL
 busy = job is not None and job.status in ("queued", "running")
+if job is not None and not busy and (ss.get("job_data") or {}).get(job.id) != ss.get("data_version"):
+    job = None  # a finished run of data loaded before: not this data's result
 
 c1, c2 = st.columns([1, 3], vertical_alignment="center")
 clicked = c1.button("Train", key="train_go", type="primary", disabled=busy, icon=":material/play_arrow:")
@@ -164,6 +167,7 @@ if clicked and not busy:
 
         job = mgr.submit(work, name=cfg.name or f"{cfg.model.arch}", owner=ss["sid"])
         ss["job_ids"] = [*ss.get("job_ids", []), job.id][-20:]
+        ss["job_data"] = {**(ss.get("job_data") or {}), job.id: ss.get("data_version")}
         ss["job_done_seen"] = None
     except Exception as exc:  # noqa: BLE001 - shown next to the Train button
         _ui.show_error(exc)

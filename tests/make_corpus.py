@@ -201,8 +201,8 @@ def build_corpus(directory: str | Path) -> list[CorpusCase]:
         "comment lines above the header", match="line \\d+|values")
     add("whitespace_padding", "\n".join(",".join(f"  {v}  " for v in l.split(",")) for l in lines) + "\n", "ok",
         "spaces around every value and name", **CLICK, check="base_equal")
-    add("headerless_numbers", "\n".join(f"{i},{i * 2},{i % 2}" for i in range(1, 40)) + "\n", "error",
-        "no header: the first data row (1,2,1) is taken as names", match="duplicate")
+    add("headerless_numbers", "\n".join(f"{i},{i * 2},{i % 2}" for i in range(1, 40)) + "\n", "ok",
+        "no header: the first line (1,2,1) is detected as data, columns col_0..col_2", task="col_2", prepare="ok")
 
     # ---- encodings
     add("utf8_bom", b"\xef\xbb\xbf" + good_b, "ok", "UTF-8 with BOM", **CLICK, check="base_equal")
@@ -233,7 +233,7 @@ def build_corpus(directory: str | Path) -> list[CorpusCase]:
     add("all_names_empty", ",,,,,,\n" + "\n".join(lines[1:]) + "\n", "error", "header of empty names",
         match="without a name")
     add("numeric_names", "1,2,3\n" + "\n".join(f"{i},{i % 3},{i % 2}" for i in range(30)) + "\n", "ok",
-        "column names that are numbers", task="3", prepare="ok")
+        "a first line of numbers is data (issue 11): columns col_0..col_2", task="col_2", prepare="ok")
     add("long_name", good.replace("category", "c" * 5000, 1), "ok", "a 5000-character column name", **CLICK)
     add("path_names", good.replace("category", "../../etc/passwd", 1).replace("price", "C:\\\\Windows\\\\x", 1),
         "ok", "column names that look like paths", **CLICK)

@@ -396,6 +396,20 @@ def test_task_spec_strings():
     assert app_state.task_spec("rating", "regression") == "rating:regression"
     assert app_state.task_spec("status", "auto", "active") == "status=active"
     assert app_state.task_spec("status", "binary", "active") == "status:binary=active"
+    assert app_state.task_spec("rating", "binary", ">=4") == "rating:binary>=4"
+    assert app_state.task_spec("rating", "auto", "< 2") == "rating< 2"
+
+
+def test_threshold_label_on_the_data_page(runs_root):
+    at = open_page("pages/data.py")
+    at.button(key="data_sample").click().run()
+    ver = at.session_state["data_version"]
+    at.multiselect(key=f"tasks_{ver}").set_value(["click", "rating"]).run()
+    at.text_input(key=f"thr_{ver}_rating").set_value(">=4").run()
+    assert_no_errors(at)
+    assert any("rating → binary (positive = >=4)" in c.value for c in at.caption)
+    at.text_input(key=f"thr_{ver}_rating").set_value(">=99").run()
+    assert at.error and "one class" in at.error[0].value
 
 
 def test_session_ids():
@@ -403,3 +417,78 @@ def test_session_ids():
     assert app_state.valid_session_id(sid)
     for bad in ("", "../x", "ABC", sid + "0", None, 5):
         assert not app_state.valid_session_id(bad)
+
+
+def test_data_page_first_row_is_data_and_rename(runs_root):
+    """An uploaded headerless log is detected; the user can still say the first row is names
+    (or data again) and rename the columns."""
+    from mtl_core.data.io import read_table
+    from mtl_core.data.schema import infer_schema
+
+    raw = b"u1,i1,pv,1511544070\nu2,i1,buy,1511544071\nu3,i2,pv,1511544072\nu1,i2,cart,1511544073\n"
+    df = read_table(raw, filename="log.csv")
+    at = open_page("pages/data.py")
+    for k, v in {"raw_upload": (raw, "log.csv"), "df": df, "schema": infer_schema(df), "data_name": "log.csv",
+                 "data_version": 3, "last_loaded": "upload"}.items():
+        at.session_state[k] = v
+    at.run()
+    assert_no_errors(at)
+    assert list(at.session_state["df"].columns) == ["col_0", "col_1", "col_2", "col_3"] and len(at.session_state["df"]) == 4
+    assert any("read as data" in c.value for c in at.caption)
+    at.radio(key="read_header_3").set_value("names").run()
+    assert_no_errors(at)
+    assert list(at.session_state["df"].columns) == ["u1", "i1", "pv", "1511544070"] and len(at.session_state["df"]) == 3
+    ver = at.session_state["data_version"]
+    at.radio(key=f"read_header_{ver}").set_value("data").run()
+    ver = at.session_state["data_version"]
+    assert len(at.session_state["df"]) == 4
+    at.text_input(key=f"rename_names_{ver}").set_value("user, item, event, ts")
+    at.button[[b.label for b in at.button].index("Rename columns")].click().run()
+    assert_no_errors(at)
+    df2 = at.session_state["df"]
+    assert list(df2.columns) == ["user", "item", "event", "ts"] and len(df2) == 4
+    assert at.session_state["schema"].time_col == "ts"  # the Unix seconds are a timestamp by their values
+    ver = at.session_state["data_version"]
+    at.text_input(key=f"rename_names_{ver}").set_value("a, b")
+    at.button[[b.label for b in at.button].index("Rename columns")].click().run()
+    assert at.error and "4 columns" in at.error[0].value and list(at.session_state["df"].columns)[0] == "user"
+
+
+def test_funnel_builder_event_labels_and_roles(runs_root):
+    from mtl_core.data.schema import infer_schema
+
+    at = open_page("pages/data.py")
+    log = _event_log().rename(columns={"visitorid": "col_0", "itemid": "col_1", "timestamp": "col_3"})
+    for k, v in {"df": log, "schema": infer_schema(log), "data_name": "events.csv", "data_version": 5}.items():
+        at.session_state[k] = v
+    at.run()
+    at.selectbox(key="fun_user_5").set_value("col_0")
+    at.selectbox(key="fun_item_5").set_value("col_1")
+    at.selectbox(key="fun_time_5").set_value("col_3")
+    at.multiselect(key="fun_stages_5").set_value(["view", "addtocart", "transaction"])
+    at.radio(key="fun_labels").set_value("event").run()
+    at.button(key="fun_go").click().run()
+    assert_no_errors(at)
+    df, schema = at.session_state["df"], at.session_state["schema"]
+    assert (schema.user_col, schema.item_col, schema.time_col) == ("col_0", "col_1", "col_3")
+    # 'event' labels: a transaction without an add-to-cart is not counted as an add-to-cart
+    ev = log.groupby(["col_0", "col_1"])["event"].agg(set)
+    want = ev.map(lambda s: int("addtocart" in s))
+    got = df.set_index(["col_0", "col_1"])["addtocart"]
+    assert (got == want.reindex(got.index)).all() and (want.reindex(got.index) != ev.map(
+        lambda s: int(bool({"addtocart", "transaction"} & s))).reindex(got.index)).any()
+
+
+def test_data_page_says_what_each_column_becomes(runs_root):
+    at = open_page("pages/data.py")
+    at.button(key="data_sample").click().run()
+    assert_no_errors(at)
+    note = next(c.value for c in at.caption if "columns are model inputs" in c.value)
+    # labels that are not tasks are named with the reason they are not used
+    assert "**cart**" in note and "not a task" in note and "**click**" in note
+    from mtl_core.data.usage import column_usage
+
+    ss = at.session_state
+    usage = column_usage(ss["schema"], ["click"], [], ticked=["click"])
+    assert "never becomes a feature" in usage["click"]["as"] and not usage["click"]["used"]
+    assert usage["item_price"]["used"]

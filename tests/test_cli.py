@@ -231,3 +231,19 @@ def test_a_bad_early_stopping_metric_stops_before_training(sample_csv, tmp_path,
     assert_clean_error(code, err, *needles)
     assert "epoch 1/2" not in out  # nothing was trained
     assert not runs.exists() or not any(runs.iterdir())
+
+
+def test_headerless_log_detected_and_event_labels(tmp_path, capsys):
+    log = tmp_path / "log.csv"
+    log.write_text("1,10,pv,1511544070\n1,10,buy,1511544080\n2,10,pv,1511544090\n2,10,cart,1511544095\n",
+                   encoding="utf-8")
+    code, out, _ = run_cli(["inspect", "--data", log], capsys)  # no --no-header: the first line is data
+    cols = {c["name"]: c for c in json.loads(out)["columns"]}
+    assert code == 0 and list(cols) == ["col_0", "col_1", "col_2", "col_3"] and cols["col_3"]["role"] == "timestamp"
+    funnel_out = tmp_path / "funnel.csv"
+    code, out, _ = run_cli(["events", "--data", log, "--user-col", "col_0", "--item-col", "col_1", "--event-col", "col_2",
+                            "--time-col", "col_3", "--funnel", "pv,cart,buy", "--labels", "event", "--out", funnel_out], capsys)
+    assert code == 0
+    t = pd.read_csv(funnel_out).set_index(["col_0", "col_1"])
+    assert t.loc[(1, 10), ["cart", "buy"]].tolist() == [0, 1]  # bought without a cart event
+    assert t.loc[(2, 10), ["cart", "buy"]].tolist() == [1, 0]

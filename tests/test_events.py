@@ -112,3 +112,32 @@ def test_many_events_one_row_per_pair():
     })
     ft = build_funnel_table(log, user_col="user", item_col="item", event_col="ev", funnel=FUNNEL, time_col="ts")
     assert len(ft) == log.groupby(["user", "item"]).ngroups
+
+
+def _pv_fav_log() -> pd.DataFrame:
+    return pd.DataFrame({"col_0": [1, 1, 1, 2, 2, 3], "col_1": [10, 10, 11, 10, 12, 11],
+                         "col_2": ["pv", "buy", "pv", "fav", "pv", "cart"],
+                         "col_3": [1511544070 + i for i in range(6)]})
+
+
+def test_event_labels_versus_reached_labels():
+    kw = dict(user_col="col_0", item_col="col_1", event_col="col_2", time_col="col_3", funnel=["pv", "fav", "cart", "buy"])
+    reached = build_funnel_table(_pv_fav_log(), **kw).set_index(["col_0", "col_1"])
+    event = build_funnel_table(_pv_fav_log(), labels="event", **kw).set_index(["col_0", "col_1"])
+    # user 1 bought item 10 without a fav or a cart: reached all of them, but only 'buy' happened
+    assert reached.loc[(1, 10), ["fav", "cart", "buy"]].tolist() == [1, 1, 1]
+    assert event.loc[(1, 10), ["fav", "cart", "buy"]].tolist() == [0, 0, 1]
+    assert event.loc[(3, 11), ["fav", "cart", "buy"]].tolist() == [0, 1, 0]
+    with pytest.raises(DataError, match="labels"):
+        build_funnel_table(_pv_fav_log(), labels="sometimes", **kw)
+
+
+def test_funnel_choices_become_roles_of_the_table():
+    from mtl_core.data.schema import infer_schema
+
+    log = _pv_fav_log().assign(user=7)  # a column whose name says "user" but is not the chosen one
+    t = build_funnel_table(log, user_col="col_0", item_col="col_1", event_col="col_2", time_col="col_3",
+                           funnel=["pv", "buy"], item_attr_cols=[])
+    schema = infer_schema(t)
+    assert (schema.user_col, schema.item_col, schema.time_col) == ("col_0", "col_1", "col_3")
+    assert infer_schema(log).user_col == "user"  # without the builder, names decide

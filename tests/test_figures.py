@@ -147,10 +147,13 @@ def test_distribution_numeric_and_categorical():
 
 def test_label_balance():
     fig = _titled(F.label_balance({"click": 0.2, "cart": 0.05, "segment": {"a": 0.5, "b": 0.3, "c": 0.2}}))
-    pos = next(t for t in fig.data if t.name == "Positive")
+    pos = next(t for t in fig.data if t.name == "Positive (binary tasks)")  # not about the segment bar
     assert list(pos.x) == ["click", "cart"] and list(pos.y) == [0.2, 0.05]
     seg = [t for t in fig.data if list(t.x) == ["segment"]]
     assert sum(t.y[0] for t in seg) == pytest.approx(1.0)
+    assert next(t for t in F.label_balance({"click": 0.2}).data).name == "Positive"
+    only_classes = F.label_balance({"rating": {"1": 0.2, "5": 0.8}})  # no Positive/Negative legend
+    assert not only_classes.layout.showlegend and not any("ositive" in (t.name or "") for t in only_classes.data)
 
 
 def test_ranking_bars():

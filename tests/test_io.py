@@ -108,6 +108,36 @@ def test_headerless_with_and_without_names():
     _err(data, "3 columns", options=ReadOptions(header=False, names=["a", "b"]))
 
 
+@pytest.mark.parametrize("data, names", [
+    (b"1,2,pv,1511544070\n1,3,buy,1511544090\n2,3,pv,1511544100\n", None),  # numbers only
+    (b"u1,i1,pv,2017-11-24 10:00:00\nu1,i2,buy,2017-11-25 11:00:00\n", None),  # text + a date
+    (b"u1,i1,pv,1511544070\nu2,i1,buy,1511544071\nu3,i2,pv,1511544072\n", None),  # types of the columns
+    (b"1,2\n3,4\n", ["a", "b"]),  # names given without --no-header: still headerless
+])
+def test_first_line_of_data_is_read_as_data(data, names):
+    df = read_table(data, ReadOptions(names=names))
+    assert len(df) == data.count(b"\n")  # no row lost to the header
+    assert df.columns.tolist() == (names or [f"col_{i}" for i in range(df.shape[1])])
+
+
+@pytest.mark.parametrize("data", [
+    b"user,item,event,ts\nu1,i1,pv,1511544070\nu2,i1,pv,1511544071\n",  # names over numbers
+    b"name,city\nann,paris\nbob,rome\n",  # all text: a header
+    b"id,2019\n1,5\n2,6\n",  # a text cell over a number column
+])
+def test_header_line_is_kept(data):
+    df = read_table(data)
+    assert df.columns.tolist() == data.split(b"\n")[0].decode().split(",")
+    assert len(df) == data.count(b"\n") - 1
+
+
+def test_header_can_be_forced_either_way():
+    assert read_table(b"1,2\n3,4\n", ReadOptions(header=True)).columns.tolist() == ["1", "2"]
+    assert len(read_table(b"a,b\nc,d\n", ReadOptions(header=False))) == 2
+    # names given for a file with a header line: they rename it
+    assert read_table(b"a,b\nx,1\n", ReadOptions(names=["p", "q"])).columns.tolist() == ["p", "q"]
+
+
 def test_file_like_and_bytes_and_gzip_zip(tmp_path):
     text = b"a,b\n1,2\n3,4\n"
     assert read_table(io.BytesIO(text)).shape == (2, 2)

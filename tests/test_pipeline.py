@@ -188,3 +188,20 @@ def test_rees46_funnel_run_ranks_and_recommends(shared_data, tmp_path):
     test_users = run.predictions["user_id"].unique()
     recs = recommend(run, test_users[0], k=10)
     assert len(recs) == 10 and recs["product_id"].is_unique
+
+
+def test_threshold_task_and_positive_in_metrics(synth_df, tmp_path):
+    res = run_experiment(small_config(["click", "rating:binary>=4"], epochs=1), synth_df, runs_root=tmp_path)
+    m = json.loads((res.run_dir / "metrics.json").read_text())
+    assert m["tasks"]["click"]["positive"] == "1"
+    assert m["tasks"]["rating"]["positive"] == ">=4" and m["tasks"]["rating"]["kind"] == "binary"
+    cols = m["columns"]  # what every column became, or why it is not used
+    assert set(cols) == set(synth_df.columns)
+    assert not cols["cart"]["used"] and "not a task" in cols["cart"]["as"]
+    assert cols["rating"]["as"].startswith("task label") and cols["user_id"]["used"]
+    assert set(load_run(res.run_dir).predictions["true:rating"].dropna().unique()) == {0.0, 1.0}
+    prep = prepare(small_config(["click", "rating:binary>=4"]), synth_df)
+    test = prep.encoded["test"]
+    raw = synth_df["rating"].to_numpy()[test.index]
+    want = np.where(np.isnan(raw), np.nan, raw >= 4)
+    np.testing.assert_array_equal(test.labels["rating"], want.astype(np.float32))

@@ -352,3 +352,61 @@ def test_onehot_max_categories_is_gone_but_old_configs_load():
     assert cfg.preprocess.missing == "mean" and "onehot_max_categories" not in cfg.to_dict()["preprocess"]
     with pytest.raises(ConfigError, match="onehot_max_categoriez"):
         RunConfig.from_dict({"data": {"tasks": ["click"]}, "preprocess": {"onehot_max_categoriez": 5}})
+
+
+# --------------------------------------------------------------------------- text and time features
+def _reviews(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    good = ["great", "love", "excellent", "perfect", "happy"]
+    bad = ["broken", "awful", "refund", "poor", "disappointed"]
+    filler = ["the", "item", "arrived", "with", "box", "colour", "size", "fits"]
+    y = rng.integers(0, 2, n)
+    words = [" ".join(rng.choice(filler, 5).tolist() + rng.choice(good if v else bad, 2).tolist()) for v in y]
+    t = 1_600_000_000 + np.sort(rng.integers(0, 90 * 86400, n))
+    return pd.DataFrame({"review": words, "user": rng.integers(0, 30, n).astype(str),
+                         "item": rng.integers(0, 20, n).astype(str), "ts": t, "liked": y})
+
+
+def _text_time_pp(**cfg) -> Preprocessor:
+    return Preprocessor(PreprocessConfig(**cfg), ["user"], [], [TaskSpec("liked", "binary")], time_col="ts",
+                        text_cols=["review"], user_col="user", item_col="item")
+
+
+def test_text_and_time_features_are_learnt_from_train_only_and_restored_from_json():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    train, test = _reviews(400, 0), _reviews(200, 1)
+    pp = _text_time_pp(text_dims=8)
+    enc = pp.fit_transform(train)
+    names = pp.feature_spec_.num_names
+    assert [n for n in names if n.startswith("review:")] == [f"review:text{i}" for i in range(8)]
+    assert {"ts:hour", "ts:weekday", "ts:month", "ts:days_since_user_first_seen", "ts:days_since_item_first_seen"} <= set(names)
+    assert enc.num.shape == (400, len(names)) and np.isfinite(enc.num).all()
+    # the text features carry the label: a linear model on them separates the test rows
+    te = pp.transform(test)
+    text_idx = [i for i, n in enumerate(names) if n.startswith("review:")]
+    clf = LogisticRegression().fit(enc.num[:, text_idx], enc.labels["liked"])
+    assert roc_auc_score(te.labels["liked"], clf.predict_proba(te.num[:, text_idx])[:, 1]) > 0.9
+    # train only: a word seen only in the test rows changes nothing; the vocabulary is train's
+    shifted = test.assign(review=test["review"] + " zzzunseen")
+    np.testing.assert_allclose(pp.transform(shifted).num, te.num, rtol=1e-6)
+    assert "zzzunseen" not in pp.text_state_["review"]["vocabulary"]
+    first = dict(zip(pp.time_state_["first_user"]["keys"], pp.time_state_["first_user"]["times"]))
+    assert first == train.groupby("user")["ts"].min().astype(float).to_dict()
+    # the JSON state (no pickle) restores identical features
+    back = Preprocessor.from_dict(json.loads(json.dumps(pp.to_dict())))
+    np.testing.assert_array_equal(back.transform(test).num, te.num)
+    # a missing text/time column (e.g. a recommendation candidate frame) gives the training mean
+    assert np.isfinite(pp.transform(test.drop(columns=["review", "ts"])).num).all()
+
+
+def test_text_and_time_features_can_be_turned_off():
+    train = _reviews(120, 0)
+    pp = _text_time_pp(text_dims=0, time_features=False)
+    pp.fit(train)
+    assert pp.feature_spec_.num_names == []
+    counter = train.assign(ts=np.arange(len(train)))  # a step counter, not dates: recency only
+    pp = _text_time_pp(text_dims=4)
+    pp.fit(counter)
+    assert "ts:hour" not in pp.feature_spec_.num_names and "ts:units_since_user_first_seen" in pp.feature_spec_.num_names

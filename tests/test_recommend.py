@@ -66,3 +66,21 @@ def test_a_yes_no_purchase_column_excludes_bought_items(shop, tmp_path):
     recs = recommend(run, buyer, k=10_000)
     assert bought.isdisjoint(set(recs["item_id"].astype(str)))
     assert len(recommend(run, buyer, k=10_000, exclude_bought=False)) == len(recs) + len(bought)
+
+
+def test_float_ids_keep_their_integer_form(shop, tmp_path):
+    """Ids read as floats (a missing value elsewhere in the column) are 14911, not 14911.0:
+    in the run's tables, the recommendations and a typed id."""
+    codes = {u: 14900 + i for i, u in enumerate(pd.unique(shop["user_id"]))}
+    items = {v: 50000 + i for i, v in enumerate(pd.unique(shop["item_id"]))}
+    df = shop.assign(user_id=shop["user_id"].map(codes).astype(float), item_id=shop["item_id"].map(items).astype(float))
+    df.loc[df.index[-1], "user_id"] = np.nan
+    res = run_experiment(_config(["click", "purchase"]), df, runs_root=tmp_path)
+    run = load_run(res.run_dir)
+    users = list_users(run)
+    assert all(isinstance(u, str) and u.isdigit() for u in users[:20])
+    typed = users[0]  # what a user types on the Recommend page
+    assert len(user_history(run, typed)) > 0 and len(user_history(run, float(typed))) > 0
+    recs = recommend(run, typed, k=5)
+    assert recs.attrs.get("known_user", True)
+    assert recs["item_id"].astype(str).str.fullmatch(r"5\d{4}").all()

@@ -145,3 +145,27 @@ def test_resolve_tasks_writes_the_positive_it_decided():
     assert [t.positive for t in out] == ["1", "active", None]
     df["flag"] = [1.0, 0.0] * 100
     assert resolve_tasks(df, [TaskSpec("flag", positive="1.0")])[0].positive == "1"  # as the column writes 1
+
+
+def test_time_roles_from_values():
+    rng = np.random.default_rng(0)
+    secs = 1_511_544_070 + rng.integers(0, 10_000_000, 200)
+    df = pd.DataFrame({"col_0": secs, "col_1": secs * 1000, "col_2": pd.Series(secs).astype(float),
+                       "when": pd.to_datetime(secs, unit="s").strftime("%Y-%m-%d %H:%M:%S"),
+                       "price": rng.uniform(1, 500, 200), "item_id": secs, "constant": 1_511_544_070})
+    roles = {c.name: c.role.value for c in infer_schema(df).columns}
+    assert roles["col_0"] == roles["col_1"] == roles["col_2"] == roles["when"] == "timestamp"
+    assert roles["price"] == "numeric" and roles["item_id"] == "item_id" and roles["constant"] == "ignore"
+
+
+def test_canonical_ids():
+    from mtl_core.data.keys import canonical_ids, same_key
+    from mtl_core.data.schema import id_like_columns
+
+    df = pd.DataFrame({"user_id": [14911.0, np.nan, 3.0], "price": [1.0, 2.0, 3.0], "shop_id": [1.5, 2.0, 3.0]})
+    out = canonical_ids(df, id_like_columns(infer_schema(df)))
+    assert out["user_id"].tolist()[0] == "14911" and pd.isna(out["user_id"].iloc[1])
+    assert out["price"].dtype == float and out["shop_id"].tolist() == [1.5, 2.0, 3.0]  # not ids / not whole
+    assert df["user_id"].dtype == float  # the input is not changed
+    assert same_key(df["user_id"], "14911").tolist() == [True, False, False]
+    assert same_key(out["user_id"], 14911.0).tolist() == [True, False, False]

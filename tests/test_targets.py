@@ -10,7 +10,7 @@ from mtl_core.config import PreprocessConfig
 from mtl_core.data import targets
 from mtl_core.data.preprocessing import Preprocessor
 from mtl_core.data.schema import infer_schema, resolve_tasks
-from mtl_core.errors import DataError
+from mtl_core.errors import ConfigError, DataError
 from mtl_core.types import TaskSpec
 
 
@@ -100,3 +100,63 @@ def test_is_positive_compares_by_key():
                                   [True, False, False, True])
     np.testing.assert_array_equal(targets.is_positive(pd.Series([1.0, 0.0, np.nan]), "1"), [True, False, False])
     np.testing.assert_array_equal(targets.is_positive(pd.Series(["1", "0"]), "1.0"), [True, False])
+
+
+# --------------------------------------------------------------------------- issue 11: tasks as users mean them
+def test_threshold_labels_cli_syntax_and_encoding():
+    from mtl_core.data.schema import parse_task_spec, resolve_tasks, task_target
+
+    df = pd.DataFrame({"rating": [5.0, 4.0, 3.0, np.nan, 1.0]})
+    cases = {"rating:binary>=4": [1, 1, 0, np.nan, 0], "rating>4": [1, 0, 0, np.nan, 0],
+             "rating<=3": [0, 0, 1, np.nan, 1], "rating:binary < 2.5": [0, 0, 0, np.nan, 1],
+             "rating:binary=5": [1, 0, 0, np.nan, 0]}  # '=5' on a column of 5.0
+    for text, want in cases.items():
+        spec = resolve_tasks(df, [parse_task_spec(text)])[0]
+        assert spec.kind == "binary" and spec.key == "rating"
+        np.testing.assert_array_equal(task_target(df["rating"], spec), np.array(want, dtype=np.float32))
+    assert resolve_tasks(df, [parse_task_spec("rating>=4.0")])[0].positive == ">=4"
+    with pytest.raises(ConfigError, match="binary"):
+        parse_task_spec("rating:regression>=4")
+    with pytest.raises(DataError, match="one class"):
+        resolve_tasks(df, [parse_task_spec("rating>=6")])
+    with pytest.raises(DataError, match="text"):
+        resolve_tasks(pd.DataFrame({"c": ["a", "b", "c"]}), [parse_task_spec("c>=1")])
+
+
+def test_threshold_label_is_fitted_and_used_by_is_positive():
+    from mtl_core.data.preprocessing.labels import fit_task
+    from mtl_core.types import TaskSpec
+
+    s = pd.Series([1, 2, 3, 4, 5], name="rating")
+    info, _ = fit_task(s, TaskSpec("rating", "binary", ">=4"), scale_targets=False)
+    assert info.classes == ["<4", ">=4"] and info.positive == ">=4"
+    assert targets.is_positive(s, ">=4").tolist() == [False, False, False, True, True]
+    with pytest.raises(DataError, match="one class"):
+        fit_task(pd.Series([1, 2], name="rating"), TaskSpec("rating", "binary", ">=4"), scale_targets=False)
+
+
+def test_one_class_with_missing_and_constant_regression_are_refused():
+    from mtl_core.data.schema import infer_schema, parse_task_spec, resolve_tasks
+
+    df = pd.DataFrame({"liked": [1, np.nan, 1, np.nan], "c": [2.0, 2.0, 2.0, 2.0], "y": [1.0, 2.5, 3.0, 4.5]})
+    for text in ("liked", "liked:binary=1", "liked:binary"):
+        with pytest.raises(DataError, match="missing values"):
+            resolve_tasks(df, [parse_task_spec(text)])
+    with pytest.raises(DataError, match="constant"):
+        resolve_tasks(df, [parse_task_spec("c:regression")])
+    assert resolve_tasks(df, [parse_task_spec("y")])[0].kind == "regression"
+    schema = infer_schema(df)
+    assert next(c for c in schema.columns if c.name == "liked").label_kind is None  # not "regression on a constant"
+
+
+def test_suggested_tasks_prefer_outcomes_over_attributes():
+    from mtl_core.data.schema import infer_schema, suggest_tasks
+
+    rng = np.random.default_rng(0)
+    n = 300
+    df = pd.DataFrame({"user_id": rng.integers(0, 50, n), "movie_id": rng.integers(0, 80, n),
+                       "gender": rng.choice(["M", "F"], n), "age": rng.choice([1, 18, 25, 35, 45, 50, 56], n),
+                       "occupation": rng.integers(0, 21, n), "country": rng.choice(["fr", "de"], n),
+                       "rating": rng.integers(1, 6, n).astype(float), "like": rng.integers(0, 2, n)})
+    assert suggest_tasks(infer_schema(df)) == ["like", "rating"]
+    assert suggest_tasks(infer_schema(df[["user_id", "gender", "country"]])) == ["gender", "country"]  # nothing else

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..config import (DataConfig, ModelConfig, PreprocessConfig, RunConfig, SplitConfig,
                      TrainConfig, setting_value)
+from ..data.schema import suggest_tasks as schema_suggest_tasks
 from ..errors import ConfigError
 from ..models import MODELS
 from ..weighting import WEIGHTINGS
@@ -96,20 +97,14 @@ def upload_limits(max_upload_mb: int, environ: dict | None = None):
 
 # --------------------------------------------------------------------------- tasks
 def suggest_tasks(df: pd.DataFrame, schema: Any = None) -> list[str]:
-    """Default tasks: click + purchase when present (the sample), else up to two columns
-    the schema marks as plausible labels."""
+    """Default tasks: click + purchase when present (the sample), else
+    :func:`mtl_core.data.schema.suggest_tasks` (outcome-like columns first)."""
     cols = list(df.columns)
     if all(c in cols for c in SAMPLE_TASKS):
         return list(SAMPLE_TASKS)
-    found: list[str] = []
-    if schema is not None:
-        for c in getattr(schema, "columns", []):
-            if getattr(c, "label_kind", None) == "binary" and c.name in cols:
-                found.append(c.name)
-        for c in getattr(schema, "columns", []):
-            if getattr(c, "label_kind", None) and c.name in cols and c.name not in found:
-                found.append(c.name)
-    return found[:2]
+    if schema is None:
+        return []
+    return [c for c in schema_suggest_tasks(schema) if c in cols]
 
 
 def task_spec(column: str, kind: str | None = "auto", positive: Any = None) -> str:
@@ -121,7 +116,8 @@ def task_spec(column: str, kind: str | None = "auto", positive: Any = None) -> s
     if kind and kind != "auto":
         spec += f":{kind}"
     if positive not in (None, "") and kind in (None, "auto", "binary"):
-        spec += f"={positive}"
+        test = str(positive).strip()
+        spec += test if test[:1] in "<>" else f"={positive}"  # a threshold: rating>=4
     return spec
 
 

@@ -23,6 +23,8 @@ def add_commands(sub) -> None:
     s.add_argument("--session-col")
     s.add_argument("--by", choices=["user", "session"], default="user")
     s.add_argument("--funnel", required=True, help="ordered event values, e.g. view,cart,purchase")
+    s.add_argument("--labels", choices=["reached", "event"], default="reached",
+                   help="reached: 1 for a stage or any later one (a strict funnel); event: 1 when that event happened")
     s.add_argument("--out", required=True)
     s.set_defaults(func=cmd_events)
 
@@ -56,7 +58,7 @@ def cmd_events(a) -> int:
     df = read_table(a.data, read_options(a))
     funnel = split_list(a.funnel)
     table = build_funnel_table(df, user_col=a.user_col, item_col=a.item_col, event_col=a.event_col,
-                               funnel=funnel, time_col=a.time_col, session_col=a.session_col, by=a.by)
+                               funnel=funnel, time_col=a.time_col, session_col=a.session_col, by=a.by, labels=a.labels)
     write_table(table, a.out)
     stages = funnel[1:]
     rates = ", ".join(f"{s} {table[s].mean():.4f}" for s in stages if s in table)

@@ -40,7 +40,7 @@ def add_verbose(p: argparse.ArgumentParser, top: bool = False) -> None:
 def add_read_options(p: argparse.ArgumentParser, data_required: bool = True) -> None:
     p.add_argument("--data", required=data_required, help="CSV, TSV or Parquet file")
     p.add_argument("--sep", default=None, help="field separator (default: sniffed)")
-    p.add_argument("--no-header", action="store_true", help="the file has no header row")
+    p.add_argument("--no-header", action="store_true", help="the file has no header row (default: detected)")
     p.add_argument("--names", default=None, help="comma-separated column names (with --no-header)")
     p.add_argument("--encoding", default=None, help="text encoding (default: sniffed)")
 
@@ -50,7 +50,7 @@ def read_options(a) -> ReadOptions:
     if sep is not None:
         sep = {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(sep, sep)
     names = [n.strip() for n in a.names.split(",")] if a.names else None
-    return ReadOptions(sep=sep, header=not a.no_header, names=names, encoding=a.encoding)
+    return ReadOptions(sep=sep, header=False if a.no_header else None, names=names, encoding=a.encoding)
 
 
 def write_table(df, out: str) -> None:

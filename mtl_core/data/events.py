@@ -47,10 +47,16 @@ def _count_before(events: pd.DataFrame, key: str, queries: pd.DataFrame) -> np.n
     return out[:n_q]
 
 
-def _check(df: pd.DataFrame, user_col, item_col, event_col, funnel, time_col, session_col, by) -> tuple[str, list[str]]:
+LABEL_MODES = ("reached", "event")
+
+
+def _check(df: pd.DataFrame, user_col, item_col, event_col, funnel, time_col, session_col, by,
+           labels: str = "reached") -> tuple[str, list[str]]:
     """The pair key column and the stripped stages; ``DataError`` for unusable arguments."""
     if by not in ("user", "session"):
         raise DataError(f"by must be 'user' or 'session'; got {by!r}.")
+    if labels not in LABEL_MODES:
+        raise DataError(f"labels must be 'reached' (this stage or a later one) or 'event' (this event happened); got {labels!r}.")
     key_col = user_col if by == "user" else session_col
     _need(df, key_col, "user" if by == "user" else "session")
     _need(df, item_col, "item")
@@ -128,15 +134,20 @@ def build_funnel_table(
     session_col: str | None = None,
     by: str = "user",
     item_attr_cols: list[str] | None = None,
+    labels: str = "reached",
 ) -> pd.DataFrame:
     """One row per (user, item) or (session, item) with a 0/1 label per funnel stage after the first.
 
-    A label is 1 when the pair has an event of that stage or of a later one. Features cannot
+    ``labels="reached"``: a label is 1 when the pair has an event of that stage or of a later
+    one (a strict funnel: view -> cart -> purchase). ``labels="event"``: 1 when the pair has an
+    event of that stage (logs such as pv/fav/cart/buy, which are not strict funnels). The
+    table carries the chosen columns' roles in ``attrs["roles"]`` (user/session/item id,
+    timestamp), which :func:`mtl_core.data.schema.infer_schema` applies. Features cannot
     encode the labels: item attributes (latest value), and counts of first-stage events of the
     pair's user and item before the pair's first event (without a time column: excluding the
     pair's own events). The pair's first event time is kept under ``time_col``.
     """
-    key_col, stages = _check(df, user_col, item_col, event_col, funnel, time_col, session_col, by)
+    key_col, stages = _check(df, user_col, item_col, event_col, funnel, time_col, session_col, by, labels)
     keys = [key_col, item_col]
     cols = list(dict.fromkeys([c for c in [key_col, item_col, user_col, time_col] if c is not None]))
     d = _stage_events(df, keys, cols, event_col, stages, time_col)
@@ -160,11 +171,30 @@ def build_funnel_table(
         out = out.join(_latest_attrs(df, d, item_col, attrs, time_col), on=item_col)
     if time_col is not None:
         out[time_col] = out["_t0"]
-    for k, name in enumerate(stages[1:], start=1):
-        out[name] = (out["_max"] >= k).astype(np.int64)
+    _add_labels(out, d, keys, stages, labels)
     front = [c for c in [key_col, user_col if by == "session" else None, item_col, time_col] if c is not None]
     rest = [c for c in out.columns if c not in front and not c.startswith("_") and c not in stages]
-    return out[list(dict.fromkeys(front)) + rest + stages[1:]].reset_index(drop=True)
+    table = out[list(dict.fromkeys(front)) + rest + stages[1:]].reset_index(drop=True)
+    roles = {key_col: "user_id" if by == "user" else "session_id", item_col: "item_id"}
+    if by == "session" and user_col is not None:
+        roles[user_col] = "user_id"
+    if time_col is not None:
+        roles[time_col] = "timestamp"
+    table.attrs["roles"] = roles
+    return table
+
+
+def _add_labels(out: pd.DataFrame, d: pd.DataFrame, keys: list[str], stages: list[str], labels: str) -> None:
+    """One 0/1 column per stage after the first: reached it or a later one, or had its event."""
+    if labels == "reached":
+        for k, name in enumerate(stages[1:], start=1):
+            out[name] = (out["_max"] >= k).astype(np.int64)
+        return
+    present = d[[*keys, "_stage"]].drop_duplicates()
+    pairs = pd.MultiIndex.from_frame(out[keys])
+    for k, name in enumerate(stages[1:], start=1):
+        had = pd.MultiIndex.from_frame(present.loc[present["_stage"] == k, keys])
+        out[name] = pairs.isin(had).astype(np.int64)
 
 
 def _item_attr_cols(df: pd.DataFrame, item_col: str, exclude: set, given: list[str] | None) -> list[str]:

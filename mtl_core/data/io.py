@@ -16,8 +16,8 @@ import pandas as pd
 
 from ..config import Limits, ReadOptions
 from ..errors import DataError
-from .sniff import (SEPARATORS, Source, check_not_binary, check_text, decode, decompress, format_of, load_bytes,
-                    sample_lines, sniff_sep)
+from .sniff import (SEPARATORS, Source, check_not_binary, check_text, decode, decompress, first_row_is_data, format_of,
+                    load_bytes, sample_lines, sniff_sep)
 
 MISSING_MARKERS: list[str] = ["", "?", "NaN", "nan", "null", "NULL", "None", "N/A", "n/a", "#N/A"]
 _THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?")
@@ -115,15 +115,18 @@ def _check_names(names: list[str], name: str) -> list[str]:
     return stripped
 
 
-def _first_record(text: str, sep: str) -> list[str]:
+def _first_records(text: str, sep: str, n: int = 50) -> list[list[str]]:
     reader = csv.reader(io.StringIO(sample_lines(text, 200)), delimiter=sep, skipinitialspace=True)
+    out: list[list[str]] = []
     try:
         for row in reader:
             if row:
-                return row
+                out.append(row)
+                if len(out) >= n:
+                    break
     except csv.Error:
         pass
-    return []
+    return out
 
 
 def _check_line_count(data: bytes, name: str, limits: Limits, header: bool) -> None:
@@ -144,18 +147,22 @@ def _read_text(data: bytes, name: str, fmt: str, options: ReadOptions, limits: L
     sep = options.sep or ("\t" if fmt == "tsv" else sniff_sep(text))
     if sep == ", ":
         sep = ","
-    first = _first_record(text, sep)
+    records = _first_records(text, sep)
+    first = records[0] if records else []
     n_fields = len(first)
     if n_fields > limits.max_columns:
         raise DataError(f"{name!r} has {n_fields} columns, more than the limit of {limits.max_columns}; drop columns or raise limits.max_columns.")
-    if options.header:
-        names = _check_names(first, name)
-    elif options.names:
+    header = options.header
+    if header is None:  # detect: a first line of numbers / dates / its columns' types is data
+        header = not first_row_is_data(records)
+    if options.names:  # given names replace the header line or name a headerless file
         names = _check_names([str(n) for n in options.names], "The column names given")
         if len(names) != n_fields:
             raise DataError(
                 f"{len(names)} column names were given but {name!r} has {n_fields} columns per line; give exactly {n_fields} names."
             )
+    elif header:
+        names = _check_names(first, name)
     else:
         names = [f"col_{i}" for i in range(n_fields)]
     _check_line_count(data, name, limits, header=options.header)
@@ -165,7 +172,7 @@ def _read_text(data: bytes, name: str, fmt: str, options: ReadOptions, limits: L
         df = pd.read_csv(
             buf,
             sep=sep,
-            header=0 if options.header else None,
+            header=0 if header else None,
             names=names,
             na_values=MISSING_MARKERS,
             keep_default_na=False,
@@ -177,7 +184,7 @@ def _read_text(data: bytes, name: str, fmt: str, options: ReadOptions, limits: L
             skip_blank_lines=True,
         )
     except pd.errors.ParserError as exc:
-        raise DataError(_parser_message(str(exc), name, sep, n_fields, options.header)) from None
+        raise DataError(_parser_message(str(exc), name, sep, n_fields, header)) from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{name!r} is empty; upload a file with a header line and data rows.") from None
     except (UnicodeDecodeError, ValueError, OverflowError, MemoryError) as exc:
@@ -196,7 +203,24 @@ def _read_text(data: bytes, name: str, fmt: str, options: ReadOptions, limits: L
         raise DataError(f"{name!r} has more than {limits.max_rows:,} rows (the limit); upload a sample or raise limits.max_rows.")
     _clean_strings(df, numeric=True)
     _check_cells(df, name, limits, total_chars=len(text))
+    df.attrs["header"] = bool(header)  # whether the first line was read as column names
     return df
+
+
+def rename_columns(df: pd.DataFrame, names: list[str] | str) -> pd.DataFrame:
+    """A copy of ``df`` with new column names (a list, or one comma-separated string): as many
+    as there are columns, non-empty and unique, else a one-sentence ``DataError``."""
+    if isinstance(names, str):
+        names = next(csv.reader([names], skipinitialspace=True), [])
+    names = _check_names([str(n) for n in names], "The column names given")
+    if len(names) != df.shape[1]:
+        raise DataError(f"{len(names)} column names were given but the table has {df.shape[1]} columns; give exactly {df.shape[1]} names.")
+    out = df.copy()
+    new = dict(zip(map(str, df.columns), names))
+    out.columns = names
+    if out.attrs.get("roles"):  # roles carried by the table (the funnel builder's) follow their columns
+        out.attrs["roles"] = {new[c]: r for c, r in out.attrs["roles"].items() if c in new}
+    return out
 
 
 def _check_foreign_separator_rows(df: pd.DataFrame, name: str, sep: str) -> None:

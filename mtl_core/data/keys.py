@@ -12,12 +12,17 @@ distinct values are turned into keys.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+
+#: a date or date-time string (ISO-like, with optional time and zone)
+DATE_RE = re.compile(r"^\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|UTC|[+-]\d{2}:?\d{2})?\s*$"
+                     r"|^\s*\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?\s*$")
 
 
 def keys_of(uniques: Any) -> np.ndarray:
@@ -50,6 +55,38 @@ def key(v: Any) -> str:
     if isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer() and abs(v) < 2**53:
         return str(int(v))
     return str(v).strip()
+
+
+def integral_floats(s: pd.Series) -> bool:
+    """True for a float column whose non-missing values are all whole numbers (ids read as
+    ``14911.0`` because the column has a missing value)."""
+    if not pd.api.types.is_float_dtype(s.dtype):
+        return False
+    x = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    x = x[~np.isnan(x)]
+    return bool(len(x)) and bool(np.all(np.isfinite(x) & (np.abs(x) < 2**53) & (x == np.round(x))))
+
+
+def canonical_ids(df: pd.DataFrame, cols) -> pd.DataFrame:
+    """``df`` with each of ``cols`` that holds whole numbers as floats written as its keys
+    (``"14911"``, missing kept), so training, recommendations, typed ids and tables all show
+    and compare ``14911``; other columns untouched (a copy only when something changes)."""
+    todo = [c for c in dict.fromkeys(cols) if c is not None and c in df.columns and integral_floats(df[c])]
+    if not todo:
+        return df
+    out = df.copy()
+    for c in todo:
+        codes, keys = factorize_keys(out[c])
+        vals = np.full(len(out), np.nan, dtype=object)
+        vals[codes >= 0] = keys[codes[codes >= 0]]
+        out[c] = pd.Series(vals, index=out.index, dtype=object)
+    return out
+
+
+def same_key(s: pd.Series, value: Any) -> np.ndarray:
+    """Boolean per row: the row's key equals ``value``'s key (``14911`` matches ``14911.0``)."""
+    codes, keys = factorize_keys(s)
+    return lookup(codes, keys, pd.Index([key(value)], dtype=object)) == 0
 
 
 def factorize_keys(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -13,6 +13,7 @@ import pandas as pd
 from ..errors import ConfigError, DataError
 from ..types import TASK_KINDS, TaskSpec
 from . import targets
+from .keys import DATE_RE
 
 
 class Role(str, Enum):
@@ -151,8 +152,7 @@ def _suggest(name: str, candidates: Iterable[str]) -> str:
 
 
 # --------------------------------------------------------------------------- inference
-_DATE_RE = re.compile(r"^\s*\d{4}[-/.]\d{1,2}[-/.]\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|UTC|[+-]\d{2}:?\d{2})?\s*$"
-                      r"|^\s*\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?\s*$")
+_DATE_RE = DATE_RE
 
 
 def _is_text(s: pd.Series) -> bool:
@@ -166,6 +166,22 @@ def _looks_datetime(s: pd.Series) -> bool:
         return False
     sample = s.dropna().astype(str).iloc[:200]
     return bool(len(sample)) and bool(sample.str.match(_DATE_RE).mean() >= 0.9)
+
+
+_UNIX_RANGES = ((946_684_800, 4_102_444_800), (946_684_800_000, 4_102_444_800_000))  # 2000..2100, s and ms
+
+
+def _looks_unix_time(s: pd.Series) -> bool:
+    """Numbers that are all Unix seconds or milliseconds between 2000 and 2100, with many
+    distinct values (a timestamp, not a constant or a code)."""
+    if not pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+        return False
+    x = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    x = x[np.isfinite(x)]
+    if len(x) < 2 or len(np.unique(x[:5000])) < min(10, len(x)):
+        return False
+    lo, hi = float(x.min()), float(x.max())
+    return any(a <= lo and hi <= b for a, b in _UNIX_RANGES)
 
 
 def _infer_one(name: str, s: pd.Series) -> ColumnInfo:
@@ -183,7 +199,8 @@ def _infer_one(name: str, s: pd.Series) -> ColumnInfo:
         role = Role.item_id
     elif key in _SESSION:
         role = Role.session_id
-    elif key in _TIME or (_looks_datetime(s) and not numeric):
+    elif key in _TIME or (_looks_datetime(s) and not numeric) \
+            or (numeric and not key.endswith(("id", "key", "code")) and _looks_unix_time(s)):
         role = Role.timestamp
     elif key.endswith(("id", "code", "key")) and not numeric or (key.endswith(("id", "key")) and numeric):
         role = Role.categorical
@@ -191,7 +208,7 @@ def _infer_one(name: str, s: pd.Series) -> ColumnInfo:
             or key in ("y", "istarget"):
         role = Role.label
         label_kind = targets.suggest_kind(s)
-        if label_kind is None and numeric:
+        if label_kind is None and numeric and nunique > 1:
             label_kind = "regression"
         if label_kind == "multiclass" and numeric and any(w.startswith(r) for w in words for r in _REGRESSION_WORDS):
             label_kind = "regression"
@@ -218,29 +235,81 @@ def _infer_one(name: str, s: pd.Series) -> ColumnInfo:
 
 
 def infer_schema(df: pd.DataFrame, overrides: dict[str, Role | str] | None = None) -> Schema:
-    """Guess each column's role from its name and values; apply ``overrides`` last."""
+    """Guess each column's role from its name and values; then apply the roles the table
+    carries in ``df.attrs["roles"]`` (the funnel builder's user/item/time/session choices),
+    and ``overrides`` last."""
     cols = [_infer_one(str(c), df[c]) for c in df.columns]
+    carried = {c: r for c, r in (df.attrs.get("roles") or {}).items() if c in set(map(str, df.columns))}
+    for c in cols:
+        if c.name in carried:
+            c.role = _role(carried[c.name])
     # an id-like name used twice (e.g. "user" and "user_id"): keep the first as the id
     for role in (Role.user_id, Role.item_id, Role.session_id):
-        found = [c for c in cols if c.role == role]
+        found = sorted((c for c in cols if c.role == role), key=lambda c: c.name not in carried)
         for extra in found[1:]:
             extra.role = Role.categorical
     return Schema(cols).with_roles(overrides)
 
 
+def id_like_columns(schema: "Schema") -> list[str]:
+    """Columns holding identifiers: user, item and session ids, and categoricals named ``...id``."""
+    roles = (Role.user_id, Role.item_id, Role.session_id)
+    return [c.name for c in schema.columns
+            if c.role in roles or c.role == Role.categorical and _norm(c.name).endswith("id")]
+
+
+# --------------------------------------------------------------------------- suggestions
+_OUTCOME_WORDS = ("click", "cart", "purchase", "buy", "bought", "like", "rating", "rated", "recommend", "churn",
+                  "label", "target", "convert", "conversion", "fav", "order", "finish", "watch", "play", "subscribe",
+                  "outcome", "success", "response", "income", "sales", "revenue", "quantity")
+_ATTRIBUTE_WORDS = ("gender", "sex", "age", "occupation", "job", "country", "city", "state", "zip", "region",
+                    "education", "marital", "race", "language", "nationality", "birth", "year", "month", "weekday")
+
+
+def _task_score(c: ColumnInfo) -> int:
+    words = re.findall(r"[a-z]+", c.name.lower())
+    if c.name.lower() in ("y", "istarget") or any(w.startswith(o) for w in words for o in _OUTCOME_WORDS) \
+            and not _FEATURE_HINTS.intersection(words):
+        return 3
+    if any(w in _ATTRIBUTE_WORDS for w in words):
+        return 0
+    return 2 if c.role == Role.label else 1
+
+
+def suggest_tasks(schema: "Schema", k: int = 2) -> list[str]:
+    """Up to ``k`` columns to predict: outcome-like names (click, cart, purchase, like, rating,
+    churn, label, target...) before other plausible labels, attributes of a user (gender, age,
+    occupation, country...) only when nothing else is; binary before other kinds on a tie."""
+    cands = [c for c in schema.columns if c.label_kind and c.role not in (Role.user_id, Role.item_id, Role.session_id,
+                                                                          Role.timestamp, Role.ignore)]
+    ranked = sorted(cands, key=lambda c: (-_task_score(c), c.label_kind != "binary"))
+    good = [c.name for c in ranked if _task_score(c) > 0]
+    return (good or [c.name for c in ranked])[:k]
+
+
 # --------------------------------------------------------------------------- tasks
+_THRESHOLD_SPEC = re.compile(r"^(?P<col>.*?)(?::(?P<kind>[A-Za-z_]+))?\s*(?P<op>>=|<=|>|<)\s*(?P<num>[-+]?[\d.]+(?:[eE][-+]?\d+)?)\s*$")
+
+
 def parse_task_spec(text: str) -> TaskSpec:
-    """Parse ``COLUMN[:binary|regression|multiclass][=POSITIVE]`` (column may contain spaces;
-    a column whose name holds ``:`` or ``=`` is quoted: ``"a=b":binary``, ``""`` for a quote)."""
+    """Parse ``COLUMN[:binary|regression|multiclass][=POSITIVE]`` or a threshold label
+    ``COLUMN[:binary]>=NUMBER`` (also ``>``, ``<=``, ``<``); the column may contain spaces, and a
+    column whose name holds ``:``, ``=``, ``<`` or ``>`` is quoted: ``"a=b":binary``, ``""`` for a quote."""
     if not isinstance(text, str) or not text.strip():
         raise ConfigError(f"A task must be written COLUMN[:kind][=POSITIVE], e.g. 'purchase' or 'income:binary=50000+.'; got {text!r}.")
     if text.lstrip().startswith('"'):
         m = re.fullmatch(r'\s*"((?:[^"]|"")*)"(.*)', text, re.S)
-        if m is None or (m.group(2) and m.group(2)[0] not in ":="):
+        if m is None or (m.group(2) and m.group(2).lstrip()[:1] not in (":", "=", "<", ">")):
             raise ConfigError(f"Task {text!r} opens a quoted column name but does not close it before ':kind' "
                               'or \'=POSITIVE\'; write e.g. \'"a=b":binary\' (a quote inside is written "").')
         rest = parse_task_spec("c" + m.group(2))
         return TaskSpec(column=m.group(1).replace('""', '"'), kind=rest.kind, positive=rest.positive)
+    m = _THRESHOLD_SPEC.match(text)
+    if m and m.group("col").strip():
+        kind = (m.group("kind") or "binary").lower()
+        if kind != "binary" or targets.threshold(m.group("op") + m.group("num")) is None:
+            raise ConfigError(f"Task {text!r} compares with a number, which makes a binary task; write e.g. 'rating:binary>=4'.")
+        return TaskSpec(column=m.group("col").strip(), kind="binary", positive=m.group("op") + m.group("num"))
     body, positive = text, None
     if "=" in text:
         body, positive = text.split("=", 1)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Union
 
 from ..config import Limits, ReadOptions
+from .keys import DATE_RE
 from ..errors import DataError
 
 Source = Union[str, Path, bytes, bytearray, BinaryIO]
@@ -242,6 +243,45 @@ def _display_sep(sep: str, text: str) -> str:
     if sep == "," and n and sample.count(", ") >= 0.9 * n:
         return ", "
     return sep
+
+
+# --------------------------------------------------------------------------- header
+_NUMBER_RE = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
+
+
+def cell_type(v: str) -> str:
+    """``"number"``, ``"date"``, ``"empty"`` or ``"text"``: the type of one raw CSV cell."""
+    v = v.strip()
+    if not v:
+        return "empty"
+    if _NUMBER_RE.match(v):
+        return "number"
+    return "date" if DATE_RE.match(v) else "text"
+
+
+def first_row_is_data(records: list[list[str]]) -> bool:
+    """True when the first of ``records`` (raw cells of the first lines) is data, not names:
+    every non-empty cell is a number or a date, or every cell has the type of its column's
+    values in the following lines with at least one number or date among them."""
+    if len(records) < 2:
+        return False
+    first = [cell_type(c) for c in records[0]]
+    filled = [t for t in first if t != "empty"]
+    if not filled or len(filled) < len(first) and len(filled) < 2:
+        return False
+    if all(t in ("number", "date") for t in filled):
+        return True
+    matches = 0
+    for j, t in enumerate(first):
+        col = [cell_type(r[j]) for r in records[1:] if j < len(r)]
+        col = [c for c in col if c != "empty"]
+        if not col or t == "empty":
+            continue
+        common = max(set(col), key=col.count)
+        if col.count(common) < 0.9 * len(col) or common != t:
+            return False
+        matches += t in ("number", "date")
+    return matches > 0
 
 
 # --------------------------------------------------------------------------- public

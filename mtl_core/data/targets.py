@@ -28,6 +28,10 @@ Rule 4 depends on the counts, so :func:`~mtl_core.data.schema.resolve_tasks` dec
 positive once on the whole table and writes it into the task spec: the preprocessor
 (fitted on the training rows only) and every page then use that same value.
 
+**Threshold labels**: a positive written ``>=4`` (also ``>``, ``<=``, ``<``) makes a binary
+label of a numeric column: 1 where the number passes the test, 0 where it does not,
+missing where the value is missing (``rating:binary>=4``).
+
 **Encoding**: binary 1/0 (NaN = missing), multiclass the class index (NaN = missing or a
 class not seen in training), regression a float (NaN = missing or unreadable).
 """
@@ -35,6 +39,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+import operator
+import re
 
 from ..errors import DataError
 from .keys import factorize_keys, key, key_counts, lookup, to_float
@@ -44,6 +51,29 @@ NO_WORDS = frozenset({"false", "no", "n", "f", "negative", "neg"})
 _NEGATIONS = ("not ", "not_", "not-", "no ", "no_", "no-", "non ", "non_", "non-", "non")
 MAX_MULTICLASS_NUMBERS = 20
 MAX_MULTICLASS_TEXT = 100
+_THRESHOLD = re.compile(r"^\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+_OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+_NOT = {">=": "<", ">": "<=", "<=": ">", "<": ">="}
+
+
+# --------------------------------------------------------------------------- thresholds
+def threshold(positive) -> tuple[str, float] | None:
+    """``(operator, number)`` of a threshold positive such as ``">=4"``; None for a value."""
+    m = _THRESHOLD.match(str(positive)) if positive is not None else None
+    return (m.group(1), float(m.group(2))) if m else None
+
+
+def _threshold_text(op: str, v: float) -> str:
+    return f"{op}{key(v)}"
+
+
+def _passes(series: pd.Series, test: tuple[str, float]) -> np.ndarray:
+    """float64 1/0 per row for a threshold test, NaN where the value is missing or not a number."""
+    x, _ = to_float(series, str(series.name), strict=False)
+    ok = np.isfinite(x)
+    out = np.full(len(x), np.nan)
+    out[ok] = _OPS[test[0]](x[ok], test[1]).astype(np.float64)
+    return out
 
 
 # --------------------------------------------------------------------------- classes
@@ -97,7 +127,7 @@ def _infer(series: pd.Series, counts: pd.Series, column: str) -> str:
     if n <= 1:
         if n == 0:
             raise DataError(f"Task column {column!r} has no values (all missing); choose another label column.")
-        raise DataError(f"Task column {column!r} has a single value ({_preview(counts)}); a label needs at least two.")
+        raise DataError(_one_class(series, column, column))
     if _is_numbers(series):
         x = series.to_numpy(dtype=np.float64, na_value=np.nan)
         x = x[np.isfinite(x)]
@@ -136,22 +166,63 @@ def resolve_kind(series: pd.Series, kind: str | None, positive: str | None, task
             f"Task {task!r} is a regression but column {column!r} is not numeric (values like {_preview(counts, 3)}); "
             f"use ':binary=VALUE' or ':multiclass'."
         )
-    if kind == "binary":
+    if kind == "binary" and threshold(positive) is not None:
+        _check_threshold(series, positive, task, column)
+    elif kind == "binary":
         if positive is not None:
             if positive_key(positive, counts.index) not in set(counts.index):
                 raise DataError(
                     f"Positive value {positive!r} does not occur in column {column!r}; existing values include {_preview(counts)}."
                 )
+            if len(counts) == 1:
+                raise DataError(_one_class(series, column, task))
+        elif n == 1:
+            raise DataError(_one_class(series, column, task))
         elif n != 2:
             raise DataError(
                 f"Binary task {task!r} needs exactly 2 distinct values but column {column!r} has {n} "
                 f"({_preview(counts)}); name the positive one, e.g. '{column}=VALUE'."
+            )
+    if kind == "regression":
+        y = numbers(series, column)
+        y = y[np.isfinite(y)]
+        if len(y) and np.all(y == y[0]):
+            raise DataError(
+                f"Regression task {task!r} has a constant target: every value of {column!r} is {key(y[0])}; "
+                f"there is nothing to learn, choose another label column."
             )
     if kind == "multiclass" and n < 2:
         raise DataError(f"Multiclass task {task!r} needs at least 2 classes but column {column!r} has {n}.")
     if kind not in ("binary", "regression", "multiclass"):
         raise DataError(f"Task {task!r} has an unknown kind {kind!r}; use binary, regression or multiclass.")
     return kind
+
+
+def _one_class(series: pd.Series, column: str, task: str) -> str:
+    n_missing = int(series.isna().sum())
+    only = _preview(key_counts(series), 1)
+    if n_missing:
+        return (f"Task {task!r}: column {column!r} holds only the value {only} and {n_missing:,} missing values, so the "
+                f"label has one class; if a missing value means 'no', fill those cells with 0 before training.")
+    return f"Task {task!r}: column {column!r} holds a single value ({only}); a label needs two classes."
+
+
+def _check_threshold(series: pd.Series, positive: str, task: str, column: str) -> None:
+    if not _is_numbers(series):
+        x, n_bad = to_float(series, column, strict=False)
+        if n_bad * 2 > int(series.notna().sum()):
+            raise DataError(
+                f"Task {task!r} compares {column!r} with a number ({positive}) but the column holds text "
+                f"(values like {_preview(key_counts(series), 3)}); use '{column}:binary=VALUE' instead."
+            )
+    y = _passes(series, threshold(positive))
+    if not ((y == 1).any() and (y == 0).any()):
+        side = "passes" if (y == 1).any() else "fails"
+        raise DataError(
+            f"Every value of {column!r} {side} the test {positive}, so task {task!r} would have one class; "
+            f"choose another threshold (values range from {np.nanmin(to_float(series, column, strict=False)[0]):g} "
+            f"to {np.nanmax(to_float(series, column, strict=False)[0]):g})."
+        )
 
 
 # --------------------------------------------------------------------------- positives
@@ -189,6 +260,9 @@ def positive_class(counts: pd.Series) -> str | None:
 def resolve_positive(series: pd.Series, positive: str | None) -> str | None:
     """The positive key of a binary task on the whole column: the given value as the column
     writes it, else :func:`positive_class` (None for a column of more than two values)."""
+    test = threshold(positive)
+    if test is not None:
+        return _threshold_text(*test)
     counts = key_counts(series)
     if positive is not None:
         return positive_key(positive, counts.index)
@@ -198,6 +272,16 @@ def resolve_positive(series: pd.Series, positive: str | None) -> str | None:
 def binary_classes(series: pd.Series, positive: str | None, task: str, column: str) -> tuple[str, str]:
     """(negative, positive) display names of a binary task on ``series`` (the training
     rows); ``DataError`` when it has one class or, without a positive, more than two."""
+    test = threshold(positive)
+    if test is not None:
+        y = _passes(series, test)
+        if (y == 1).any() and (y == 0).any():
+            return _threshold_text(_NOT[test[0]], test[1]), _threshold_text(*test)
+        side = "passes" if (y == 1).any() else "fails"
+        raise DataError(
+            f"task {task!r}: every value of {column!r} in the training split {side} the test {positive}, so the label "
+            f"has one class there; choose another threshold."
+        )
     counts = key_counts(series)
     distinct = class_order(counts.index.tolist())
     if positive is not None:
@@ -227,6 +311,9 @@ def _hits(codes: np.ndarray, keys: np.ndarray, positive: str | None) -> np.ndarr
 
 def is_positive(series: pd.Series, positive: str | None) -> np.ndarray:
     """Boolean per row: the value is the positive class (missing values are not)."""
+    test = threshold(positive)
+    if test is not None:
+        return _passes(series, test) == 1
     return _hits(*factorize_keys(series), positive)
 
 
@@ -234,6 +321,9 @@ def is_positive(series: pd.Series, positive: str | None) -> np.ndarray:
 def binary_labels(series: pd.Series, positive: str | None) -> np.ndarray:
     """float32 1 where the value is ``positive``, 0 for other values, NaN where missing;
     without a positive, the one :func:`positive_class` picks."""
+    test = threshold(positive)
+    if test is not None:
+        return _passes(series, test).astype(np.float32)
     codes, keys = factorize_keys(series)
     if positive is None:
         counts = key_counts(series)

@@ -73,8 +73,10 @@ def label_balance(rates: dict) -> go.Figure:
     bin_tasks = [(t, r) for t, r in bin_tasks if r is not None]
     if bin_tasks:
         xs = [t for t, _ in bin_tasks]
-        for label, vals, col in (("Positive", [r for _, r in bin_tasks], _color(0)),
-                                 ("Negative", [1 - r for _, r in bin_tasks], "#c7c7c7")):
+        mixed = len(bin_tasks) < len(rates)  # the legend is about the binary tasks only
+        for label, vals, col in (("Positive" + (" (binary tasks)" if mixed else ""), [r for _, r in bin_tasks], _color(0)),
+                                 ("Negative" + (" (binary tasks)" if mixed else ""), [1 - r for _, r in bin_tasks],
+                                  "#c7c7c7")):
             fig.add_trace(go.Bar(x=xs, y=vals, name=label, marker_color=col, legendgroup=label,
                                  text=[f"{v:.1%}" for v in vals], textposition="inside",
                                  hovertemplate=f"%{{x}}<br>{label} %{{y:.1%}}<extra></extra>"))
@@ -87,4 +89,5 @@ def label_balance(rates: dict) -> go.Figure:
                                  text=[str(cls)], textposition="inside", showlegend=False,
                                  hovertemplate=f"%{{x}}<br>class {cls}: %{{y:.1%}}<extra></extra>"))
     fig.update_xaxes(type="category")
+    fig.update_layout(showlegend=bool(bin_tasks))
     return fig

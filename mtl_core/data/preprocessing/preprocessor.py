@@ -1,5 +1,7 @@
-"""The one ``Preprocessor``: categorical vocabularies, numeric cleaning and scaling, and task
-labels (one module each), fitted on the training split only.
+"""The one ``Preprocessor``: categorical vocabularies, numeric cleaning and scaling, free text
+(TF-IDF -> SVD), time features (calendar, recency) and task labels (one module each), fitted
+on the training split only. Text and time features follow the scaled numeric columns in
+``EncodedSplit.num`` (their names in ``FeatureSpec.num_names``).
 
 scikit-learn style: ``__init__`` only stores its arguments, ``fit`` learns everything from
 the training frame (attributes ending in ``_``), ``transform`` turns any frame into an
@@ -20,6 +22,8 @@ from ...types import EncodedSplit, FeatureSpec, TaskInfo, TaskSpec
 from ...values import finite as _f
 from ...values import json_safe
 from . import categorical, labels, numeric
+from . import text as text_features
+from . import time as time_features
 
 FORMAT_VERSION = 2  # 2: the scaler's scikit-learn attributes; 1 (center/scale) is still read
 
@@ -32,13 +36,18 @@ class Preprocessor:
     """Fit on the training frame, then ``transform`` any split (see the module docstring)."""
 
     def __init__(self, config: PreprocessConfig, cat_cols: list[str], num_cols: list[str],
-                 tasks: list[TaskSpec], time_col: str | None = None, limits: Limits | None = None) -> None:
+                 tasks: list[TaskSpec], time_col: str | None = None, limits: Limits | None = None,
+                 text_cols: list[str] | None = None, user_col: str | None = None,
+                 item_col: str | None = None) -> None:
         self.config = config
         self.cat_cols = list(cat_cols)
         self.num_cols = list(num_cols)
         self.tasks = list(tasks)
         self.time_col = time_col
         self.limits = limits
+        self.text_cols = list(text_cols or [])
+        self.user_col = user_col
+        self.item_col = item_col
 
     # ------------------------------------------------------------------ checks
     def _check_columns(self, df: pd.DataFrame, labels: bool) -> None:
@@ -100,16 +109,36 @@ class Preprocessor:
         # the scaler sees the cleaned training matrix (the rows fit_transform keeps)
         X, keep, col_report = self._clean(df, train=True, raw=raw, order=order)
         self.scaler_ = numeric.fit_scaler(cfg.scaling, X[keep])
+        self._fit_derived(df[keep] if not keep.all() else df)
         self.feature_spec_ = FeatureSpec(
             cat_names=list(self.cat_cols),
             cat_cardinalities=[len(self.cat_vocab_[c]) + 1 for c in self.cat_cols],
-            num_names=list(self.num_cols),
+            num_names=list(self.num_cols) + self._derived_names(),
         )
         for col, r in col_report.items():  # what fit_transform does to the training rows
             report["columns"].setdefault(col, {}).update(r)
         report["rows_out"] = int(keep.sum())
         report["rows_dropped"] = int(len(df) - keep.sum())
         self.report_ = report
+
+    def _fit_derived(self, df: pd.DataFrame) -> None:
+        """Text and time features from the training rows (sklearn TF-IDF/SVD; calendar/recency)."""
+        cfg = self.config
+        dims = int(cfg.text_dims)
+        self.text_state_ = {c: text_features.fit(df[c], dims) for c in self.text_cols if dims > 0 and c in df.columns}
+        use_time = cfg.time_features and self.time_col and self.time_col in df.columns
+        self.time_state_ = time_features.fit(df, self.time_col, self.user_col, self.item_col) if use_time else None
+
+    def _derived_names(self) -> list[str]:
+        names = [n for c, st in self.text_state_.items() for n in text_features.names(c, st)]
+        return names + (list(self.time_state_["names"]) if self.time_state_ else [])
+
+    def _derived(self, df: pd.DataFrame) -> np.ndarray:
+        blocks = [text_features.transform(df[c] if c in df.columns else None, len(df), st)
+                  for c, st in self.text_state_.items()]
+        if self.time_state_:
+            blocks.append(time_features.transform(df, self.time_state_))
+        return np.hstack(blocks) if blocks else np.zeros((len(df), 0))
 
     def _missing(self, col: str) -> str:
         return self.config.missing_per_column.get(col, self.config.missing)
@@ -156,6 +185,9 @@ class Preprocessor:
         self._check_columns(df, labels=False)
         X, keep, rep = self._clean(df, train=train)
         num = numeric.scale(self.scaler_, X)
+        derived = self._derived(df)
+        if derived.shape[1]:
+            num = np.hstack([num, derived.astype(num.dtype)])
         cat = self._encode_cats(df)
         y = {info.name: labels.encode(df, info, self.target_state_[info.name]) for info in self.task_infos_}
         self.last_report_ = {"rows_in": len(df), "rows_out": int(keep.sum()), "columns": rep}
@@ -192,6 +224,9 @@ class Preprocessor:
             "num_cols": list(self.num_cols),
             "tasks": [t.to_dict() for t in self.tasks],
             "time_col": self.time_col,
+            "text_cols": list(self.text_cols),
+            "user_col": self.user_col,
+            "item_col": self.item_col,
             "limits": dataclasses.asdict(self.limits) if self.limits is not None else None,
             "state": {
                 "cat_vocab": {c: list(v) for c, v in self.cat_vocab_.items()},
@@ -200,6 +235,8 @@ class Preprocessor:
                 "task_infos": [i.to_dict() for i in self.task_infos_],
                 "target_state": {k: {kk: _num(vv) for kk, vv in v.items()} for k, v in self.target_state_.items()},
                 "feature_spec": self.feature_spec_.to_dict(),
+                "text": json_safe(self.text_state_),
+                "time": json_safe(self.time_state_),
                 "report": json_safe(self.report_),
             },
         }
@@ -212,7 +249,8 @@ class Preprocessor:
             raise DataError("The saved preprocessing state was written by a newer MTL Lab; upgrade to read it.")
         limits = Limits(**d["limits"]) if d.get("limits") else None
         obj = cls(PreprocessConfig.from_dict(d["config"]), d["cat_cols"], d["num_cols"],
-                  [TaskSpec.from_dict(t) for t in d["tasks"]], d.get("time_col"), limits)
+                  [TaskSpec.from_dict(t) for t in d["tasks"]], d.get("time_col"), limits,
+                  d.get("text_cols"), d.get("user_col"), d.get("item_col"))
         st = d["state"]
         obj.cat_vocab_ = {c: [str(x) for x in v] for c, v in st["cat_vocab"].items()}
         obj.num_state_ = {c: dict(v) for c, v in st["num_state"].items()}
@@ -221,4 +259,6 @@ class Preprocessor:
         obj.target_state_ = {k: dict(v) for k, v in st["target_state"].items()}
         obj.report_ = st.get("report", {})
         obj.feature_spec_ = FeatureSpec.from_dict(st["feature_spec"])
+        obj.text_state_ = dict(st.get("text") or {})  # runs saved before text/time features have none
+        obj.time_state_ = st.get("time")
         return obj
