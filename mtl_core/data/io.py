@@ -132,7 +132,7 @@ def _first_records(text: str, sep: str, n: int = 50) -> list[list[str]]:
 def _check_line_count(data: bytes, name: str, limits: Limits, header: bool) -> None:
     """Refuse a table with more lines than ``max_rows`` before a DataFrame is built (without
     quotes, every line is a row; with quotes a row may span lines, so the parser decides)."""
-    lines = data.count(b"\n") + (not data.endswith(b"\n")) - int(header)
+    lines = data.count(b"\n") + (not data.endswith(b"\n")) - int(header is not False)
     if lines > limits.max_rows and b'"' not in data:
         raise DataError(f"{name!r} has more than {limits.max_rows:,} rows (the limit); upload a sample or raise limits.max_rows.")
 

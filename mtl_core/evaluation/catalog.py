@@ -61,7 +61,9 @@ def _encoded_side(pre, frame: pd.DataFrame, filler: pd.Series) -> tuple[EncodedS
     """Encode ``frame`` with the other side's columns filled from ``filler`` (one valid row,
     so a 'drop' cleaning strategy does not drop rows for them); ``ok`` marks kept rows."""
     frame = frame.copy()
-    for c in pre.cat_cols + pre.num_cols:
+    needed = pre.cat_cols + pre.num_cols + list(getattr(pre, "text_cols", []))
+    needed += [c for c in (getattr(pre, "time_col", None),) if c]
+    for c in needed:
         if c not in frame.columns:
             frame[c] = filler.get(c, np.nan)
     enc = pre.transform(frame)
@@ -71,6 +73,17 @@ def _encoded_side(pre, frame: pd.DataFrame, filler: pd.Series) -> tuple[EncodedS
     num = np.zeros((len(frame), enc.num.shape[1]), dtype=np.float32)
     cat[enc.index], num[enc.index] = enc.cat, enc.num
     return EncodedSplit(cat=cat, num=num, labels={}, index=np.arange(len(frame))), ok
+
+
+def _num_source(pre, j: int, name: str) -> str | None:
+    """The input column a numeric feature comes from: itself, the text column of a text
+    feature, the item column for the item's age (time feature), else the row's context."""
+    if j < len(pre.num_cols):
+        return pre.num_cols[j]
+    for col in getattr(pre, "text_cols", []):
+        if name.startswith(f"{col}:text"):
+            return col
+    return pre.item_col if name.endswith("_since_item_first_seen") else None
 
 
 class _PairScorer:
@@ -83,7 +96,8 @@ class _PairScorer:
         self.items, self.item_ok = _encoded_side(pre, catalog, user_rows.iloc[0])
         self.users, self.user_ok = _encoded_side(pre, user_rows.drop(columns="_known"), catalog.iloc[0])
         self.cat_item = np.array([c in item_side for c in pre.cat_cols], dtype=bool)
-        self.num_item = np.array([c in item_side for c in pre.num_cols], dtype=bool)
+        self.num_item = np.array([_num_source(pre, j, name) in item_side
+                                  for j, name in enumerate(pre.feature_spec_.num_names)], dtype=bool)
         self.model, self.tasks, self.device, self.batch_size = model, tasks, device, batch_size
 
     def __call__(self, users: np.ndarray) -> dict[str, np.ndarray]:
