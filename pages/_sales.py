@@ -85,18 +85,35 @@ def score_section(run) -> None:
                            key=f"dl_scored_{rid}", icon=":material/download:")
 
 
+_TORCH_SECTIONS = {  # heading, caption for a torch run, caption for the sklearn baseline
+    "continue": ("Continue training on new data",
+                 "Starts from this run's weights and fitted preprocessing (an id or category it never "
+                 "saw counts as unknown) and writes a new run that names this one as its parent.",
+                 "The scikit-learn baseline cannot continue training; train it again on all the data."),
+    "onnx": ("Export to ONNX",
+             "A graph over the encoded inputs (`cat`, `num`: see the README), checked with "
+             "onnxruntime against the torch model on the test split.",
+             "ONNX export is for torch runs; this run is the scikit-learn baseline."),
+}
+
+
+def _torch_section(run, section: str) -> bool:
+    """The section's heading and caption; False (saying why) for the sklearn baseline."""
+    from mtl_core.predict import is_torch_run
+
+    title, caption, not_torch = _TORCH_SECTIONS[section]
+    st.subheader(title)
+    ok = is_torch_run(run)
+    st.caption(caption if ok else not_torch)
+    return ok
+
+
 def continue_section(run) -> None:
     """Upload new rows and continue training ``run`` on them in a background job; the new run
     names ``run`` as its parent (logic: mtl_core.predict.resume_config_for_frame)."""
-    from mtl_core.predict import is_torch_run
-
     ss, rid = st.session_state, run.run_id
-    st.subheader("Continue training on new data")
-    if not is_torch_run(run):
-        st.caption("The scikit-learn baseline cannot continue training; train it again on all the data.")
+    if not _torch_section(run, "continue"):
         return
-    st.caption("Starts from this run's weights and fitted preprocessing (an id or category it never saw "
-               "counts as unknown) and writes a new run that names this one as its parent.")
     up = st.file_uploader("New rows with the same columns, labels included (CSV, TSV or Parquet)",
                           type=["csv", "tsv", "txt", "parquet"], key=f"resume_up_{rid}")
     mgr = _ui.job_manager()
@@ -153,15 +170,9 @@ def _resume_progress(job, rid: str) -> None:
 
 def onnx_section(run) -> None:
     """Export a torch run to ONNX, check it against torch on the test split, offer the file."""
-    from mtl_core.predict import is_torch_run
-
     ss, rid = st.session_state, run.run_id
-    st.subheader("Export to ONNX")
-    if not is_torch_run(run):
-        st.caption("ONNX export is for torch runs; this run is the scikit-learn baseline.")
+    if not _torch_section(run, "onnx"):
         return
-    st.caption("A graph over the encoded inputs (`cat`, `num`: see the README), checked with onnxruntime "
-               "against the torch model on the test split.")
     if st.button("Export to ONNX", key=f"onnx_go_{rid}", icon=":material/output:"):
         with _ui.errors_here(), st.spinner("Exporting and checking…"):
             import tempfile
