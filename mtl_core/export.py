@@ -45,13 +45,14 @@ def _scored_module(model, tasks, target_state: dict):
     return Scored().eval()
 
 
-def test_inputs(run) -> tuple[np.ndarray, np.ndarray]:
-    """The run's test split, encoded by its saved preprocessor (the data file must still exist)."""
+def test_inputs(run, df=None) -> tuple[np.ndarray, np.ndarray]:
+    """The run's test split, encoded by its saved preprocessor (the data file must still exist,
+    unless ``df``, the run's data, is given)."""
     from .data.split import split_indices
     from .pipeline import load_data
 
     cfg = run.config
-    df = load_data(cfg)
+    df = load_data(cfg) if df is None else df
     from .data.sales import adapt_for_training
 
     df, _ = adapt_for_training(df, cfg)
@@ -61,8 +62,10 @@ def test_inputs(run) -> tuple[np.ndarray, np.ndarray]:
     return enc.cat.astype(np.int64), enc.num.astype(np.float32)
 
 
-def export_onnx(run, out: str | Path, check: bool = True) -> dict:
-    """Write ``out``; with ``check``, score the test split with torch and onnxruntime."""
+def export_onnx(run, out: str | Path, check: bool = True, df=None, keep_values: bool = False) -> dict:
+    """Write ``out``; with ``check``, score the test split (of ``df`` when given, else of the
+    run's data file) with torch and onnxruntime. ``keep_values`` adds both models' outputs
+    per task under ``values`` (numpy arrays, for the parity figure; not JSON)."""
     import torch
 
     model = run.model()
@@ -85,12 +88,13 @@ def export_onnx(run, out: str | Path, check: bool = True) -> dict:
         raise ConfigError(f"This model cannot be exported to ONNX ({str(exc).splitlines()[0][:200]}).") from None
     report = {"path": str(path), "inputs": {"cat": [None, n_cat], "num": [None, n_num]}, "outputs": names}
     if check:
-        c, x = test_inputs(run)
-        report.update(parity(wrapped, path, c, x, names))
+        c, x = test_inputs(run, df)
+        report.update(parity(wrapped, path, c, x, names, keep_values))
     return report
 
 
-def parity(wrapped, path: Path, cat: np.ndarray, num: np.ndarray, names: list[str]) -> dict:
+def parity(wrapped, path: Path, cat: np.ndarray, num: np.ndarray, names: list[str],
+           keep_values: bool = False) -> dict:
     import onnxruntime as ort
     import torch
 
@@ -105,5 +109,8 @@ def parity(wrapped, path: Path, cat: np.ndarray, num: np.ndarray, names: list[st
     worst = max(rel.values()) if rel else 0.0
     if not np.isfinite(worst):
         raise DataError("The ONNX model's outputs are not finite where the torch model's are.")
-    return {"rows_checked": int(len(cat)), "max_abs_diff": diffs, "max_diff_scaled": rel, "worst": worst,
-            "ok": worst <= TOLERANCE}
+    report = {"rows_checked": int(len(cat)), "max_abs_diff": diffs, "max_diff_scaled": rel, "worst": worst,
+              "ok": worst <= TOLERANCE}
+    if keep_values:
+        report["values"] = {n: {"torch": a, "onnx": b} for n, a, b in zip(names, ref, got)}
+    return report

@@ -108,14 +108,34 @@ def resume_config(parent_dir: str | Path, data: str | Path, epochs: int | None =
     configuration with the new data path, the epochs and ``parent`` set."""
     from .runs import load_run
 
-    parent = load_run(parent_dir)
-    cfg = parent.config
-    cfg.data.path = str(data)
-    cfg.parent = str(Path(parent_dir).resolve())
+    return _continued(load_run(parent_dir), str(data), epochs)
+
+
+def resume_config_for_frame(parent, epochs: int | None = None, source: str | None = None):
+    """Like ``resume_config`` for rows already in memory (an upload in the app): the new data
+    is passed to ``run_experiment(cfg, df)``, so ``data.path`` only names the source (or is empty)."""
+    if not is_torch_run(parent):
+        raise DataError("The scikit-learn baseline cannot continue training; train it again on all the data.")
+    return _continued(parent, source, epochs)
+
+
+def _continued(parent, path: str | None, epochs: int | None):
+    import copy
+
+    cfg = copy.deepcopy(parent.config)  # the loaded run may be cached by the app: never mutate it
+    cfg.data.path = path
+    cfg.parent = str(Path(parent.path).resolve())
     cfg.name = f"{parent.run_id} continued"
     if epochs is not None:
         cfg.train.epochs = epochs
     return cfg.validate()
+
+
+def is_torch_run(run) -> bool:
+    """True for a torch model (the ones that can continue training or be exported to ONNX)."""
+    from .models import MODELS
+
+    return not getattr(MODELS.get(run.meta["arch"]), "is_sklearn", False)
 
 
 def parent_preprocessor(config):

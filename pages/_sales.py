@@ -1,9 +1,11 @@
 """Page pieces for sales forecasting: the Data page's "Sales table from transactions" tab and
-the Results page's "Score a file" (logic in mtl_core.data.sales / mtl_core.predict)."""
+the Results page's "Score a file", "Continue training on new data" and "Export to ONNX"
+(logic in mtl_core.data.sales / mtl_core.predict / mtl_core.export)."""
 from __future__ import annotations
 
 import streamlit as st
 
+from mtl_core.safe_text import md
 from pages import _ui
 
 
@@ -81,3 +83,122 @@ def score_section(run) -> None:
         st.download_button(f"Predictions for {len(scored):,} rows (CSV)", to_safe_csv(scored),
                            file_name=f"{rid}-predictions-{up.name.rsplit('.', 1)[0]}.csv", mime="text/csv",
                            key=f"dl_scored_{rid}", icon=":material/download:")
+
+
+_TORCH_SECTIONS = {  # heading, caption for a torch run, caption for the sklearn baseline
+    "continue": ("Continue training on new data",
+                 "Starts from this run's weights and fitted preprocessing (an id or category it never "
+                 "saw counts as unknown) and writes a new run that names this one as its parent.",
+                 "The scikit-learn baseline cannot continue training; train it again on all the data."),
+    "onnx": ("Export to ONNX",
+             "A graph over the encoded inputs (`cat`, `num`: see the README), checked with "
+             "onnxruntime against the torch model on the test split.",
+             "ONNX export is for torch runs; this run is the scikit-learn baseline."),
+}
+
+
+def _torch_section(run, section: str) -> bool:
+    """The section's heading and caption; False (saying why) for the sklearn baseline."""
+    from mtl_core.predict import is_torch_run
+
+    title, caption, not_torch = _TORCH_SECTIONS[section]
+    st.subheader(title)
+    ok = is_torch_run(run)
+    st.caption(caption if ok else not_torch)
+    return ok
+
+
+def continue_section(run) -> None:
+    """Upload new rows and continue training ``run`` on them in a background job; the new run
+    names ``run`` as its parent (logic: mtl_core.predict.resume_config_for_frame)."""
+    ss, rid = st.session_state, run.run_id
+    if not _torch_section(run, "continue"):
+        return
+    up = st.file_uploader("New rows with the same columns, labels included (CSV, TSV or Parquet)",
+                          type=["csv", "tsv", "txt", "parquet"], key=f"resume_up_{rid}")
+    mgr = _ui.job_manager()
+    job = mgr.get(ss.get(f"resume_job_{rid}"))
+    busy = job is not None and job.status in ("queued", "running")
+    c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
+    epochs = c1.number_input("Epochs", 1, 500, int(run.config.train.epochs), key=f"resume_ep_{rid}")
+    if c2.button("Continue training", key=f"resume_go_{rid}", disabled=up is None or busy,
+                 icon=":material/play_arrow:"):
+        with _ui.errors_here():
+            from mtl_core.app.jobs import recommended_threads
+            from mtl_core.data.io import read_table
+            from mtl_core.predict import resume_config_for_frame
+
+            df = read_table(up.getvalue(), filename=up.name)
+            cfg = resume_config_for_frame(run, int(epochs), source=up.name)
+            cfg.train.num_threads = recommended_threads()
+            root = _ui.runs_root()
+
+            def work(callback, cancel, cfg=cfg, df=df, root=root):
+                from mtl_core.pipeline import run_experiment
+
+                return run_experiment(cfg, df, callback=callback, cancel=cancel, runs_root=root, background=True)
+
+            job = mgr.submit(work, name=cfg.name, owner=ss["sid"])
+            ss[f"resume_job_{rid}"] = job.id
+            ss["job_ids"] = [*ss.get("job_ids", []), job.id][-20:]
+    if job is not None:
+        _resume_progress(job, rid)
+
+
+def _resume_progress(job, rid: str) -> None:
+    @st.fragment(run_every=1.0 if job.status in ("queued", "running") else None)
+    def panel() -> None:
+        snap = job.snapshot()
+        status = snap["status"]
+        if status in ("queued", "running"):
+            st.progress(min(1.0, (snap.get("epoch") or 0) / max(1, snap.get("epochs") or 1)),
+                        text=f"Continuing: {status}, epoch {snap.get('epoch') or 0}/{snap.get('epochs') or '?'}")
+            return
+        if status == "done" and snap.get("run_dir"):
+            st.success(f"The new run `{md(str(snap['run_dir']).rsplit('/', 1)[-1])}` is saved.",
+                       icon=":material/check_circle:")
+            if st.button("Open the new run", key=f"resume_open_{rid}", icon=":material/monitoring:"):
+                st.session_state["selected_run"] = str(snap["run_dir"])
+                st.rerun(scope="app")
+        elif status == "cancelled":
+            st.warning("Stopped.", icon=":material/stop_circle:")
+        else:
+            st.error(md(snap.get("error") or "Training failed."), icon=":material/error:")
+
+    panel()
+
+
+def onnx_section(run) -> None:
+    """Export a torch run to ONNX, check it against torch on the test split, offer the file."""
+    ss, rid = st.session_state, run.run_id
+    if not _torch_section(run, "onnx"):
+        return
+    if st.button("Export to ONNX", key=f"onnx_go_{rid}", icon=":material/output:"):
+        with _ui.errors_here(), st.spinner("Exporting and checking…"):
+            import tempfile
+            from pathlib import Path
+
+            from mtl_core.export import export_onnx
+
+            df = None if run.config.data.path and Path(run.config.data.path).exists() else ss.get("df")
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp) / "model.onnx"
+                report = export_onnx(run, out, check=True, df=df, keep_values=True)
+                ss[f"onnx_{rid}"] = (out.read_bytes(), report)
+    got = ss.get(f"onnx_{rid}")
+    if not got:
+        return
+    data, report = got
+    from mtl_core.figures import onnx_parity
+
+    diffs = report.get("max_abs_diff") or {}
+    worst_abs = max(diffs.values()) if diffs else 0.0
+    (st.success if report.get("ok") else st.warning)(
+        f"Checked on {report.get('rows_checked', 0):,} test rows: max abs diff {worst_abs:.2e} "
+        f"(largest relative to the value {report.get('worst', 0.0):.2e}; tolerance 1e-5).")
+    c1, c2 = st.columns([1, 2])
+    c1.download_button(f"{rid}.onnx ({len(data) / 1024:,.0f} KiB)", data, file_name=f"{rid}.onnx",
+                       mime="application/octet-stream", key=f"dl_onnx_{rid}", icon=":material/download:")
+    c1.dataframe({"task": list(diffs), "max abs diff": [f"{v:.2e}" for v in diffs.values()]}, hide_index=True)
+    with c2:
+        _ui.plot(onnx_parity(report.get("values") or {}), key=f"fig_onnx_{rid}")

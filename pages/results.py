@@ -225,6 +225,9 @@ with tabs["Downloads"]:
     if len(pred):
         st.download_button("Test-split predictions (CSV)", to_safe_csv(pred), file_name=f"{rid}-test-predictions.csv",
                            mime="text/csv", key=f"dl_pred_{rid}", icon=":material/download:")
-    from pages._sales import score_section
+    from pages._sales import continue_section, onnx_section, score_section
 
     score_section(run)
+    onnx_section(run)
+    if _ui.own_run(run):
+        continue_section(run)

@@ -8,6 +8,7 @@ figure instead of an exception).
 """
 from .architecture import architecture_diagram
 from .classification import metric_bars, confusion_heatmap, roc_curves, pr_curves, calibration_plot, ranking_bars
+from .export import onnx_parity
 from .data import missing_bar, distribution, label_balance
 from .lab import grad_cosine_heatmap, gate_heatmap, pareto_plot, correlation_lab_plot
 from .regression import pred_vs_actual, residuals_hist
@@ -35,4 +36,5 @@ __all__ = [
     "pareto_plot",
     "correlation_lab_plot",
     "architecture_diagram",
+    "onnx_parity",
 ]
