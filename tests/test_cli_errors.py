@@ -81,7 +81,7 @@ def test_task_column_with_a_dot(data, capsys, tmp_path):
 def test_quoted_task_column_with_equals_sign(data, capsys, tmp_path):
     code = main([*TRAIN, "--data", str(data / "weird.csv"), "--task", '"a=b":binary', "--out", str(tmp_path)])
     out, _ = capsys.readouterr()
-    assert code == 0 and list(json.loads(out)["tasks"]) == ["a=b"]
+    assert code == 0 and list(json.loads(out[out.index("{"):])["tasks"]) == ["a=b"]
 
 
 def test_user_col_naming_a_label(data, capsys, tmp_path):

@@ -194,7 +194,7 @@ def test_resume_continues_parent_with_its_preprocessing(tmp_path, capsys):
     code = main(["train", "--resume", str(parent.run_dir), "--data", str(new), "--epochs", "2",
                  "--out", str(tmp_path / "runs"), "--quiet"])
     assert code == 0
-    child_dir = json.loads(capsys.readouterr().out)["run_dir"]
+    child_dir = json.loads((o := capsys.readouterr().out)[o.index("{"):])["run_dir"]
     child, par = load_run(child_dir), load_run(parent.run_dir)
     assert child.config.parent == str(parent.run_dir.resolve())
     assert child.config.train.epochs == 2 and child.config.data.path == str(new)
