@@ -336,7 +336,7 @@ def column_usage_note(key: str) -> None:
         return
     unused = {c: u for c, u in usage.items() if not u["used"]}
     st.caption(f"{len(usage) - len(unused)} of {len(usage)} columns are model inputs. "
-               + ("Not used: " + "; ".join(f"**{c}**: {u['as'].removeprefix('not used: ')}" for c, u in unused.items())
+               + ("Not used: " + "; ".join(f"**{md(c)}**: {md(u['as'].removeprefix('not used: '))}" for c, u in unused.items())
                   if unused else ""))
     with st.expander("What each column becomes"):
         st.dataframe(pd.DataFrame([{"column": c, "role": u["role"], "becomes": u["as"]} for c, u in usage.items()]),

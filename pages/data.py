@@ -206,7 +206,7 @@ for i, t in enumerate(tasks):
                                     "number, else the rarer value.")
             positives[t] = pos or None
         elif kind in ("auto", "binary"):
-            pos = st.text_input(f"Positive when {t} is", value=positives.get(t) or "", key=f"thr_{ver}_{t}",
+            pos = st.text_input(f"Positive when {md(t)} is", value=positives.get(t) or "", key=f"thr_{ver}_{t}",
                                 max_chars=40, placeholder="e.g. >=4, or a value such as 5",
                                 help="A threshold (>=, >, <=, <) or one value makes a 0/1 label; empty: detect.")
             positives[t] = pos.strip() or None

@@ -407,7 +407,7 @@ def test_threshold_label_on_the_data_page(runs_root):
     at.multiselect(key=f"tasks_{ver}").set_value(["click", "rating"]).run()
     at.text_input(key=f"thr_{ver}_rating").set_value(">=4").run()
     assert_no_errors(at)
-    assert any("rating → binary (positive = >=4)" in c.value for c in at.caption)
+    assert any("rating → binary (positive = >=4)" in c.value.replace("\\", "") for c in at.caption)
     at.text_input(key=f"thr_{ver}_rating").set_value(">=99").run()
     assert at.error and "one class" in at.error[0].value
 

@@ -48,7 +48,7 @@ def test_results_page_shows_baselines_warnings_and_one_threshold(noisy_run):
     # at their start, the sliders' scores are the table's (same threshold, not a rounded one)
     f1_widgets = [m.value for m in at.metric if m.label == "F1"]
     assert f1_widgets == [f"{metrics['tasks'][t]['f1']:.3f}" for t in ("click", "coin")]
-    captions = " ".join(c.value for c in at.caption)
+    captions = " ".join(c.value for c in at.caption).replace("\\", "")  # shown Markdown-escaped
     assert "F1-best threshold on the validation split" in captions
     catalog = next(d.value for d in at.dataframe if "ranker" in d.value.columns)
     assert set(catalog["ranker"]) == {"model", "popularity"} and set(catalog["task"]) == {"click", "coin"}

@@ -75,6 +75,12 @@ def _encoded_side(pre, frame: pd.DataFrame, filler: pd.Series) -> tuple[EncodedS
     return EncodedSplit(cat=cat, num=num, labels={}, index=np.arange(len(frame))), ok
 
 
+def _num_names(pre) -> list[str]:
+    """Names of the encoded numeric features: inputs, then derived text/time features."""
+    spec = getattr(pre, "feature_spec_", None)
+    return list(spec.num_names) if spec is not None else list(pre.num_cols)
+
+
 def _num_source(pre, j: int, name: str) -> str | None:
     """The input column a numeric feature comes from: itself, the text column of a text
     feature, the item column for the item's age (time feature), else the row's context."""
@@ -97,7 +103,7 @@ class _PairScorer:
         self.users, self.user_ok = _encoded_side(pre, user_rows.drop(columns="_known"), catalog.iloc[0])
         self.cat_item = np.array([c in item_side for c in pre.cat_cols], dtype=bool)
         self.num_item = np.array([_num_source(pre, j, name) in item_side
-                                  for j, name in enumerate(pre.feature_spec_.num_names)], dtype=bool)
+                                  for j, name in enumerate(_num_names(pre))], dtype=bool)
         self.model, self.tasks, self.device, self.batch_size = model, tasks, device, batch_size
 
     def __call__(self, users: np.ndarray) -> dict[str, np.ndarray]:
