@@ -5,8 +5,8 @@ Run: ``python -m pytest tests/test_browser_sales.py -m browser``. Skips without 
 """
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
 import pytest
@@ -25,18 +25,24 @@ def test_sales_tab_and_score_a_file(app_server, browser_page, tmp_path):
     from mtl_core.pipeline import run_experiment
     from test_app_sales import _log
 
-    sid = uuid.uuid4().hex
+    pg = browser_page
+    # the server issues the session (a signed token in the URL and a cookie): train into it
+    pg.goto(app_server["url"])
+    pg.get_by_role("heading", name="MTL Lab").first.wait_for()
+    pg.wait_for_function("() => document.cookie.includes('mtl_lab_session=')")
+    settle(pg)
+    token = parse_qs(urlparse(pg.url).query)["s"][0]
+    sid = token.split(".")[0]
     cfg = RunConfig()
     cfg.data.tasks = ["click", "rating:regression"]
     cfg.train.epochs = 1
     df = make_synthetic(rows=600, seed=4)
     run_experiment(cfg.validate(), df=df, runs_root=session_runs_root(Path(app_server["log"]).parent / "runs", sid))
-    pg = browser_page
 
     # Data: upload a transaction log, build the weekly sales table
     log = tmp_path / "retail.csv"
     _log().to_csv(log, index=False)
-    pg.goto(f"{app_server['url']}/data?s={sid}")
+    pg.goto(f"{app_server['url']}/data?s={token}")
     pg.get_by_role("heading", name="Data", exact=True).first.wait_for()
     settle(pg)
     pg.locator('input[type="file"]').set_input_files(str(log))
@@ -52,11 +58,11 @@ def test_sales_tab_and_score_a_file(app_server, browser_page, tmp_path):
     # Results: score a file of new rows and download the predictions
     new = tmp_path / "new.csv"
     df.drop(columns=["click", "rating"]).head(50).to_csv(new, index=False)
-    pg.goto(f"{app_server['url']}/results?s={sid}")
+    pg.goto(f"{app_server['url']}/results?s={token}")
     pg.get_by_role("heading", name="Results", exact=True).first.wait_for()
     settle(pg)
     pg.get_by_role("tab", name="Downloads").click()
-    pg.locator('input[type="file"]').set_input_files(str(new))
+    pg.get_by_role("region", name="Rows to score").locator('input[type="file"]').set_input_files(str(new))
     button = pg.get_by_role("button", name="Predictions for 50 rows (CSV)")
     button.wait_for(timeout=60_000)
     with pg.expect_download() as dl:
