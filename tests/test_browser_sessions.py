@@ -122,9 +122,29 @@ def test_reload_during_training_keeps_the_data_and_reattaches_to_the_job(app_ser
     expect(pg.locator('[data-testid="stSidebar"]')).to_contain_text("sample.csv", timeout=60_000)
     expect(pg.get_by_label("Epochs")).to_have_value("60", timeout=60_000)
     progress.first.wait_for(timeout=60_000)  # live progress of the same job
-    pg.get_by_role("button", name="Stop", exact=True).click()
-    pg.get_by_text("Stopped").first.wait_for(timeout=120_000)
+    _stop(pg)
     assert_no_exception(pg)
+
+
+def _stop(pg) -> None:
+    """Press Stop until the page says the run stopped: the live panel redraws every second,
+    so a click can land on a button that is being replaced and be lost."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    stopped = pg.get_by_text("Stopped").first
+    for _ in range(8):
+        stop = pg.get_by_role("button", name="Stop", exact=True)
+        if stop.count():
+            try:
+                stop.first.click(timeout=5_000)
+            except PlaywrightTimeout:
+                pass
+        try:
+            stopped.wait_for(timeout=15_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    stopped.wait_for(timeout=1_000)  # fails with the locator's message
 
 
 @pytest.fixture(scope="module")
