@@ -492,3 +492,10 @@ def test_data_page_says_what_each_column_becomes(runs_root):
     usage = column_usage(ss["schema"], ["click"], [], ticked=["click"])
     assert "never becomes a feature" in usage["click"]["as"] and not usage["click"]["used"]
     assert usage["item_price"]["used"]
+
+
+def test_bundled_sample_path_exists():
+    """The app opens data/sample.csv, not the synthetic fallback (mtl_core/app/state.py sits two
+    folders below the repository root)."""
+    assert app_state.SAMPLE_PATH.exists()
+    assert app_state.SAMPLE_PATH == Path(__file__).resolve().parent.parent / "data" / "sample.csv"

@@ -21,7 +21,7 @@ from ..errors import ConfigError
 from ..models import MODELS
 from ..weighting import WEIGHTINGS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository: mtl_core/app/state.py
 SAMPLE_PATH = ROOT / "data" / "sample.csv"
 ROLES = ("user_id", "item_id", "session_id", "timestamp", "categorical", "numeric", "text",
          "label", "ignore")
