@@ -268,9 +268,9 @@ def evaluate_prepared(prep: Prepared, model, device=None) -> tuple[dict, dict, d
 
 def _catalog_metrics(prep: Prepared, model, device=None) -> dict:
     from .evaluation.catalog import catalog_ranking
-    from .runs.save import _item_user_tables  # the tables a saved run recommends from
+    from .runs.save import item_user_tables  # the tables a saved run recommends from
 
-    catalog, users, _, layout = _item_user_tables(prep, prep.encoded["train"].index)
+    catalog, users, _, layout = item_user_tables(prep)
     ev = prep.config.evaluation
     return catalog_ranking(model, prep.preprocessor, prep.task_infos, prep.df, prep.encoded, catalog, users,
                            {"user_col": prep.user_col, "item_col": prep.item_col, **layout}, k=ev.k,

@@ -39,6 +39,15 @@ def _context_defaults(prep, train: pd.DataFrame, cols: list[str]) -> dict:
     return out
 
 
+def item_user_tables(prep):
+    """Catalogue, users, training interactions and their layout (see ``_item_user_tables``),
+    built once per prepared run: catalogue ranking and the saved run both use them."""
+    cached = prep.__dict__.get("_item_user_tables")
+    if cached is None:
+        cached = prep.__dict__["_item_user_tables"] = _item_user_tables(prep, prep.encoded["train"].index)
+    return cached
+
+
 def _item_user_tables(prep, train_pos: np.ndarray):
     """Catalogue (items with latest attributes), users (latest user-level features) and the
     training interactions, for recommendations."""
@@ -128,7 +137,7 @@ def save_run(prep, model, train_result, metrics: dict, curve_data: dict,
         writer.json("diagnostics.json", train_result.diagnostics)
         writer.json("preprocessor.json", prep.preprocessor.to_dict())
         _write_model(writer, model)
-        catalog, users, interactions, layout = _item_user_tables(prep, prep.encoded["train"].index)
+        catalog, users, interactions, layout = item_user_tables(prep)
         writer.json("model_meta.json", _model_meta(prep, layout))
         writer.frame("predictions.parquet", _predictions_frame(prep, pred_test))
         for name, table in (("catalog.parquet", catalog), ("users.parquet", users),
