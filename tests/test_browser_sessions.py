@@ -6,6 +6,8 @@ Run: ``python -m pytest tests/test_browser_sessions.py -m browser``.
 """
 from __future__ import annotations
 
+import re
+
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -127,11 +129,12 @@ def test_reload_during_training_keeps_the_data_and_reattaches_to_the_job(app_ser
 
 
 def _stop(pg) -> None:
-    """Press Stop until the page says the run stopped: the live panel redraws every second,
-    so a click can land on a button that is being replaced and be lost."""
+    """End the reattached job: press Stop until the page says it stopped (the live panel
+    redraws every second, so a click can land on a button being replaced). On a fast machine
+    the 60 epochs can finish before the click lands; the page then says it finished."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    stopped = pg.get_by_text("Stopped").first
+    ended = pg.get_by_text(re.compile(r"Stopped|Finished in")).first
     for _ in range(8):
         stop = pg.get_by_role("button", name="Stop", exact=True)
         if stop.count():
@@ -140,11 +143,11 @@ def _stop(pg) -> None:
             except PlaywrightTimeout:
                 pass
         try:
-            stopped.wait_for(timeout=15_000)
+            ended.wait_for(timeout=15_000)
             return
         except PlaywrightTimeout:
             continue
-    stopped.wait_for(timeout=1_000)  # fails with the locator's message
+    ended.wait_for(timeout=1_000)  # fails with the locator's message
 
 
 @pytest.fixture(scope="module")
