@@ -22,10 +22,11 @@ from ...types import EncodedSplit, FeatureSpec, TaskInfo, TaskSpec
 from ...values import finite as _f
 from ...values import json_safe
 from . import categorical, labels, numeric
+from .collab import CollabFeatures
 from . import text as text_features
 from . import time as time_features
 
-FORMAT_VERSION = 2  # 2: the scaler's scikit-learn attributes; 1 (center/scale) is still read
+FORMAT_VERSION = 3  # 3: collaborative features (written only when used); 2: the scaler's scikit-learn attributes
 
 
 def _num(v: Any) -> Any:
@@ -128,16 +129,25 @@ class Preprocessor:
         self.text_state_ = {c: text_features.fit(df[c], dims) for c in self.text_cols if dims > 0 and c in df.columns}
         use_time = cfg.time_features and self.time_col and self.time_col in df.columns
         self.time_state_ = time_features.fit(df, self.time_col, self.user_col, self.item_col) if use_time else None
+        self.collab_ = None
+        if cfg.collab:
+            if not (self.user_col and self.item_col and self.user_col in df.columns and self.item_col in df.columns):
+                raise DataError("Collaborative features (preprocess.collab) need a user and an item column; "
+                                "name them (--user-col, --item-col) or turn collaborative features off.")
+            self.collab_ = CollabFeatures(cfg.collab, self.user_col, self.item_col, cfg.collab_dims).fit(df)
 
     def _derived_names(self) -> list[str]:
         names = [n for c, st in self.text_state_.items() for n in text_features.names(c, st)]
-        return names + (list(self.time_state_["names"]) if self.time_state_ else [])
+        names += list(self.time_state_["names"]) if self.time_state_ else []
+        return names + (self.collab_.names() if self.collab_ is not None else [])
 
-    def _derived(self, df: pd.DataFrame) -> np.ndarray:
+    def _derived(self, df: pd.DataFrame, train: bool = False) -> np.ndarray:
         blocks = [text_features.transform(df[c] if c in df.columns else None, len(df), st)
                   for c, st in self.text_state_.items()]
         if self.time_state_:
             blocks.append(time_features.transform(df, self.time_state_))
+        if self.collab_ is not None:  # training rows leave their own interaction out
+            blocks.append(self.collab_.transform(df, train=train))
         return np.hstack(blocks) if blocks else np.zeros((len(df), 0))
 
     def _missing(self, col: str) -> str:
@@ -185,7 +195,7 @@ class Preprocessor:
         self._check_columns(df, labels=False)
         X, keep, rep = self._clean(df, train=train)
         num = numeric.scale(self.scaler_, X)
-        derived = self._derived(df)
+        derived = self._derived(df, train)
         if derived.shape[1]:
             num = np.hstack([num, derived.astype(num.dtype)])
         cat = self._encode_cats(df)
@@ -217,8 +227,9 @@ class Preprocessor:
     def to_dict(self) -> dict:
         """JSON-safe fitted state (``json.dumps`` works); see :meth:`from_dict`."""
         self._check_fitted()
+        collab = getattr(self, "collab_", None)
         return {
-            "format_version": FORMAT_VERSION,
+            "format_version": FORMAT_VERSION if collab is not None else 2,
             "config": dataclasses.asdict(self.config),
             "cat_cols": list(self.cat_cols),
             "num_cols": list(self.num_cols),
@@ -237,6 +248,7 @@ class Preprocessor:
                 "feature_spec": self.feature_spec_.to_dict(),
                 "text": json_safe(self.text_state_),
                 "time": json_safe(self.time_state_),
+                **({"collab": json_safe(collab.to_dict())} if collab is not None else {}),
                 "report": json_safe(self.report_),
             },
         }
@@ -261,4 +273,5 @@ class Preprocessor:
         obj.feature_spec_ = FeatureSpec.from_dict(st["feature_spec"])
         obj.text_state_ = dict(st.get("text") or {})  # runs saved before text/time features have none
         obj.time_state_ = st.get("time")
+        obj.collab_ = CollabFeatures.from_dict(st["collab"]) if st.get("collab") else None
         return obj
