@@ -1,5 +1,6 @@
 """Model commands: ``train`` (a run directory from options or a saved config) and
-``recommend`` (top-K items for a user from a saved run)."""
+``recommend`` (top-K items for a user from a saved run) and ``explain`` (permutation
+importance of a saved run's features per task)."""
 from __future__ import annotations
 
 import json
@@ -23,6 +24,14 @@ def add_commands(sub) -> None:
     s.add_argument("--k", type=int, default=10)
     s.add_argument("--include-bought", action="store_true")
     s.set_defaults(func=cmd_recommend)
+
+    s = sub.add_parser("explain", help="per-task permutation importance of a saved run's features (JSON)")
+    s.add_argument("--run", required=True)
+    s.add_argument("--data", help="the data file (default: the run's own); its validation split is used")
+    s.add_argument("--task", help="only this task")
+    s.add_argument("--repeats", type=int, default=5, help="permutations per feature (default 5)")
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=cmd_explain)
 
 
 def _epoch_line(ev) -> str:
@@ -77,4 +86,21 @@ def cmd_recommend(a) -> int:
         raise ConfigError(f"--k must be at least 1; got {a.k}.")
     recs = recommend(run, a.user, k=a.k, exclude_bought=not a.include_bought)
     print(recs.to_json(orient="records", indent=2, default_handler=str))
+    return 0
+
+
+def cmd_explain(a) -> int:
+    from ..evaluation.explain import explain_run
+    from ..pipeline import load_data
+    from ..runs import load_run
+
+    if a.repeats < 1:
+        raise ConfigError(f"--repeats must be at least 1; got {a.repeats}.")
+    run = load_run(a.run)
+    df = None
+    if a.data:
+        cfg = run.config
+        cfg.data.path = a.data
+        df = load_data(cfg)
+    print(json.dumps(explain_run(run, df, a.task, repeats=a.repeats, seed=a.seed), indent=2))
     return 0

@@ -105,6 +105,8 @@ class _PairScorer:
         self.num_item = np.array([_num_source(pre, j, name) in item_side
                                   for j, name in enumerate(_num_names(pre))], dtype=bool)
         self.model, self.tasks, self.device, self.batch_size = model, tasks, device, batch_size
+        self.pre, self.user_ids = pre, user_rows[meta["user_col"]].to_numpy(dtype=object)
+        self.item_ids = catalog[meta["item_col"]].to_numpy(dtype=object)
 
     def __call__(self, users: np.ndarray) -> dict[str, np.ndarray]:
         from ..training.trainer import predict
@@ -112,6 +114,9 @@ class _PairScorer:
         b, n = len(users), len(self.item_ok)
         cat = np.where(self.cat_item, self.items.cat[None], self.users.cat[users][:, None])
         num = np.where(self.num_item, self.items.num[None], self.users.num[users][:, None])
+        cols, pair = self.pre.collab_block(np.repeat(self.user_ids[users], n), np.tile(self.item_ids, b))
+        if len(cols):  # collaborative features belong to the (user, item) pair, not to one side
+            num[:, :, cols] = pair.reshape(b, n, -1)
         split = EncodedSplit(cat=cat.reshape(b * n, -1), num=num.reshape(b * n, -1).astype(np.float32),
                              labels={}, index=np.arange(b * n))
         preds = predict(self.model, split, self.tasks, self.device, self.batch_size)

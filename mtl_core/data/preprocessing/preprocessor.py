@@ -215,6 +215,20 @@ class Preprocessor:
         ``EncodedSplit.index`` tells which positions remain."""
         return self._transform(df, train=False)
 
+    def collab_block(self, user_ids: Any, item_ids: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(positions in ``EncodedSplit.num``, float ``[n, m]`` values) of the collaborative
+        features of the pairs ``(user_ids[r], item_ids[r])`` -- for scorers that assemble
+        rows from a user side and an item side; no positions without collaborative features."""
+        self._check_fitted()
+        collab = getattr(self, "collab_", None)
+        if collab is None:
+            return np.zeros(0, dtype=np.int64), np.zeros((len(user_ids), 0))
+        m = len(collab.names())
+        total = len(self.feature_spec_.num_names)
+        pairs = pd.DataFrame({collab.user_col: np.asarray(user_ids, dtype=object),
+                              collab.item_col: np.asarray(item_ids, dtype=object)})
+        return np.arange(total - m, total, dtype=np.int64), collab.transform(pairs)
+
     def inverse_target(self, task_name: str, values: Any) -> np.ndarray:
         """Regression predictions/labels back to the original units (other kinds unchanged)."""
         self._check_fitted()
