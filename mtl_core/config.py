@@ -120,7 +120,6 @@ class DataConfig:
 MISSING_STRATEGIES = ("drop", "mean", "median", "most_frequent", "constant", "interpolate")
 OUTLIER_STRATEGIES = ("none", "iqr", "zscore", "drop")
 SCALERS = ("none", "minmax", "zscore", "robust")
-COLLAB_METHODS = ("mf", "graph")
 
 
 @dataclass
@@ -138,9 +137,7 @@ class PreprocessConfig:
     - ``min_frequency``: categories seen fewer times in train map to the unknown index.
     - ``text_dims``: dense features per free-text column (TF-IDF -> TruncatedSVD); 0 leaves
       text columns out. ``time_features``: calendar and recency features of the time column.
-    - ``collab``: collaborative features of the (user, item) pair from the training rows'
-      interactions (``data/preprocessing/collab.py``): ``mf`` (truncated-SVD factors and
-      affinity, ``collab_dims`` factors) and/or ``graph`` (degrees, co-occurrence). Empty: off.
+    - ``collab``: ``mf`` / ``graph`` (user, item) features from the training rows (preprocessing/collab.py).
     """
 
     missing: str = "median"
@@ -184,10 +181,8 @@ class PreprocessConfig:
         _number("preprocess.text_dims", self.text_dims, lo=0, hi=256, integer=True)
         if not isinstance(self.time_features, bool):
             raise ConfigError(f"preprocess.time_features must be true or false; got {self.time_features!r}.")
-        if not isinstance(self.collab, list):
+        if not isinstance(self.collab, list) or not set(self.collab) <= {"mf", "graph"}:
             raise ConfigError(f"preprocess.collab must be a list drawn from mf, graph; got {self.collab!r}.")
-        for m in self.collab:
-            _choice("preprocess.collab", m, COLLAB_METHODS)
         _number("preprocess.collab_dims", self.collab_dims, lo=1, hi=128, integer=True)
         return self
 

@@ -278,6 +278,19 @@ def _catalog_metrics(prep: Prepared, model, device=None) -> dict:
                            batch_size=prep.config.train.eval_batch_size)
 
 
+def _importance(prep: Prepared, model) -> dict:
+    """Per-task permutation importance on (a sample of) the validation rows, for the Results
+    page; empty without validation rows."""
+    from .evaluation.explain import SAVED_REPEATS, SAVED_ROWS, permutation_importance
+    from .values import json_safe
+
+    if not len(prep.encoded["val"]):
+        return {}
+    return json_safe(permutation_importance(model, prep.encoded["val"], prep.task_infos, prep.features,
+                                            prep.preprocessor, repeats=SAVED_REPEATS, seed=prep.config.train.seed,
+                                            max_rows=SAVED_ROWS))
+
+
 def _is_out_of_memory(exc: BaseException) -> bool:
     import torch
 
@@ -362,6 +375,7 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
     metrics["split"] = prep.split_report["sizes"]
     metrics["label_rates"] = prep.split_report["label_rates"]
     metrics["columns"] = prep.split_report.get("columns", {})  # what each column became, or why not used
+    metrics["importance"] = _importance(prep, trainer.model)
     run_dir = None
     if save:
         run_dir = save_run(prep, trainer.model, result, metrics, curve_data, pred_test,

@@ -11,6 +11,8 @@ from pages import _ui
 
 run = _ui.run_page("Recommend", "rec_run")
 
+from mtl_core import figures  # noqa: E402
+from mtl_core.evaluation.explain import editable_columns, explain_pair, pair_row, what_if  # noqa: E402
 from mtl_core.recommend import list_users, recommend, user_history  # noqa: E402
 
 rid = run.run_id
@@ -71,6 +73,7 @@ else:
     st.caption("fused score = Σ weight × (task score scaled to 0–1 over all candidate items)" +
                (" + price weight × price × probability of the deepest funnel task" if price_cols else "") + ".")
 
+recs = None
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.subheader(f"Top {k} for {md(user)}")
@@ -104,3 +107,31 @@ with right:
         else:
             st.caption(f"{len(hist):,} interactions in the training period.")
             st.dataframe(hist, hide_index=True, key=f"hist_{rid}", height=380)
+
+# --------------------------------------------------------------------------- explanations
+st.header("Why this item?")
+st.caption("Each feature's contribution to each task's score for this user and item: the score minus the "
+           "score with that feature at its training baseline (an unknown category; the value a missing "
+           "number gets; the training mean of a derived feature). Positive: the feature raises the score.")
+choices = list(recs[run.meta.get("item_col")]) if recs is not None and len(recs) else []
+if not choices:
+    st.caption("No recommendation to explain.")
+    st.stop()
+with _ui.errors_here():
+    item = st.selectbox("Item", choices, key=f"why_item_{rid}", format_func=str)
+    contrib = explain_pair(run, user, item)
+    _ui.plot(figures.contributions_figure(contrib), key=f"fig_why_{rid}")
+    st.caption("Scores of this pair: " + ", ".join(f"{md(t)} {v:.4f}" for t, v in contrib.attrs["score"].items()))
+
+    st.subheader("What if?")
+    st.caption("Change this pair's feature values and see every task's prediction change.")
+    row = pair_row(run, user, item)
+    cols = editable_columns(run)
+    edited = st.data_editor(row[cols], hide_index=True, key=f"what_if_{rid}_{item}", num_rows="fixed")
+    changes = {c: edited.iloc[0][c] for c in cols if str(edited.iloc[0][c]) != str(row.iloc[0][c])}
+    table = what_if(run.model(), run.preprocessor(), run.task_infos, row, changes)
+    _ui.plot(figures.what_if_figure(table), key=f"fig_what_if_{rid}")
+    st.dataframe(table, hide_index=True, key=f"what_if_table_{rid}",
+                 column_config={c: st.column_config.NumberColumn(format="%.4f") for c in ("before", "after", "change")})
+    if changes:
+        st.caption("Changed: " + ", ".join(f"{md(c)} → {md(v)}" for c, v in changes.items()))

@@ -81,7 +81,7 @@ if regression:
     tab_names.append("Regression tasks")
 if multiclass:
     tab_names.append("Multiclass tasks")
-tab_names += ["Ranking", "Training", "Downloads"]
+tab_names += ["Ranking", "Feature importance", "Training", "Downloads"]
 tabs = dict(zip(tab_names, st.tabs(tab_names)))
 
 if binary:
@@ -189,6 +189,24 @@ with tabs["Ranking"]:
                    "say little about ranking the catalogue.")
     with _ui.errors_here():
         _ui.plot(figures.ranking_bars(ranking), key=f"fig_rank_{rid}")
+
+with tabs["Feature importance"]:
+    importance = metrics.get("importance") or {}
+    if not importance:
+        st.info("This run has no stored importances (older runs, or no validation rows); "
+                f"`python -m mtl_core explain --run {rid}` computes them.")
+    else:
+        from mtl_core.evaluation.explain import importance_table
+
+        st.caption("Permutation importance on validation rows: how much a task's score falls when one "
+                   "feature's values are shuffled across rows (AUC drop for binary tasks, RMSE rise for "
+                   "regression, accuracy drop for multiclass; mean ± spread over 3 shuffles). Colours are "
+                   "shares of each task's most important feature: a feature bright in several columns is "
+                   "shared by those tasks, one bright in a single column serves that task alone.")
+        with _ui.errors_here():
+            _ui.plot(figures.importance_figure(importance), key=f"fig_importance_{rid}")
+            st.dataframe(importance_table(importance), key=f"importance_table_{rid}",
+                         column_config={t: st.column_config.NumberColumn(format="%.4f") for t in importance})
 
 with tabs["Training"]:
     with _ui.errors_here():

@@ -499,3 +499,17 @@ def test_bundled_sample_path_exists():
     folders below the repository root)."""
     assert app_state.SAMPLE_PATH.exists()
     assert app_state.SAMPLE_PATH == Path(__file__).resolve().parent.parent / "data" / "sample.csv"
+
+
+def test_recommend_page_explains_an_item_and_answers_what_if(run_session):
+    at = open_page("pages/recommend.py", run_session["sid"])
+    assert_no_errors(at)
+    titles = chart_titles(at)
+    assert any("Why this item" in t for t in titles) and any("What if" in t for t in titles)
+    why = next(s for s in chart_specs(at) if "Why this item" in s["layout"]["title"]["text"])
+    assert {d["name"] for d in why["data"]} == {"click", "purchase"}
+    table = next(d.value for d in at.dataframe if "change" in d.value.columns)
+    assert set(table["task"]) >= {"click", "purchase"} and (table["change"] == 0).all()  # nothing edited yet
+    item = at.selectbox(key=next(s.key for s in at.selectbox if s.key.startswith("why_item_")))
+    item.set_value(item.options[1]).run()
+    assert_no_errors(at)

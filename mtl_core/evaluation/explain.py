@@ -22,8 +22,10 @@ import pandas as pd
 from ..errors import DataError
 from ..types import EncodedSplit
 
-#: most validation rows scored per permutation (a seeded sample above it)
+#: most validation rows scored per permutation (a seeded sample above it); a run saves its
+#: importances computed on at most ``SAVED_ROWS`` of them with ``SAVED_REPEATS`` repeats
 MAX_ROWS = 20_000
+SAVED_ROWS, SAVED_REPEATS = 5_000, 3
 
 
 def feature_groups(feature_spec) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -41,7 +43,7 @@ def feature_groups(feature_spec) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 def _scores(model, enc: EncodedSplit, tasks, pre) -> dict[str, np.ndarray]:
     from ..training.prediction import predict
 
-    raw = predict(model, enc, tasks, "cpu" if not getattr(model, "is_sklearn", False) else None)
+    raw = predict(model, enc, tasks)  # on the model's own device
     return {t.name: (pre.inverse_target(t.name, raw[t.name]) if t.kind == "regression" and pre is not None
                      else np.asarray(raw[t.name])) for t in tasks}
 
@@ -199,3 +201,35 @@ def what_if(model, pre, tasks, row: pd.DataFrame, changes: dict) -> pd.DataFrame
         s = scored[t.name] if t.kind != "multiclass" else scored[t.name].max(-1)
         rows.append({"task": t.name, "before": float(s[0]), "after": float(s[1]), "change": float(s[1] - s[0])})
     return pd.DataFrame(rows)
+
+
+def pair_row(run, user_id, item_id) -> pd.DataFrame:
+    """The one-row frame a saved run scores for (``user_id``, ``item_id``): the catalogue
+    item's attributes, the user's features and the context defaults."""
+    from ..data.keys import same_key
+    from ..recommend import candidate_frame
+
+    frame = candidate_frame(run, user_id)
+    item_col = run.meta["item_col"]
+    row = frame[same_key(frame[item_col], item_id)].head(1)
+    if row.empty:
+        raise DataError(f"Item {str(item_id)[:80]!r} is not in this run's catalogue.")
+    for spec in run.meta.get("task_specs", []):
+        row[spec["column"]] = np.nan
+    return row.reset_index(drop=True)
+
+
+def explain_pair(run, user_id, item_id) -> pd.DataFrame:
+    """Feature contributions (see :func:`contributions`) of one recommended (user, item) pair."""
+    pre = run.preprocessor()
+    enc = pre.transform(pair_row(run, user_id, item_id))
+    if not len(enc):
+        raise DataError("This item cannot be scored (a missing attribute under the 'drop' cleaning strategy).")
+    return contributions(run.model(), pre, run.task_infos, enc)
+
+
+def editable_columns(run) -> list[str]:
+    """The feature columns a what-if panel lets the user change (ids stay)."""
+    ids = {run.meta.get("user_col"), run.meta.get("item_col")}
+    pre = run.preprocessor()
+    return [c for c in list(pre.cat_cols) + list(pre.num_cols) if c not in ids]

@@ -8,6 +8,7 @@ figure instead of an exception).
 """
 from .architecture import architecture_diagram
 from .classification import metric_bars, confusion_heatmap, roc_curves, pr_curves, calibration_plot, ranking_bars
+from .explain import contributions_figure, importance_figure, what_if_figure
 from .export import onnx_parity
 from .data import missing_bar, distribution, label_balance
 from .lab import grad_cosine_heatmap, gate_heatmap, pareto_plot, correlation_lab_plot
@@ -37,4 +38,7 @@ __all__ = [
     "correlation_lab_plot",
     "architecture_diagram",
     "onnx_parity",
+    "importance_figure",
+    "contributions_figure",
+    "what_if_figure",
 ]
