@@ -242,6 +242,14 @@ pre["outliers"] = c2.selectbox("Outliers", OUTLIER_STRATEGIES, index=OUTLIER_STR
                                key="pre_outliers", help="iqr / zscore clip extreme numbers; drop removes training rows outside the IQR fences.")
 pre["scaling"] = c3.selectbox("Scaling", SCALERS, index=SCALERS.index(pre.get("scaling", "zscore")),
                               key="pre_scaling")
+collab_names = {"mf": "matrix factorisation (user/item factors, affinity)",
+                "graph": "interaction graph (degrees, co-occurrence)"}
+pre["collab"] = st.multiselect(
+    "Collaborative features", list(collab_names), default=[m for m in pre.get("collab", []) if m in collab_names],
+    format_func=collab_names.get, key="pre_collab",
+    help="Features of each (user, item) pair learnt from the training rows' interactions only (never their "
+         "labels): a truncated SVD of the user × item matrix and the user–item graph. Training rows leave their "
+         "own interaction out. Needs a user and an item column; unseen users/items get zeros and a flag.")
 ss["preprocess"] = pre
 
 # --------------------------------------------------------------------------- profile

@@ -123,3 +123,56 @@ def test_saved_run_reuses_collab_features_in_predict(tmp_path):
     # the scores depend on the collaborative features: an unknown user changes them
     other = score_frame(run, df.head(50).assign(**{run.meta["user_col"]: "nobody"}))
     assert not np.allclose(out["pred:click"], other["pred:click"])
+
+
+def test_data_page_choice_reaches_the_run_config():
+    from mtl_core.app import state as app_state
+
+    state = {"tasks": ["click"], "preprocess": {"missing": "median", "collab": ["graph"]}}
+    cfg = app_state.build_config(state, app_state.default_train_settings(["click"]))
+    assert cfg.preprocess.collab == ["graph"]
+
+
+def test_cli_collab_flag(tmp_path):
+    from mtl_core.cli.main import build_parser
+    from mtl_core.cli.options import config_from_args
+
+    args = ["train", "--data", "x.csv", "--task", "click", "--collab", "mf,graph"]
+    assert config_from_args(build_parser().parse_args(args)).preprocess.collab == ["mf", "graph"]
+    args[-1] = "none"
+    assert config_from_args(build_parser().parse_args(args)).preprocess.collab == []
+    args[-1] = "als"
+    with pytest.raises(ConfigError, match="preprocess.collab"):
+        config_from_args(build_parser().parse_args(args))
+
+
+def test_catalogue_scorer_gives_each_pair_its_own_collab_features(tmp_path):
+    """Catalogue ranking assembles rows from a user side and an item side; the pair features
+    must be those of (user, item), as a direct transform of the pair computes them."""
+    from mtl_core.evaluation.catalog import _PairScorer
+    from mtl_core.pipeline import prepare
+    from mtl_core.recommend import user_feature_rows
+    from mtl_core.runs.save import item_user_tables
+
+    cfg = RunConfig()
+    cfg.data.tasks = ["click"]
+    cfg.preprocess.collab = ["mf", "graph"]
+    prep = prepare(cfg.validate(), make_synthetic(rows=800, seed=2))
+    catalog, users, _, layout = item_user_tables(prep)
+    meta = {"user_col": prep.user_col, "item_col": prep.item_col, **layout}
+    rows = user_feature_rows(users, list(users[prep.user_col].head(3)), meta)
+    seen = {}
+
+    class Capture:
+        is_sklearn = True
+
+        def predict(self, split):
+            seen["num"] = split.num
+            return {"click": np.zeros(len(split.num))}
+
+    scorer = _PairScorer(Capture(), prep.preprocessor, prep.task_infos, catalog, rows, meta)
+    scorer(np.arange(3))
+    cols, direct = prep.preprocessor.collab_block(np.repeat(rows[prep.user_col].to_numpy(), len(catalog)),
+                                                  np.tile(catalog[prep.item_col].to_numpy(), 3))
+    np.testing.assert_allclose(seen["num"][:, cols], direct, atol=1e-5)
+    assert np.unique(direct[:, -3].round(6)).size > 1  # co-occurrence differs between pairs

@@ -253,7 +253,7 @@ def build_config(state: dict, settings: dict, num_threads: int = 0) -> RunConfig
             **ids,
         ),
         preprocess=PreprocessConfig(**{k: v for k, v in pre.items()
-                                       if k in ("missing", "outliers", "scaling")}),
+                                       if k in ("missing", "outliers", "scaling", "collab")}),
         split=SplitConfig(method=settings["split_method"], train=train_frac, val=val_frac,
                           test=test_frac, seed=int(settings["seed"])),
         model=_model_config(settings),
