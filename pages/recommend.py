@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
 import streamlit as st
 
 from mtl_core.safe_text import md, md_list
@@ -127,11 +128,20 @@ with _ui.errors_here():
     st.caption("Change this pair's feature values and see every task's prediction change.")
     row = pair_row(run, user, item)
     cols = editable_columns(run)
-    edited = st.data_editor(row[cols], hide_index=True, key=f"what_if_{rid}_{item}", num_rows="fixed")
-    changes = {c: edited.iloc[0][c] for c in cols if str(edited.iloc[0][c]) != str(row.iloc[0][c])}
+    w1, w2 = st.columns(2)
+    col = w1.selectbox("Feature to change", cols, key=f"wi_col_{rid}")
+    current = row.iloc[0][col]
+    if col in run.preprocessor().num_cols:
+        start = pd.to_numeric(pd.Series([current]), errors="coerce").fillna(0.0).iloc[0]
+        new = w2.number_input(f"New value of {md(col)}", value=float(start), key=f"wi_val_{rid}_{item}_{col}")
+        changes = {col: new} if new != float(start) else {}
+    else:
+        new = w2.text_input(f"New value of {md(col)}", value=str(current), key=f"wi_val_{rid}_{item}_{col}",
+                            max_chars=200)
+        changes = {col: new} if new != str(current) else {}
     table = what_if(run.model(), run.preprocessor(), run.task_infos, row, changes)
     _ui.plot(figures.what_if_figure(table), key=f"fig_what_if_{rid}")
     st.dataframe(table, hide_index=True, key=f"what_if_table_{rid}",
                  column_config={c: st.column_config.NumberColumn(format="%.4f") for c in ("before", "after", "change")})
     if changes:
-        st.caption("Changed: " + ", ".join(f"{md(c)} → {md(v)}" for c, v in changes.items()))
+        st.caption(f"Changed {md(col)}: {md(current)} → {md(new)}")

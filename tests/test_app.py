@@ -510,6 +510,12 @@ def test_recommend_page_explains_an_item_and_answers_what_if(run_session):
     assert {d["name"] for d in why["data"]} == {"click", "purchase"}
     table = next(d.value for d in at.dataframe if "change" in d.value.columns)
     assert set(table["task"]) >= {"click", "purchase"} and (table["change"] == 0).all()  # nothing edited yet
+    at.selectbox(key=next(s.key for s in at.selectbox if s.key.startswith("wi_col_"))).set_value("item_price").run()
+    price = next(n for n in at.number_input if n.key.startswith("wi_val_"))
+    price.set_value(price.value * 20 + 500).run()
+    assert_no_errors(at)
+    table = next(d.value for d in at.dataframe if "change" in d.value.columns)
+    assert (table["change"] != 0).any() and (table["after"] - table["before"] - table["change"]).abs().max() < 1e-6
     item = at.selectbox(key=next(s.key for s in at.selectbox if s.key.startswith("why_item_")))
     item.set_value(item.options[1]).run()
     assert_no_errors(at)
