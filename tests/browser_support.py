@@ -124,3 +124,20 @@ def chromium_page(width: int = 1400, height: int = 1000, timeout_ms: int = 60_00
         finally:
             ctx.close()
             browser.close()
+
+
+def region_shot(pg, path: Path, top, bottom, width: int = 1400, max_height: int = 9000) -> None:
+    """Screenshot of the page from locator ``top`` down to locator ``bottom`` (the viewport
+    grown to the content height first, as in :func:`full_page_shot`)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    height = pg.evaluate(
+        "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+        " return m ? m.scrollHeight : document.body.scrollHeight; }")
+    pg.set_viewport_size({"width": width, "height": int(min(max(height + 40, 900), max_height))})
+    settle(pg)
+    a, b = top.bounding_box(), bottom.bounding_box()
+    y0 = max(a["y"] - 12, 0)
+    pg.screenshot(path=str(path), full_page=True,
+                  clip={"x": 0, "y": y0, "width": width, "height": b["y"] + b["height"] + 12 - y0})
+    pg.set_viewport_size({"width": width, "height": 1000})
