@@ -110,12 +110,15 @@ def permutation_importance(model, enc: EncodedSplit, tasks, feature_spec, pre=No
 def validation_split(run, df: pd.DataFrame | None = None) -> EncodedSplit:
     """The run's validation rows (its split of ``df``, default its data file), encoded by the
     run's saved preprocessor."""
+    from ..data.io import read_table
     from ..data.sales import adapt_for_training
     from ..data.split import split_indices
-    from ..pipeline import load_data
 
     cfg = run.config
-    df = load_data(cfg) if df is None else df
+    if df is None:
+        if not cfg.data.path:
+            raise DataError("The run names no data file; give the data (--data FILE).")
+        df = read_table(cfg.data.path, cfg.data.read, cfg.limits)
     df, _ = adapt_for_training(df, cfg)
     meta = run.meta
     val = split_indices(df, cfg.split, time_col=meta.get("time_col"), user_col=meta.get("user_col"))["val"]
