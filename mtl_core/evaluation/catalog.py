@@ -114,8 +114,8 @@ class _PairScorer:
         b, n = len(users), len(self.item_ok)
         cat = np.where(self.cat_item, self.items.cat[None], self.users.cat[users][:, None])
         num = np.where(self.num_item, self.items.num[None], self.users.num[users][:, None])
-        cols, pair = self.pre.collab_block(np.repeat(self.user_ids[users], n), np.tile(self.item_ids, b))
-        if len(cols):  # collaborative features belong to the (user, item) pair, not to one side
+        if getattr(self.pre, "collab_", None) is not None:  # pair features belong to (user, item), not one side
+            cols, pair = self.pre.collab_block(np.repeat(self.user_ids[users], n), np.tile(self.item_ids, b))
             num[:, :, cols] = pair.reshape(b, n, -1)
         split = EncodedSplit(cat=cat.reshape(b * n, -1), num=num.reshape(b * n, -1).astype(np.float32),
                              labels={}, index=np.arange(b * n))
