@@ -99,11 +99,12 @@ def test_upload_train_results_recommend(app_server, browser_page, screenshots, t
     assert_no_exception(pg)
     _shot(pg, screenshots, "results")
     pg.get_by_role("tab", name="Feature importance").click()
-    chart = _chart(pg, "Which features each task relies on")
+    _chart(pg, "Which features each task relies on")
     settle(pg)
     assert_no_exception(pg)
-    region_shot(pg, screenshots / "importance.png", chart, pg.locator('[data-testid="stDataFrame"]').filter(
-        has_text="click").last)
+    chart = pg.locator('[data-testid="stPlotlyChart"]').filter(
+        has=pg.locator(".gtitle", has_text="Which features each task relies on"))
+    region_shot(pg, screenshots / "importance.png", chart, chart)
 
     # Recommend
     _nav(pg, "Recommend")
