@@ -379,6 +379,11 @@ def setting_value(setting, value, name: str | None = None):
 
 
 # --------------------------------------------------------------------------- run
+#: keys a run's saved ``config.json`` holds as a report, not as settings (``columns``: what each
+#: column became, or why it is not used); ``RunConfig.from_dict`` reads past them
+REPORT_KEYS = ("columns",)
+
+
 @dataclass
 class RunConfig:
     """Everything needed to reproduce a run."""
@@ -416,7 +421,7 @@ class RunConfig:
         d = dict(d)
         data = dict(d.pop("data", {}) or {})
         read = _from_dict(ReadOptions, data.pop("read", None))
-        unknown = set(d) - {"preprocess", "split", "model", "train", "evaluation", "limits", "name", "parent"}
+        unknown = set(d) - {"preprocess", "split", "model", "train", "evaluation", "limits", "name", "parent"} - set(REPORT_KEYS)
         if unknown:
             raise ConfigError(f"Unknown configuration section(s): {', '.join(sorted(unknown))}.")
         return cls(

@@ -4,6 +4,7 @@ saved results of the trade-off lab).
 A run directory holds::
 
     config.json          complete RunConfig (``python -m mtl_core train --config`` reproduces it)
+                         plus ``columns``: what each column became, or why it is not used
     metrics.json         test metrics + train summary + split sizes
     curves.json          ROC / PR / calibration points per binary task (for plots)
     history.csv          epoch, split, task, loss and per-epoch validation metrics
