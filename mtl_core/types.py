@@ -7,7 +7,7 @@ numpy and JSON-serialisable through ``to_dict``/``from_dict``; nothing imports t
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -104,12 +104,16 @@ class EncodedSplit:
       ``inverse_target``). Multiclass: class index as float.
     - ``index``: positions of these rows in the frame given to ``transform`` (rows dropped
       by cleaning are absent).
+    - ``text``: free-text column -> its sparse TF-IDF ``[n, terms]`` (training vocabulary),
+      or None without text features; the scikit-learn baseline reads it instead of the
+      dense TF-IDF -> SVD columns in ``num``.
     """
 
     cat: np.ndarray
     num: np.ndarray
     labels: dict[str, np.ndarray]
     index: np.ndarray
+    text: dict[str, Any] | None = None
 
     def __len__(self) -> int:
         return int(self.index.shape[0])

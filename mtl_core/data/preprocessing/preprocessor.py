@@ -133,12 +133,15 @@ class Preprocessor:
         names = [n for c, st in self.text_state_.items() for n in text_features.names(c, st)]
         return names + (list(self.time_state_["names"]) if self.time_state_ else [])
 
-    def _derived(self, df: pd.DataFrame) -> np.ndarray:
-        blocks = [text_features.transform(df[c] if c in df.columns else None, len(df), st)
-                  for c, st in self.text_state_.items()]
+    def _derived(self, df: pd.DataFrame) -> tuple[np.ndarray, dict]:
+        """Dense text (SVD) and time features, and each text column's sparse TF-IDF."""
+        sparse = {c: text_features.tfidf(df[c] if c in df.columns else None, len(df), st)
+                  for c, st in self.text_state_.items()}
+        blocks = [text_features.project(sparse[c], len(df), st) for c, st in self.text_state_.items()]
         if self.time_state_:
             blocks.append(time_features.transform(df, self.time_state_))
-        return np.hstack(blocks) if blocks else np.zeros((len(df), 0))
+        return (np.hstack(blocks) if blocks else np.zeros((len(df), 0)),
+                {c: X for c, X in sparse.items() if X is not None})
 
     def _missing(self, col: str) -> str:
         return self.config.missing_per_column.get(col, self.config.missing)
@@ -185,7 +188,7 @@ class Preprocessor:
         self._check_columns(df, labels=False)
         X, keep, rep = self._clean(df, train=train)
         num = numeric.scale(self.scaler_, X)
-        derived = self._derived(df)
+        derived, text = self._derived(df)
         if derived.shape[1]:
             num = np.hstack([num, derived.astype(num.dtype)])
         cat = self._encode_cats(df)
@@ -193,10 +196,11 @@ class Preprocessor:
         self.last_report_ = {"rows_in": len(df), "rows_out": int(keep.sum()), "columns": rep}
         if keep.all():
             return EncodedSplit(cat=cat, num=np.ascontiguousarray(num), labels=y,
-                                index=np.arange(len(df), dtype=np.int64))
+                                index=np.arange(len(df), dtype=np.int64), text=text or None)
         return EncodedSplit(cat=cat[keep], num=np.ascontiguousarray(num[keep]),
                             labels={k: v[keep] for k, v in y.items()},
-                            index=np.flatnonzero(keep).astype(np.int64))
+                            index=np.flatnonzero(keep).astype(np.int64),
+                            text={c: X[keep] for c, X in text.items()} or None)
 
     def transform(self, df: pd.DataFrame) -> EncodedSplit:
         """Encode new rows (any split but the training one) with the statistics learnt in
