@@ -111,7 +111,8 @@ def score_rows(name: str, before: dict, after: dict, extra: dict | None = None) 
             pop = cat_a["baselines"]["popularity"].get("recall@10")
             cat = (f"{_fmt(cat_b.get('recall@10') if cat_b else None)} → {_fmt(cat_a.get('recall@10'))} "
                    f"(popularity {_fmt(pop)}; {cat_a['users']} users)")
-        warn = "; ".join(w if isinstance(w, str) else w.get("code", str(w)) for w in a.get("warnings") or [])
+        warns = list(a.get("warnings") or []) + list((cat_a or {}).get("warnings") or [])
+        warn = "; ".join(w if isinstance(w, str) else w.get("code", str(w)) for w in warns)
         shown = " / ".join(_fmt(v) for v in vals)
         rows.append(f"| {name} | {task} ({a.get('positive') or a['kind']}) | {metric} {shown} | {_fmt(base)}{ll} | "
                     f"{cat} | {warn or 'none'} |")
@@ -126,6 +127,14 @@ def column_changes(before: dict, after: dict) -> str:
         if b.get("as") != a["as"]:
             out.append(f"`{col}`: {b.get('as', 'absent')} → {a['as']}")
     return "<br>".join(out) or "no change"
+
+
+def column_uses(after: dict) -> str:
+    """Every column and what it became in the 'after' run, shortly."""
+    def short(u: dict) -> str:
+        text = u["as"].removeprefix("feature: ").split(";")[0].split(" (")[0]
+        return text.replace("time features: hour, weekday, month, days since user/item first seen", "time features")
+    return "; ".join(f"`{c}` {short(u)}" for c, u in after["columns"].items())
 
 
 def _before_read(source, **kw) -> str:
@@ -218,6 +227,8 @@ def report(out: dict) -> str:
     lines += ["", "| data | columns whose use changed (before → after) |", "|---|---|"]
     lines += [f"| {e['name']} | {column_changes(e['before'], e['after']) if e['before'] else 'before: unreadable'} |"
               for e in out.values()]
+    lines += ["", "| data | what each column became (after) |", "|---|---|"]
+    lines += [f"| {e['name'].split(' (')[0]} | {column_uses(e['after'])} |" for e in out.values()]
     lines += ["", "| data | task (positive) | test metric before / after"
               + (" / scikit-learn" if any("sklearn" in e for e in out.values()) else "")
               + " | baseline | catalogue Recall@10 before → after (popularity) | warnings after |",
