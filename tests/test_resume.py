@@ -175,3 +175,32 @@ def test_folder_without_settings_cannot_be_resumed(tmp_path):
     assert item["cannot_resume"] == "it was stopped before its settings were saved"
     with pytest.raises(DataError, match="'early' cannot be resumed: it was stopped before its settings"):
         resume_run(folder)
+
+
+# --------------------------------------------------------------------------- the app's Resume button
+def test_results_page_resumes_an_interrupted_run_and_explains_one_it_cannot(runs_root, monkeypatch):
+    from apptest_support import assert_no_errors, open_page
+    from mtl_core.app import state as app_state
+    from pages._ui import job_manager
+
+    sid = app_state.new_session_id()
+    folder = _interrupt(_config(epochs=3, patience=0), make_synthetic(rows=600, seed=1), runs_root / sid, 1, monkeypatch)
+    early = runs_root / sid / ".tmp-early"
+    early.mkdir()
+    (early / "status.json").write_text(json.dumps({"status": "running", "pid": DEAD_PID, "epoch": 0}))
+    run_id = folder.name[len(".tmp-"):]
+
+    at = open_page("pages/results.py", sid)
+    assert_no_errors(at)
+    assert any(f"{run_id} · interrupted after epoch 1 of 3" == t.value for t in at.text)
+    assert any("Cannot be resumed" in c.value and "settings were saved" in c.value for c in at.caption)
+    assert at.button(key="resume_tmp_early").disabled
+    at.button(key=f"resume_tmp_{run_id}").click().run()
+    assert_no_errors(at)
+    job = job_manager().latest_for(sid)
+    assert job.name == f"resume {run_id}" and job.wait(120) and job.status == "done", job.snapshot()
+    at.run()
+    assert_no_errors(at)
+    assert any(f"The resumed run `{run_id}` is saved." in s.value for s in at.success)
+    assert (runs_root / sid / run_id / "metrics.json").is_file() and not folder.exists()
+    assert at.selectbox(key="res_run").value == str(runs_root / sid / run_id)  # it is this session's run now
