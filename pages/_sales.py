@@ -3,8 +3,6 @@ the Results page's "Score a file", "Continue training on new data" and "Export t
 (logic in mtl_core.data.sales / mtl_core.predict / mtl_core.export)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from mtl_core.safe_text import md
@@ -159,7 +157,7 @@ def resume_progress(job, rid: str, doing: str = "Continuing", saved: str = "The 
             return
         if status == "done" and snap.get("run_dir"):
             # a run id is [A-Za-z0-9_.-] (RunWriter): safe in a code span, where escapes would show
-            st.success(f"{saved} `{Path(str(snap['run_dir'])).name}` is saved.",
+            st.success(f"{saved} `{str(snap['run_dir']).rsplit('/', 1)[-1]}` is saved.",
                        icon=":material/check_circle:")
             if st.button("Open the new run", key=f"resume_open_{rid}", icon=":material/monitoring:"):
                 st.session_state["selected_run"] = str(snap["run_dir"])
