@@ -83,14 +83,20 @@ def test_resumed_run_equals_an_uninterrupted_one(weighting, tmp_path, monkeypatc
     load_run(res.run_dir).model()  # a complete, loadable run
 
 
-def test_cli_resumes_an_interrupted_run_read_from_a_file(tmp_path, monkeypatch, capsys):
+def _cut_file_run(tmp_path, monkeypatch):
+    """(an interrupted run read from a CSV file, cut after epoch 1 of 4; that file)."""
     data = tmp_path / "d.csv"
     make_synthetic(rows=800, seed=4).to_csv(data, index=False)
     cfg = _config(epochs=4, patience=0)
     cfg.data.path = str(data)
-    folder = _interrupt(cfg, None, tmp_path / "runs", 1, monkeypatch)
+    return _interrupt(cfg, None, tmp_path / "runs", 1, monkeypatch), data
+
+
+def test_cli_resumes_an_interrupted_run_read_from_a_file(tmp_path, monkeypatch, capsys):
+    folder, data = _cut_file_run(tmp_path, monkeypatch)
     assert not (folder / "data.parquet").exists()  # a file is read again, not copied
-    assert main(["train", "--resume", str(folder), "--quiet"]) == 0
+    moved = data.rename(tmp_path / "moved.csv")
+    assert main(["train", "--resume", str(folder), "--quiet", "--data", str(moved)]) == 0
     out = capsys.readouterr().out
     summary = json.loads(out[out.index("{\n"):])
     assert summary["train"]["epochs"] == 4 and summary["train"]["resumed_after_epoch"] == 1
@@ -98,11 +104,7 @@ def test_cli_resumes_an_interrupted_run_read_from_a_file(tmp_path, monkeypatch, 
 
 
 def test_changed_data_file_is_refused(tmp_path, monkeypatch, capsys):
-    data = tmp_path / "d.csv"
-    make_synthetic(rows=800, seed=4).to_csv(data, index=False)
-    cfg = _config(epochs=4, patience=0)
-    cfg.data.path = str(data)
-    folder = _interrupt(cfg, None, tmp_path / "runs", 1, monkeypatch)
+    folder, data = _cut_file_run(tmp_path, monkeypatch)
     make_synthetic(rows=800, seed=5).to_csv(data, index=False)
     assert main(["train", "--resume", str(folder)]) == 2
     err = capsys.readouterr().err
