@@ -206,3 +206,16 @@ def test_results_page_resumes_an_interrupted_run_and_explains_one_it_cannot(runs
     assert any(f"The resumed run `{run_id}` is saved." in s.value for s in at.success)
     assert (runs_root / sid / run_id / "metrics.json").is_file() and not folder.exists()
     assert at.selectbox(key="res_run").value == str(runs_root / sid / run_id)  # it is this session's run now
+
+
+def test_run_cut_right_after_early_stopping_does_not_train_on(tmp_path, monkeypatch):
+    df = make_synthetic(rows=1200, seed=2)
+    cfg = lambda: _config("fixed", epochs=40, patience=1)  # noqa: E731
+    whole = run_experiment(cfg(), df, runs_root=tmp_path / "whole")
+    assert whole.metrics["train"]["stopped"] == "early_stopping"  # the case this test is about
+    last = whole.metrics["train"]["epochs"]
+    folder = _interrupt(cfg(), df, tmp_path / "cut", last, monkeypatch)  # cut after the stopping epoch
+    seen = []
+    res = resume_run(folder, callback=lambda ev: seen.append(ev.epoch) if ev.kind == "epoch" else None)
+    assert seen == [] and res.metrics["train"]["stopped"] == "early_stopping"
+    _same_run(whole.run_dir, res.run_dir)

@@ -139,14 +139,15 @@ class Trainer:
         weights_history: list[dict] = []
         diagnostics: list[dict] = []
         stopper = EarlyStopping(cfg.early_stopping_metric, cfg.patience)
-        done = 0
+        done, last, stopped, message = 0, cfg.epochs, "completed", ""
         if resume is not None:
             done, history, weights_history, diagnostics = restore(resume, loop, stopper, progress)
+            if stopper.patience and stopper.bad_epochs >= stopper.patience:  # it had just stopped early
+                last, stopped, message = done, "early_stopping", stopper.message
         last_good_state = copy.deepcopy(model.state_dict())
-        stopped, message = "completed", ""
         progress.start(weighting.weights(), f"training on {self.device.type}" + (f", resumed after epoch {done}" if done else ""))
         epoch = done
-        for epoch in range(done + 1, cfg.epochs + 1):
+        for epoch in range(done + 1, last + 1):
             loss_sum, cnt_sum, cancelled = loop.run_epoch(epoch, progress, cancel)
             if cancelled and cnt_sum.sum() == 0:
                 stopped, message, epoch = "cancelled", f"stopped by the user in epoch {epoch}", epoch - 1
