@@ -322,6 +322,7 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
     t0 = time.perf_counter()
     prep = prepare(config, df)
     t_prep = time.perf_counter() - t0
+    trainer = _trainer(prep)  # a model too large or a bad setting fails before any folder exists
     writer = None
     # data-parallel run under torchrun: only rank 0 evaluates and writes the run directory
     if save and _rank0():
@@ -333,7 +334,7 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
         except BaseException:
             writer.abort()
             raise
-    return _train_and_save(prep, writer, callback, cancel, t_prep, save)
+    return _train_and_save(prep, trainer, writer, callback, cancel, t_prep, save)
 
 
 def resume_run(folder: str | Path, callback: Callable | None = None, cancel=None, background: bool = False,
@@ -355,31 +356,38 @@ def resume_run(folder: str | Path, callback: Callable | None = None, cancel=None
     t0 = time.perf_counter()
     prep = prepare(config, df)
     check_fingerprint(folder, prep, expected)
+    trainer = _trainer(prep, resume=True)
     writer = reopen(folder)
-    return _train_and_save(prep, writer, callback, cancel, time.perf_counter() - t0, True, state)
+    return _train_and_save(prep, trainer, writer, callback, cancel, time.perf_counter() - t0, True, state)
 
 
 def _rank0() -> bool:
     return os.environ.get("RANK", "0") == "0" or int(os.environ.get("WORLD_SIZE", "1")) <= 1
 
 
-def _train_and_save(prep: Prepared, writer, callback, cancel, t_prep: float, save: bool,
-                    resume: dict | None = None) -> RunResult:
-    """Build the model, train (from ``resume``'s epoch when given), evaluate and write the run
-    into ``writer`` (None: nothing is written)."""
+def _trainer(prep: Prepared, resume: bool = False):
+    """The seeded model (a continued run's starts from its parent's weights, a resumed run's
+    from its checkpoint later) and its trainer, which checks the training settings."""
     import torch
 
     from .predict import load_parent_weights
-    from .runs import save_run
-    from .runs.resume import write_checkpoint
     from .training.trainer import Trainer
 
     config = prep.config
     torch.manual_seed(config.train.seed)
     model = build_run_model(prep)
-    if resume is None:
+    if not resume:
         load_parent_weights(model, config)
-    trainer = Trainer(model, prep.task_infos, config.train, inverse_target=prep.preprocessor.inverse_target)
+    return Trainer(model, prep.task_infos, config.train, inverse_target=prep.preprocessor.inverse_target)
+
+
+def _train_and_save(prep: Prepared, trainer, writer, callback, cancel, t_prep: float, save: bool,
+                    resume: dict | None = None) -> RunResult:
+    """Train (from ``resume``'s epoch when given), evaluate and write the run into ``writer``
+    (None: nothing is written)."""
+    from .runs import save_run
+    from .runs.resume import write_checkpoint
+
     checkpoint = None
     if writer is not None:
         callback = writer.follow(callback)  # status.json keeps the last completed epoch

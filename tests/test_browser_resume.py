@@ -48,11 +48,20 @@ def _start_training(pg, url: str) -> str:
     return _token(pg)
 
 
+def _epoch_done(tmp: Path) -> bool:
+    """The checkpoint of a completed epoch is on disk and status.json says so (it is written
+    right after the checkpoint)."""
+    try:
+        return (tmp / "checkpoint.pt").is_file() and json.loads((tmp / "status.json").read_text())["epoch"] >= 1
+    except (OSError, ValueError, KeyError):  # status.json being replaced
+        return False
+
+
 def _wait_for_checkpoint(folder: Path, proc, timeout: float = 240.0) -> Path:
     """The run's temporary folder once it holds the checkpoint of a completed epoch."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = [p for p in folder.glob(".tmp-*") if (p / "checkpoint.pt").is_file()]
+        found = [p for p in folder.glob(".tmp-*") if _epoch_done(p)]
         if found:
             return found[0]
         assert proc.poll() is None, "the server ended by itself"
