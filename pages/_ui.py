@@ -192,6 +192,8 @@ def run_page(title: str, key: str, manage: bool = False):
     init_state()
     st.title(title)
     if manage:
+        from pages._interrupted import interrupted_panel
+
         interrupted_panel()
     run = pick_run(key)
     if run is None:
@@ -412,25 +414,6 @@ def pick_run(key: str):
                           help="Runs trained in this browser session, newest first.")
     st.session_state["selected_run"] = choice
     return load_run_cached(choice)
-
-
-def interrupted_panel() -> None:
-    """Runs of this session cut by a server restart or a crash: say so, with the last
-    completed epoch, and offer to delete them."""
-    from mtl_core.runs import delete_run, list_interrupted
-
-    items = [i for i in list_interrupted(runs_root()) if i["status"] == "interrupted"]
-    if not items:
-        return
-    st.warning(f"{len(items)} run(s) of this session were interrupted (server restart or crash) and "
-               "were not saved as finished runs.", icon=":material/warning:")
-    for item in items:
-        c1, c2 = st.columns([4, 1], vertical_alignment="center")
-        epochs = f" of {item['epochs']}" if item.get("epochs") else ""
-        c1.text(f"{item['run_id']} · interrupted after epoch {item['epoch']}{epochs}")
-        if c2.button("Delete", key=f"del_tmp_{item['run_id']}", icon=":material/delete:"):
-            delete_run(item["path"])
-            st.rerun()
 
 
 def own_run(run) -> bool:

@@ -11,13 +11,14 @@ from mtl_core.models import MODELS
 from mtl_core.weighting import WEIGHTINGS
 from mtl_core.safe_text import md
 from pages import _ui
+from pages._interrupted import interrupted_panel
 
 _ui.ensure_app()
 _ui.init_state()
 
 ss = st.session_state
 st.title("Train")
-_ui.interrupted_panel()
+interrupted_panel(progress=False)  # a resumed run's progress shows below, like any job's
 if not _ui.need_data():
     st.stop()
 
