@@ -311,6 +311,8 @@ DRIVING_SCORE = {"click": "a", "dwell_time": "a", "cart": "b", "purchase": "b", 
 _NEEDS = {"cart": "click", "purchase": "cart", "rating": "click", "sales": "purchase"}
 #: task pairs whose correlation follows ρ and nothing else (no funnel, every row labelled)
 UNTIED_PAIRS = [("dwell_time", "basket_value")]
+#: the columns ``engagement_targets=True`` adds (affine in the scores: never features of other tasks)
+ENGAGEMENT_COLUMNS = ("dwell_time", "basket_value")
 
 
 def _ancestors(col: str) -> list[str]:

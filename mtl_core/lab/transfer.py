@@ -188,6 +188,21 @@ def summarise_transfer(per_seed: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=TRANSFER_COLUMNS)
 
 
+def few_positives(per_seed: pd.DataFrame, minimum: int = MIN_TEST_POSITIVES) -> list[str]:
+    """A warning per binary task with fewer than ``minimum`` positives in some seed's test
+    split (its AUC, and so the paired difference, is then coarse and noisy)."""
+    if per_seed is None or per_seed.empty or "test_positives" not in per_seed.columns:
+        return []
+    out = []
+    for task, g in per_seed.groupby("task", sort=False):
+        pos = pd.to_numeric(g["test_positives"], errors="coerce").dropna()
+        if len(pos) and pos.min() < minimum:
+            out.append(f"{task} has only {int(pos.min())} positive label(s) in the test split (fewer than "
+                       f"{minimum}): its AUC moves a lot when a few rows are ranked differently, so read "
+                       "its difference with care, or use more rows.")
+    return out
+
+
 def list_transfers(root=None) -> list[dict]:
     """Saved negative-transfer checks under ``<root>/transfer``, newest first."""
     return list_results(root, "transfer", "transfer.json")
