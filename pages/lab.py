@@ -135,6 +135,13 @@ def _seeds_input(key: str, default: str = "0,1,2") -> list[int] | None:
         return None
 
 
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` without its ``attrs`` (per-seed frames there cannot be sent to the browser)."""
+    out = df.copy(deep=False)
+    out.attrs = {}
+    return out
+
+
 def _captions(lines: list[str]) -> None:
     for line in lines:
         st.caption(md(line))
@@ -220,7 +227,7 @@ with tab_diag:
                 from mtl_core.models import gate_experts
 
                 fig = figures.gate_heatmap(gates, gate_experts(run.config.model.arch, tasks, run.config.model))
-                fig.update_layout(title={"text": f"Gate weights per task (epoch {ep}; white = uniform 1/E)"})
+                fig.update_layout(title={"text": fig.layout.title.text.replace("per task", f"per task (epoch {ep})")})
                 _ui.plot(_foot(fig, rcfg), key=f"lab_gates_{rid}")
                 st.caption("Mean gate weight of each task on each expert, on validation rows, on a fixed 0–1 "
                            "scale: white is the uniform weight 1/E (no preference), red above it, blue below. "
@@ -300,7 +307,7 @@ with tab_nt:
                             lab.VERDICT_POSITIVE: f"✓ {lab.VERDICT_POSITIVE}"}.get(v, v)
 
                 show = table.assign(verdict=table["verdict"].map(_flag))
-                st.dataframe(show, hide_index=True, key="nt_table",
+                st.dataframe(_plain(show), hide_index=True, key="nt_table",
                              column_config={c: st.column_config.NumberColumn(format="%.4f")
                                             for c in ("mt_mean", "st_mean", "diff", "std")})
                 st.caption(f"diff > 0: the multi-task model is better (for RMSE, lower is better, so the sign is "
@@ -425,6 +432,6 @@ with tab_corr:
                        f"{latest.get('rows', '?'):,} rows · {latest.get('epochs', '?')} epochs · seeds "
                        f"{', '.join(map(str, latest.get('seeds', [])))} · {latest.get('seconds', '?')} s · "
                        f"{latest.get('status', '')}")
-            st.dataframe(res, hide_index=True, key=f"cl_table_{latest['id']}",
+            st.dataframe(_plain(res), hide_index=True, key=f"cl_table_{latest['id']}",
                          column_config={c: st.column_config.NumberColumn(format="%.4f")
                                         for c in ("value", "std", "vs_single", "vs_single_std")})
