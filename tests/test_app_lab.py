@@ -181,3 +181,23 @@ def test_a_new_sweep_replaces_the_selected_one(runs_root):
     assert_no_errors(at)
     assert at.selectbox(key="ps_saved").value == newer
     assert shown(at) == [0.72]
+
+
+def test_compare_page_tells_runs_differing_only_in_rho_apart(runs_root):
+    from mtl_core.pipeline import run_experiment
+
+    sid = app_state.new_session_id()
+    root = app_state.session_runs_root(runs_root, sid)
+    for rho in (-1.0, 0.0, 1.0):
+        cfg = _cfg("shared_bottom")
+        cfg.train.epochs, cfg.train.diagnostics = 1, False
+        run_experiment(cfg, make_synthetic(rows=600, task_correlation=rho, seed=0), runs_root=root)
+    at = open_page("pages/compare.py", sid)
+    assert_no_errors(at)
+    assert not any("identical settings" in i.value for i in at.info)
+    diff = at.dataframe[2].value
+    assert list(diff.index) == ["data.source.params.task_correlation"]
+    assert sorted(float(v) for v in diff.iloc[0]) == [-1.0, 0.0, 1.0]
+    assert "data" in at.dataframe[1].value.index  # the metrics table names each run's data
+    labels = at.multiselect(key="cmp_runs").options
+    assert all("task_correlation=" in label for label in labels)
