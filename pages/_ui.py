@@ -483,5 +483,13 @@ def integer_epochs(fig):
     return whole_epochs(fig)
 
 
-def plot(fig, key: str | None = None) -> None:
+def plot(fig, key: str | None = None, run=None) -> None:
+    """Show ``fig``; with ``run`` (a LoadedRun) it gets the footer 'data · seed · architecture'
+    of that run, so a downloaded image says what produced it."""
+    if run is not None:
+        from mtl_core.data.provenance import describe
+        from mtl_core.figures.common import footer
+
+        cfg = run.config
+        footer(fig, describe(cfg.data.source), cfg.train.seed, cfg.model.arch)
     st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
