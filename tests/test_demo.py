@@ -206,3 +206,35 @@ def test_paired_difference_bars_and_few_positives_warning():
 def test_whole_epochs_on_a_figure_without_traces():
     fig = whole_epochs(F.loss_curves(None))
     assert fig.layout.xaxis.dtick == 1
+
+
+def test_data_page_shows_realised_correlation_and_warns_on_a_funnel_pair(runs_root):
+    from apptest_support import assert_no_errors, open_page
+
+    at = open_page("pages/data.py")
+    at.number_input(key="syn_rows").set_value(2000)
+    at.slider(key="syn_corr").set_value(-1.0)
+    at.button(key="syn_go").click().run()
+    assert_no_errors(at)
+    assert list(at.session_state["tasks"]) == ["dwell_time", "basket_value"]
+    assert at.session_state["data_source"]["params"]["task_correlation"] == -1.0
+    line = next(c.value for c in at.caption if "realised correlation" in c.value)
+    assert "labels -0." in line  # opposed scores, opposed labels
+    assert not any("coupled by construction" in w.value for w in at.warning)
+    at.selectbox(key="syn_pair").set_value("click|purchase").run()
+    assert any("coupled by construction" in w.value for w in at.warning)
+
+
+def test_pareto_sweep_repeats_over_the_chosen_seeds_and_records_the_data(tmp_path):
+    from mtl_core.lab import load_sweep, pareto_sweep
+
+    cfg = RunConfig(data=DataConfig(tasks=["click", "purchase"], user_col="user_id", item_col="item_id"),
+                    model=ModelConfig(arch="shared_bottom", embed_dim=4, hidden=[4], tower_hidden=[2]),
+                    train=TrainConfig(epochs=1, batch_size=512, num_threads=1, diagnostics=False))
+    df = synth.make_synthetic(rows=600, task_correlation=0.3, seed=4)
+    res = pareto_sweep(cfg, df, "click", "purchase", n_points=1, learned=[], include_single=False,
+                       seeds=[5, 7], runs_root=tmp_path)
+    assert res.meta["seeds"] == [5, 7] and sorted(res.meta["per_seed"]["seed"]) == [5, 7]
+    assert res.points["n_seeds"].tolist() == [2] and res.points["x_se"].notna().all()
+    assert res.meta["config"]["data"]["source"]["params"]["task_correlation"] == 0.3
+    assert (res.path / "per_seed.csv").exists() and load_sweep(res.path).points["n_seeds"].tolist() == [2]
