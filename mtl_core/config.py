@@ -88,6 +88,8 @@ class DataConfig:
     ``tasks`` are task specs as strings: ``COLUMN[:binary|regression|multiclass][=POSITIVE]``.
     ``roles`` overrides inferred roles (column -> role name, see ``schema.Role``).
     ``drop`` lists columns never used as features.
+    ``source`` is the data's provenance (``mtl_core.data.provenance``): file name, size and
+    SHA-256 of the bytes read, or the generator and its parameters; set when the data is read.
     """
 
     path: str | None = None
@@ -99,9 +101,12 @@ class DataConfig:
     item_col: str | None = None
     time_col: str | None = None
     session_col: str | None = None
+    source: dict = field(default_factory=dict)
 
     def validate(self) -> "DataConfig":
         self.read.validate()
+        if not isinstance(self.source, dict):
+            raise ConfigError("data.source must be a JSON object (the data's provenance), e.g. {}.")
         if not isinstance(self.tasks, list) or not self.tasks:
             raise ConfigError("data.tasks must list at least one task, e.g. ['click', 'rating:regression'].")
         from .data.schema import parse_task_spec

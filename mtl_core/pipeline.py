@@ -89,6 +89,7 @@ def _feature_columns(df: pd.DataFrame, schema, skip: set, text_dims: int) -> tup
 def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     """Validate the configuration against the data, split and fit preprocessing."""
     from .data.keys import canonical_ids
+    from .data.provenance import source_of
     from .data.sales import adapt_for_training
     from .data.schema import check_features_vs_tasks, id_like_columns, infer_schema, parse_task_spec, resolve_tasks
     from .data.usage import column_usage
@@ -97,6 +98,8 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     config.validate()
     if df is None:
         df = load_data(config)
+    if not config.data.source:
+        config.data.source = source_of(df)
     df, notes = adapt_for_training(df, config)
     if len(df) == 0:
         raise DataError("The data has no rows.")

@@ -264,9 +264,11 @@ def read_sample() -> pd.DataFrame:
 def set_data(df: pd.DataFrame, name: str, source: str, tasks: list[str] | None = None) -> None:
     """Make ``df`` the working table: infer its schema, reset choices bound to old data."""
     from mtl_core.data.keys import canonical_ids
+    from mtl_core.data.provenance import table_source
     from mtl_core.data.schema import id_like_columns, infer_schema
 
     ss = st.session_state
+    ss["data_source"] = table_source(df, name, source, ss.get("data_source"))
     schema = infer_schema(df)
     df = canonical_ids(df, id_like_columns(schema))  # ids written 14911, not 14911.0
     ss["df"] = df
@@ -457,11 +459,20 @@ def forget_session() -> None:
 
 
 def integer_epochs(fig):
-    """Epoch axes tick on whole epochs (no 1.2, 1.4 … between two epochs)."""
-    fig.update_xaxes(tick0=1, dtick=1 if len(fig.data) and max(
-        (max(tr.x) if tr.x is not None and len(tr.x) else 1) for tr in fig.data) <= 20 else None)
-    return fig
+    """Epoch axes tick on whole epochs (no 1.2, 1.4 … between two epochs); see
+    ``figures.common.whole_epochs`` (the training figures already apply it)."""
+    from mtl_core.figures.common import whole_epochs
+
+    return whole_epochs(fig)
 
 
-def plot(fig, key: str | None = None) -> None:
+def plot(fig, key: str | None = None, run=None) -> None:
+    """Show ``fig``; with ``run`` (a LoadedRun) it gets the footer 'data · seed · architecture'
+    of that run, so a downloaded image says what produced it."""
+    if run is not None:
+        from mtl_core.data.provenance import describe
+        from mtl_core.figures.common import footer
+
+        cfg = run.config
+        footer(fig, describe(cfg.data.source), cfg.train.seed, cfg.model.arch)
     st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})

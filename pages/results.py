@@ -15,6 +15,7 @@ from mtl_core.evaluation.baselines import baseline_table  # noqa: E402
 from mtl_core.evaluation.catalog import catalog_table  # noqa: E402
 from mtl_core.evaluation.metrics import binary_at_threshold, metrics_table, to_safe_csv  # noqa: E402
 from mtl_core.evaluation.thresholds import describe_threshold  # noqa: E402
+from mtl_core.models import gate_experts  # noqa: E402
 
 metrics = run.metrics or {}
 task_metrics: dict = metrics.get("tasks", {})
@@ -87,7 +88,7 @@ tabs = dict(zip(tab_names, st.tabs(tab_names)))
 if binary:
     with tabs["Binary tasks"]:
         with _ui.errors_here():
-            _ui.plot(figures.metric_bars(metrics), key=f"fig_bars_{rid}")
+            _ui.plot(figures.metric_bars(metrics), key=f"fig_bars_{rid}", run=run)
         st.caption("Move a task's threshold to trade precision for recall: the confusion matrix and "
                    "scores are recomputed from the stored test predictions.")
         cols = st.columns(min(2, len(binary)))
@@ -120,7 +121,7 @@ if binary:
                     else:
                         labels = [f"not {pos}", str(pos)]
                     _ui.plot(figures.confusion_heatmap(res["confusion"], labels, f"{t}: confusion matrix at {thr:.3f}"),
-                             key=f"fig_cm_{rid}_{t}")
+                             key=f"fig_cm_{rid}_{t}", run=run)
     with tabs["ROC · PR · calibration"]:
         curves = run.curves or {}
         if not curves:
@@ -129,10 +130,10 @@ if binary:
             with _ui.errors_here():
                 c1, c2 = st.columns(2)
                 with c1:
-                    _ui.plot(figures.roc_curves(curves), key=f"fig_roc_{rid}")
+                    _ui.plot(figures.roc_curves(curves), key=f"fig_roc_{rid}", run=run)
                 with c2:
-                    _ui.plot(figures.pr_curves(curves), key=f"fig_pr_{rid}")
-                _ui.plot(figures.calibration_plot(curves), key=f"fig_cal_{rid}")
+                    _ui.plot(figures.pr_curves(curves), key=f"fig_pr_{rid}", run=run)
+                _ui.plot(figures.calibration_plot(curves), key=f"fig_cal_{rid}", run=run)
                 st.caption("Calibration: points on the diagonal mean a predicted 30% is right 30% of the time.")
 
 if regression:
@@ -149,9 +150,9 @@ if regression:
                     continue
                 c1, c2 = st.columns(2)
                 with c1:
-                    _ui.plot(figures.pred_vs_actual(y.to_numpy(), p.to_numpy(), t), key=f"fig_pva_{rid}_{t}")
+                    _ui.plot(figures.pred_vs_actual(y.to_numpy(), p.to_numpy(), t), key=f"fig_pva_{rid}_{t}", run=run)
                 with c2:
-                    _ui.plot(figures.residuals_hist(y.to_numpy(), p.to_numpy(), t), key=f"fig_res_{rid}_{t}")
+                    _ui.plot(figures.residuals_hist(y.to_numpy(), p.to_numpy(), t), key=f"fig_res_{rid}_{t}", run=run)
 
 if multiclass:
     with tabs["Multiclass tasks"]:
@@ -165,7 +166,7 @@ if multiclass:
                 classes = m.get("classes") or (info.classes if info is not None else None)
                 if m.get("confusion"):
                     _ui.plot(figures.confusion_heatmap(m["confusion"], classes, f"{t}: confusion matrix"),
-                             key=f"fig_mcm_{rid}_{t}")
+                             key=f"fig_mcm_{rid}_{t}", run=run)
 
 with tabs["Ranking"]:
     catalog = metrics.get("catalog") or {}
@@ -188,22 +189,23 @@ with tabs["Ranking"]:
                    "those few rows, so they run high (Hit@10 is 1.0 for a user with under 10 test rows) and "
                    "say little about ranking the catalogue.")
     with _ui.errors_here():
-        _ui.plot(figures.ranking_bars(ranking), key=f"fig_rank_{rid}")
+        _ui.plot(figures.ranking_bars(ranking), key=f"fig_rank_{rid}", run=run)
 
 with tabs["Training"]:
     with _ui.errors_here():
-        _ui.plot(_ui.integer_epochs(figures.loss_curves(run.history)), key=f"fig_hist_{rid}")
+        _ui.plot(_ui.integer_epochs(figures.loss_curves(run.history)), key=f"fig_hist_{rid}", run=run)
         wh = run.weights_history
         if wh is not None and len(wh) and wh["weight"].nunique() > 1:
-            _ui.plot(figures.task_weights_over_time(wh), key=f"fig_w_{rid}")
+            _ui.plot(figures.task_weights_over_time(wh), key=f"fig_w_{rid}", run=run)
         diag = run.diagnostics or []
         last = diag[-1] if diag else {}
         if isinstance(last.get("cosine"), dict) and last["cosine"]:
-            _ui.plot(figures.grad_cosine_heatmap(last["cosine"], list(task_metrics)), key=f"fig_cos_{rid}")
+            _ui.plot(figures.grad_cosine_heatmap(last["cosine"], list(task_metrics)), key=f"fig_cos_{rid}", run=run)
             st.caption("Cosine between task gradients on the shared representation (last epoch): "
                        "negative values mean the tasks pull the shared layers in opposite directions.")
         if isinstance(last.get("gates"), dict) and last["gates"]:
-            _ui.plot(figures.gate_heatmap(last["gates"]), key=f"fig_gates_{rid}")
+            _ui.plot(figures.gate_heatmap(last["gates"], gate_experts(run.config.model.arch, list(task_metrics),
+                                                                     run.config.model)), key=f"fig_gates_{rid}", run=run)
 
 with tabs["Downloads"]:
     st.caption("Everything needed to reproduce or reuse this run. CSV cells that a spreadsheet "

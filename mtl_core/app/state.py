@@ -34,6 +34,7 @@ _SID_RE = re.compile(r"[0-9a-f]{32}")
 DEFAULTS: dict[str, Any] = {
     "df": None,  # the working table (pandas DataFrame)
     "data_name": "",  # where it came from, for display
+    "data_source": {},  # its provenance (mtl_core.data.provenance), written to config.json as data.source
     "data_version": 0,  # bumped whenever df changes: resets widgets bound to the old data
     "schema": None,  # schema.Schema inferred for df
     "roles": {},  # column -> role overrides
@@ -250,6 +251,7 @@ def build_config(state: dict, settings: dict, num_threads: int = 0) -> RunConfig
             tasks=task_specs(tasks, state.get("task_kinds") or {}, state.get("task_positive") or {}),
             roles=roles,
             drop=[c for c in (state.get("drop") or []) if c not in tasks],
+            source=dict(state.get("data_source") or {}),
             **ids,
         ),
         preprocess=PreprocessConfig(**{k: v for k, v in pre.items()
@@ -283,11 +285,12 @@ def history_frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def run_label(info: Any) -> str:
-    """'name · mmoe · click, purchase · 2026-11-27 21:30' for a RunInfo."""
+    """'name · mmoe · click, purchase · data · 2026-11-27 21:30' for a RunInfo (data: its
+    provenance in one line, when recorded)."""
     created = str(getattr(info, "created", "") or "").replace("T", " ")[:16]
     name = getattr(info, "name", None) or getattr(info, "run_id", "run")
     tasks = ", ".join(map(str, getattr(info, "tasks", []) or []))
-    parts = [str(name), str(getattr(info, "arch", "") or ""), tasks, created]
+    parts = [str(name), str(getattr(info, "arch", "") or ""), tasks, str(getattr(info, "data", "") or ""), created]
     status = getattr(info, "status", "")
     if status and status not in ("completed", "done", "ok"):
         parts.append(str(status))

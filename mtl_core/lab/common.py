@@ -78,11 +78,17 @@ def check_seeds(seeds) -> list[int]:
 
 
 def load_df(config: RunConfig, df: pd.DataFrame | None) -> pd.DataFrame:
-    if df is not None:
-        return df
-    from ..pipeline import load_data
+    """``df``, or the config's data file read; the config records the table's provenance
+    (``data.source``) when it has none yet."""
+    from ..data.provenance import source_of
 
-    return load_data(config)
+    if df is None:
+        from ..pipeline import load_data
+
+        df = load_data(config)
+    if not config.data.source:
+        config.data.source = source_of(df)
+    return df
 
 
 def with_seed(config: RunConfig, seed: int) -> RunConfig:

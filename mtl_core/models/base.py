@@ -221,6 +221,12 @@ class MultiTaskModel(nn.Module):
         ``config`` (``ModelConfig``); see ``models.diagram``."""
         raise NotImplementedError(f"{cls.__name__} does not describe its diagram")
 
+    @classmethod
+    def gate_experts(cls, tasks, config) -> dict[str, list[str]]:
+        """Gate key (as in ``gate_weights``) -> the names of the experts it mixes, in gate
+        order; ``{}`` for models without gates."""
+        return {}
+
     # -- initialisation -----------------------------------------------------------------
     def init_weights(self, scheme: str) -> None:
         """Apply ``default`` (PyTorch's), ``xavier`` or ``kaiming`` init to Linear layers.

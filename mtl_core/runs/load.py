@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import RunConfig
+from ..data.provenance import describe
 from ..errors import DataError
 from ..evaluation.headline import headline_value
 from . import check
@@ -27,6 +28,7 @@ class RunInfo:
     arch: str
     tasks: list[str]
     summary: dict = field(default_factory=dict)  # task -> headline metric value
+    data: str = ""  # the data's provenance in one line (``provenance.describe``); "" for older runs
 
 
 def run_info(path: Path) -> RunInfo | None:
@@ -42,6 +44,7 @@ def run_info(path: Path) -> RunInfo | None:
         path=path, run_id=path.name, name=cfg.get("name") or path.name, created=created,
         status=status.get("status", "complete"), arch=cfg.get("model", {}).get("arch", "?"), tasks=tasks,
         summary={t: headline_value(m)[1] for t, m in metrics.get("tasks", {}).items()},
+        data=describe((cfg.get("data") or {}).get("source")),
     )
 
 
