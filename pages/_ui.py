@@ -260,7 +260,8 @@ def read_sample() -> pd.DataFrame:
 
 
 def set_data(df: pd.DataFrame, name: str, source: str, tasks: list[str] | None = None) -> None:
-    """Make ``df`` the working table: infer its schema, reset choices bound to old data."""
+    """Make ``df`` the working table: infer its schema, reset choices bound to old data
+    (roles, tasks, task kinds); the Train settings are kept."""
     from mtl_core.data.keys import canonical_ids
     from mtl_core.data.schema import id_like_columns, infer_schema
 
@@ -277,7 +278,8 @@ def set_data(df: pd.DataFrame, name: str, source: str, tasks: list[str] | None =
     ss["tasks"] = list(tasks) if tasks is not None else app_state.suggest_tasks(df, schema)
     ss["task_kinds"] = {}
     ss["task_positive"] = {}
-    ss["train_settings"] = {}
+    # the Train page's choices are not bound to the data: keep them (issue 17)
+    ss["train_settings"] = app_state.carry_train_settings(ss.get("train_settings"), ss["tasks"])
     from mtl_core.app import persist
 
     try:  # the bundled sample is re-read on restore; other tables are kept as Parquet
