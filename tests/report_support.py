@@ -17,16 +17,20 @@ def hostile_table(rows: int = 800):
     return df.rename(columns={"click": SCRIPT})
 
 
-def small_run(root: Path, tmp: Path) -> Path:
-    """One trained run (2 epochs) on the hostile table, read from a file named with HTML."""
+def small_run(root: Path, tmp: Path, hostile: bool = True, epochs: int = 2) -> Path:
+    """One trained run on the hostile table, read from a file named with HTML (``hostile``),
+    or on plain synthetic data (a picture for the docs)."""
     from mtl_core.config import DataConfig, RunConfig, TrainConfig
+    from mtl_core.data.synth import make_synthetic
     from mtl_core.pipeline import run_experiment
 
-    data = tmp / "shop <b>x<b>.csv"
-    hostile_table().to_csv(data, index=False)
-    cfg = RunConfig(data=DataConfig(path=str(data), tasks=[SCRIPT, "purchase", "rating:regression"],
+    data = tmp / ("shop <b>x<b>.csv" if hostile else "shop.csv")
+    (hostile_table() if hostile else make_synthetic(rows=3000, seed=1)).to_csv(data, index=False)
+    click = SCRIPT if hostile else "click"
+    cfg = RunConfig(data=DataConfig(path=str(data), tasks=[click, "purchase", "rating:regression"],
                                     user_col="user_id", item_col="item_id"),
-                    train=TrainConfig(epochs=2, batch_size=256, weighting="uncertainty"), name=TAG)
+                    train=TrainConfig(epochs=epochs, batch_size=256, weighting="uncertainty"),
+                    name=TAG if hostile else "demo run")
     return Path(run_experiment(cfg.validate(), runs_root=root).run_dir)
 
 

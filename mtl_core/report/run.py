@@ -84,7 +84,10 @@ def _charts(run) -> list[tuple[str, Any]]:
     from .. import figures
 
     metrics, curves = run.metrics, run.curves or {}
-    out: list[tuple[str, Any]] = [("loss", figures.loss_curves(run.history))]
+    loss = figures.loss_curves(run.history)
+    if len(run.history) and "epoch" in run.history and run.history["epoch"].max() <= 20:
+        loss.update_xaxes(tick0=1, dtick=1)  # whole epochs
+    out: list[tuple[str, Any]] = [("loss", loss)]
     if any(isinstance(m, dict) and m.get("kind") == "binary" for m in (metrics.get("tasks") or {}).values()):
         out.append(("bars", figures.metric_bars(metrics)))
     if curves:
