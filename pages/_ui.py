@@ -69,6 +69,7 @@ def init_state() -> None:
         ss["_restored"] = True
         ss["_memory"] = SessionMemory()  # frees the session's memory when Streamlit drops it
         _restore()
+        _apply_link()
         shared = sessions.shared_run(root, st.query_params.get("view"))
         ss["shared_runs"] = [str(shared)] if shared is not None else []
         if st.query_params.get("view") and shared is None:
@@ -96,6 +97,32 @@ def _restore() -> None:
     ss["data_version"] = int(ss.get("data_version", 0)) + 1
     ss.update(choices)
     ss["_saved_choices"] = persist.save_choices(runs_root(), dict(ss))
+
+
+def _apply_link() -> None:
+    """Train settings in the URL (a shared link) replace the session's; the data stays the
+    session's own. Refused values are listed once by ``session_notice``."""
+    from mtl_core.app import links
+
+    settings, problems = links.apply_link(st.query_params.to_dict())
+    if settings is not None:
+        st.session_state["train_settings"] = settings
+    if problems:
+        st.session_state["link_notice"] = problems
+
+
+def settings_link(settings: dict, lesson: str | None = None) -> str:
+    """Put ``settings`` (and a lesson id) in the URL next to the session token, and return
+    the link that reproduces them (the session token left out: a link never carries data)."""
+    from mtl_core.app import links
+
+    params = links.encode_settings(settings, lesson)
+    wanted = {**params, **({"s": st.query_params["s"]} if "s" in st.query_params else {})}
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+    base = str(getattr(st.context, "url", "") or "").split("?")[0]
+    query = links.query_string(params)
+    return base + ("?" + query if query else "")
 
 
 def save_choices() -> None:
@@ -176,6 +203,10 @@ def session_notice() -> None:
     notice = st.session_state.pop("session_notice", None)
     if notice:
         st.warning(notice, icon=":material/lock:")
+    refused = st.session_state.pop("link_notice", None)
+    if refused:
+        st.warning("Some settings in the link were not used (they keep their defaults):\n"
+                   + "\n".join(f"- {md(p)}" for p in refused), icon=":material/link_off:")
 
 
 def _root() -> Path:
