@@ -12,6 +12,7 @@ from .export import onnx_parity
 from .data import missing_bar, distribution, label_balance
 from .lab import grad_cosine_heatmap, gate_heatmap, pareto_plot, correlation_lab_plot
 from .regression import pred_vs_actual, residuals_hist
+from .side_by_side import correlations_side_by_side, sweeps_side_by_side, transfers_side_by_side
 from .training import loss_curves, task_weights_over_time, grad_norms_over_time, cosine_over_time, runs_overlay
 
 __all__ = [
@@ -37,4 +38,7 @@ __all__ = [
     "correlation_lab_plot",
     "architecture_diagram",
     "onnx_parity",
+    "sweeps_side_by_side",
+    "correlations_side_by_side",
+    "transfers_side_by_side",
 ]
