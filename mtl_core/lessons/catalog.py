@@ -172,15 +172,19 @@ LEARNED = Lesson(
 
 
 # --------------------------------------------------------------------------- 4. gradient conflict
-def _conflict_run(seed, rep, cancel):
-    out = {}
-    for rho in (0.0, 1.0):
-        res = fit(_cfg("shared_bottom", seed, diagnostics=True), _paper(rho, seed), rep,
-                  f"ρ={rho:g} · shared bottom · seed {seed}", cancel)
-        if res is None:
-            return None
-        out[f"cos_rho{rho:g}"] = float(_last(res["result"], "cosine").get("task_a|task_b", np.nan))
-    return out
+def _diagnosed_per_rho(arch: str, name: str, measure):
+    """A lesson run: ``arch`` with diagnostics on the paper data at ρ = 0 and ρ = 1;
+    ``{name}_rho0`` and ``{name}_rho1`` are ``measure(TrainResult)``."""
+    def run(seed, rep, cancel):
+        out = {}
+        for rho in (0.0, 1.0):
+            res = fit(_cfg(arch, seed, diagnostics=True), _paper(rho, seed), rep, f"ρ={rho:g} · {arch} · seed {seed}",
+                      cancel)
+            if res is None:
+                return None
+            out[f"{name}_rho{rho:g}"] = measure(res["result"])
+        return out
+    return run
 
 
 CONFLICT = Lesson(
@@ -192,7 +196,9 @@ CONFLICT = Lesson(
            "unrelated, below 0: conflict).",
     expected="The cosine is higher at ρ = 1 than at ρ = 0: related tasks agree on how to change the shared "
              "layer, unrelated ones do not (methods such as PCGrad and CAGrad act on exactly this).",
-    robustness="", units=lambda seeds: 2 * len(seeds), run=_conflict_run,
+    robustness="", units=lambda seeds: 2 * len(seeds),
+    run=_diagnosed_per_rho("shared_bottom", "cos",
+                           lambda r: float(_last(r, "cosine").get("task_a|task_b", np.nan))),
     check=lambda t: _paired_verdict(t, "cos_rho1", "cos_rho0", "gradient cosine at ρ=1 minus at ρ=0"),
 )
 
@@ -204,17 +210,6 @@ def _gate_gap(gates: dict) -> float:
     return float(0.5 * np.abs(a - b).sum()) if len(a) and len(a) == len(b) else float("nan")
 
 
-def _gates_run(seed, rep, cancel):
-    out = {}
-    for rho in (0.0, 1.0):
-        res = fit(_cfg("mmoe", seed, diagnostics=True), _paper(rho, seed), rep, f"ρ={rho:g} · MMoE · seed {seed}",
-                  cancel)
-        if res is None:
-            return None
-        out[f"gate_gap_rho{rho:g}"] = _gate_gap(_last(res["result"], "gates"))
-    return out
-
-
 GATES = Lesson(
     id="gate_specialisation", title="Expert and gate specialisation in MMoE",
     question="Do MMoE's task gates pick different experts when the tasks are unrelated?",
@@ -223,7 +218,8 @@ GATES = Lesson(
     notice="How differently the two tasks' gates spread over the 8 experts (total-variation distance, 0: the same "
            "mix, 1: disjoint experts).",
     expected="The gates differ more at ρ = 0 than at ρ = 1: unrelated tasks use different experts.",
-    robustness="", units=lambda seeds: 2 * len(seeds), run=_gates_run,
+    robustness="", units=lambda seeds: 2 * len(seeds),
+    run=_diagnosed_per_rho("mmoe", "gate_gap", lambda r: _gate_gap(_last(r, "gates"))),
     check=lambda t: _paired_verdict(t, "gate_gap_rho0", "gate_gap_rho1", "gate distance at ρ=0 minus at ρ=1"),
 )
 
