@@ -117,7 +117,7 @@ def settings_link(settings: dict, lesson: str | None = None) -> str:
     from mtl_core.app import links
 
     params = links.encode_settings(settings, lesson)
-    wanted = {**params, **({"s": st.query_params["s"]} if "s" in st.query_params else {})}
+    wanted = {**params, **{k: st.query_params[k] for k in ("s", "view") if k in st.query_params}}
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
     base = str(getattr(st.context, "url", "") or "").split("?")[0]
