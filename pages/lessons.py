@@ -42,8 +42,10 @@ with c1:
 with c2:
     st.markdown(f"**What to notice.** {lesson.notice}")
     st.markdown(f"**Expected.** {lesson.expected}")
-    if lesson.robustness:
-        st.info(lesson.robustness, icon=":material/info:")
+    if "Not robust" in lesson.robustness:
+        st.warning(lesson.robustness, icon=":material/warning:")
+    elif lesson.robustness:
+        st.info(lesson.robustness, icon=":material/verified:")
 
 seeds_text = st.text_input("Seeds", ",".join(map(str, lesson.default_seeds)), key=f"lesson_seeds_{lid}",
                            help="Each seed draws new data, a new split and a new initialisation; the check reads "

@@ -19,6 +19,8 @@ def test_every_lesson_is_complete():
     for lesson in LESSONS.values():
         assert lesson.title and lesson.question and lesson.notice and lesson.expected and lesson.pinned
         assert lesson.robustness.startswith("Held on "), lesson.id  # measured by bench/lessons_check.py
+        held = int(lesson.robustness.split()[2])
+        assert ("Not robust:" in lesson.robustness) == (held < 3), lesson.id  # a fragile lesson says so
         assert lesson.units([0, 1, 2]) >= 3
 
 

@@ -19,6 +19,19 @@ from .core import Lesson, Verdict, fit, mean_se
 ROWS = 3000
 EPOCHS = 8
 _TASKS = ("task_a", "task_b")
+#: seed sets of bench/lessons_check.py, and on how many of them each lesson's check passed there
+SEED_SETS = ((0, 1, 2), (3, 4, 5), (6, 7, 8))
+HELD = {"relatedness": 3, "seesaw": 3, "learned_weighting": 3, "gradient_conflict": 3, "gate_specialisation": 1,
+        "esmm": 0}
+
+
+def _held(lesson_id: str, caveat: str = "") -> str:
+    """What the lesson's text says about its robustness, from ``HELD``."""
+    n, sets = HELD[lesson_id], " ".join("{" + ",".join(map(str, s)) + "}" for s in SEED_SETS)
+    text = f"Held on {n} of {len(SEED_SETS)} seed sets ({sets}) in bench/lessons_check.py."
+    if n < len(SEED_SETS):
+        text += " Not robust: " + caveat
+    return text
 
 
 def _paper(rho: float, seed: int, rows: int = ROWS) -> pd.DataFrame:
@@ -43,9 +56,12 @@ def _cfg(arch: str, seed: int, epochs: int = EPOCHS, tasks=None, dataset: str = 
     return cfg
 
 
-def _last(result, key: str) -> dict:
-    diag = result.diagnostics or []
-    return (diag[-1].get(key) or {}) if diag else {}
+def _over_epochs(result, measure) -> float:
+    """``measure(diagnostics of one epoch)`` averaged over the epochs (one noisy epoch of four
+    diagnostic batches decides less than the whole run)."""
+    values = [measure(d) for d in (result.diagnostics or [])]
+    values = [v for v in values if np.isfinite(v)]
+    return float(np.mean(values)) if values else float("nan")
 
 
 def _mean_paired(table: pd.DataFrame, a: str, b: str) -> tuple[float, float, int]:
@@ -85,7 +101,7 @@ RELATEDNESS = Lesson(
            "at ρ = 0 (unrelated tasks). The 'gain' is single-task RMSE minus shared RMSE: above 0, sharing helps.",
     expected="The gain is larger at ρ = 1 than at ρ = 0: sharing pays when tasks are related and costs "
              "(negative transfer) when they are not.",
-    robustness="", units=lambda seeds: 4 * len(seeds), run=_relatedness_run,
+    robustness=_held("relatedness"), units=lambda seeds: 4 * len(seeds), run=_relatedness_run,
     check=lambda t: _paired_verdict(t, "gain_rho1", "gain_rho0", "gain at ρ=1 minus gain at ρ=0"),
 )
 
@@ -121,7 +137,7 @@ SEESAW = Lesson(
     notice="Task A's RMSE with weight 0.9 against weight 0.1, and task B's the other way round.",
     expected="Each task is better when it weighs more and the other task pays for it: a seesaw. "
              "The Trade-off lab's Pareto sweep draws the whole curve.",
-    robustness="", units=lambda seeds: 2 * len(seeds), run=_seesaw_run, check=_seesaw_check,
+    robustness=_held("seesaw"), units=lambda seeds: 2 * len(seeds), run=_seesaw_run, check=_seesaw_check,
 )
 
 
@@ -163,11 +179,13 @@ LEARNED = Lesson(
     question="What weights does uncertainty weighting (Kendall et al.) learn for a common and a rare task?",
     pinned={"data": f"generated shop table, {ROWS:,} rows", "tasks": "click (common), purchase (rare)",
             "model": "shared bottom", "weighting": "uncertainty", "epochs": EPOCHS},
-    notice="The learned weights at the end of training (Results → Training shows them over epochs) next to each "
-           "task's training loss.",
+    notice="The learned weights at the end of training next to each task's training loss. They move slowly "
+           "(about 3% apart after 8 epochs) but always the same way; the Results page's Training tab draws them "
+           "over the epochs of a longer run.",
     expected="Purchase, whose log loss is small because positives are rare, gets the larger weight: uncertainty "
              "weighting scales each loss by 1/its size, so it balances loss scales, not business importance.",
-    robustness="", units=lambda seeds: len(seeds), run=_learned_run, check=_learned_check,
+    robustness=_held("learned_weighting", ""), units=lambda seeds: len(seeds), run=_learned_run,
+    check=_learned_check,
 )
 
 
@@ -178,7 +196,7 @@ def _diagnosed_per_rho(arch: str, name: str, measure):
     def run(seed, rep, cancel):
         out = {}
         for rho in (0.0, 1.0):
-            res = fit(_cfg(arch, seed, diagnostics=True), _paper(rho, seed), rep, f"ρ={rho:g} · {arch} · seed {seed}",
+            res = fit(_cfg(arch, seed, diagnostics=True, diagnostic_batches=16), _paper(rho, seed), rep, f"ρ={rho:g} · {arch} · seed {seed}",
                       cancel)
             if res is None:
                 return None
@@ -191,14 +209,15 @@ CONFLICT = Lesson(
     id="gradient_conflict", title="Gradient conflict: do the tasks pull the shared layers the same way?",
     question="How aligned are the two tasks' gradients on the shared representation, for related and unrelated tasks?",
     pinned={"data": f"MMoE paper synthetic data, {ROWS:,} rows, ρ = 0 and ρ = 1", "model": "shared bottom [113]",
-            "diagnostics": "gradient cosine on the shared layer, last epoch", "epochs": EPOCHS},
+            "diagnostics": "gradient cosine on the shared layer, 16 batches per epoch, mean over epochs", "epochs": EPOCHS},
     notice="The cosine between task_a's and task_b's gradients on the shared layer (1: same direction, 0: "
            "unrelated, below 0: conflict).",
     expected="The cosine is higher at ρ = 1 than at ρ = 0: related tasks agree on how to change the shared "
              "layer, unrelated ones do not (methods such as PCGrad and CAGrad act on exactly this).",
-    robustness="", units=lambda seeds: 2 * len(seeds),
+    robustness=_held("gradient_conflict", ""), units=lambda seeds: 2 * len(seeds),
     run=_diagnosed_per_rho("shared_bottom", "cos",
-                           lambda r: float(_last(r, "cosine").get("task_a|task_b", np.nan))),
+                           lambda r: _over_epochs(r, lambda d: float((d.get("cosine") or {}).get("task_a|task_b",
+                                                                                                  np.nan)))),
     check=lambda t: _paired_verdict(t, "cos_rho1", "cos_rho0", "gradient cosine at ρ=1 minus at ρ=0"),
 )
 
@@ -214,12 +233,15 @@ GATES = Lesson(
     id="gate_specialisation", title="Expert and gate specialisation in MMoE",
     question="Do MMoE's task gates pick different experts when the tasks are unrelated?",
     pinned={"data": f"MMoE paper synthetic data, {ROWS:,} rows, ρ = 0 and ρ = 1", "model": "MMoE, 8 experts × [16]",
-            "diagnostics": "mean gate weight per expert and task, last epoch", "epochs": EPOCHS},
+            "diagnostics": "mean gate weight per expert and task, mean over epochs", "epochs": EPOCHS},
     notice="How differently the two tasks' gates spread over the 8 experts (total-variation distance, 0: the same "
            "mix, 1: disjoint experts).",
     expected="The gates differ more at ρ = 0 than at ρ = 1: unrelated tasks use different experts.",
-    robustness="", units=lambda seeds: 2 * len(seeds),
-    run=_diagnosed_per_rho("mmoe", "gate_gap", lambda r: _gate_gap(_last(r, "gates"))),
+    robustness=_held("gate_specialisation", "the two tasks' gates differ by only 0.01-0.02 (total "
+                     "variation) at either ρ, and which ρ gives the larger gap changes with the seed. On this "
+                     "data MMoE's gates barely specialise within 8 epochs; read the gate heatmap, not a verdict."),
+    units=lambda seeds: 2 * len(seeds),
+    run=_diagnosed_per_rho("mmoe", "gate_gap", lambda r: _over_epochs(r, lambda d: _gate_gap(d.get("gates") or {}))),
     check=lambda t: _paired_verdict(t, "gate_gap_rho0", "gate_gap_rho1", "gate distance at ρ=0 minus at ρ=1"),
 )
 
@@ -258,7 +280,11 @@ ESMM = Lesson(
     expected="ESMM ranks purchases better: its purchase head only learns the conditional P(purchase | click), "
              "helped by the plentiful click labels, and its purchase probability can never exceed its click "
              "probability.",
-    robustness="", units=lambda seeds: 2 * len(seeds), run=_esmm_run, check=_esmm_check,
+    robustness=_held("esmm", "on this generated data ESMM's purchase AUC is within noise of the shared "
+                     "bottom's (+0.014, +0.002 and −0.020 on the three seed sets; at 20,000 rows −0.005 ± 0.004 and "
+                     "−0.009 ± 0.004). What holds every time is the structure: ESMM's purchase probability never "
+                     "exceeds its click probability (0 rows in every run)."),
+    units=lambda seeds: 2 * len(seeds), run=_esmm_run, check=_esmm_check,
 )
 
 LESSONS: dict[str, Lesson] = {lesson.id: lesson for lesson in (RELATEDNESS, SEESAW, LEARNED, CONFLICT, GATES, ESMM)}
