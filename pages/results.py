@@ -222,6 +222,13 @@ with tabs["Downloads"]:
     c4.download_button("Model weights", model_bytes, file_name=f"{rid}-model.{ext}",
                        mime="application/octet-stream", key=f"dl_model_{rid}", icon=":material/download:",
                        disabled=not model_bytes)
+    from mtl_core.report import REPORT_MIME, run_report
+
+    st.download_button("Report (one HTML file)", lambda path=str(run.path): run_report(path), file_name=f"{rid}-report.html",
+                       mime=REPORT_MIME, key=f"dl_report_{rid}", icon=":material/summarize:",
+                       help="One self-contained page to send after a demo: the data's provenance, the setup, every "
+                            "task's scores beside its baselines, the charts and a sample of recommendations. It "
+                            "opens in any browser without a network (about 5 MB: the chart library is inside).")
     st.caption(f"Run folder on the server: `{run.path.name}` · reproduce with "
                f"`python -m mtl_core train --config {rid}-config.json` (add --data FILE).")
     if len(pred):

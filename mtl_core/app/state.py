@@ -215,6 +215,20 @@ def default_train_settings(tasks: list[str] | None = None) -> dict[str, Any]:
     }
 
 
+def carry_train_settings(settings: dict | None, tasks: list[str]) -> dict[str, Any]:
+    """The Train settings kept across a change of data: everything except what names a task
+    the new data does not have (a task's weight, a task-valued architecture setting such as
+    ESMM's parent task), which then starts from its default."""
+    out = copy.deepcopy(dict(settings or {}))
+    keep = set(tasks or [])
+    if isinstance(out.get("task_weights"), dict):
+        out["task_weights"] = {t: w for t, w in out["task_weights"].items() if t in keep}
+    for field, setting in arch_settings().items():
+        if setting.kind == "task" and field in out and out[field] not in keep:
+            del out[field]
+    return out
+
+
 def _model_config(settings: dict) -> ModelConfig:
     """The architecture's own settings (from its registry entry) typed into a ModelConfig."""
     arch = settings["arch"]
