@@ -342,12 +342,16 @@ class EvalConfig:
     - ``catalog_max_pairs``: at most this many (user, item) pairs are scored for the catalogue
       ranking; with more users × items, users are sampled with ``catalog_seed`` (and the
       metrics say so).
+    - ``gbm``: a gradient-boosting reference per task (``baselines.gbm``, see
+      ``evaluation.gbm``); skipped, and said so, past ``gbm_max_rows`` training rows.
     """
 
     threshold: float | str = "f1"
     k: int = 10
     catalog_max_pairs: int = 1_000_000
     catalog_seed: int = 0
+    gbm: bool = True
+    gbm_max_rows: int = 2_000_000
 
     def validate(self) -> "EvalConfig":
         if isinstance(self.threshold, str):
@@ -357,6 +361,9 @@ class EvalConfig:
         _number("evaluation.k", self.k, lo=1, hi=1000, integer=True)
         _number("evaluation.catalog_max_pairs", self.catalog_max_pairs, lo=1, integer=True)
         _number("evaluation.catalog_seed", self.catalog_seed, lo=0, integer=True)
+        if not isinstance(self.gbm, bool):
+            raise ConfigError(f"evaluation.gbm must be true or false; got {self.gbm!r}.")
+        _number("evaluation.gbm_max_rows", self.gbm_max_rows, lo=1, integer=True)
         return self
 
 
