@@ -122,3 +122,26 @@ def test_a_strong_reference_is_not_a_degenerate_model_warning():
     m = {"kind": "binary", "auc": 0.9, "f1": 0.8, "logloss": 0.3, "n": 100,
          "baselines": {"prior": {"f1": 0.1, "logloss": 0.6}, "gbm": {"f1": 0.85, "logloss": 0.25}}}
     assert task_warnings("buy", m) == []
+
+
+def test_negative_transfer_shows_boosting_as_a_reference(df, tmp_path):
+    from mtl_core import lab
+    from mtl_core.figures import transfer_plot
+
+    cfg = _config()
+    cfg.data.tasks = ["click", "rating:regression"]
+    df = df.head(800)
+    table = lab.negative_transfer(cfg, df, seeds=(0,), runs_root=tmp_path)
+    per_seed = table.attrs["per_seed"].set_index("task")
+    prep = prepare(cfg, df)
+    preds = fit_predict_gbm(prep, splits=("test",))["test"]
+    y = prep.encoded["test"].labels["click"]
+    ok = np.isfinite(y)
+    assert per_seed.loc["click", "gbm"] == pytest.approx(binary_metrics(y[ok], preds["click"][ok])["auc"])
+    t = table.set_index("task")
+    assert t.loc["rating", "gbm_mean"] == pytest.approx(per_seed.loc["rating", "gbm"])
+    fig = transfer_plot(table)
+    names = {(tr.name, tr.xaxis) for tr in fig.data}
+    assert names == {(n, ax) for n in ("Multi-task", "Single-task", "Gradient boosting") for ax in ("x", "x2")}
+    back = lab.load_transfer(table.attrs["path"])
+    assert back["gbm_mean"].tolist() == pytest.approx(table["gbm_mean"].tolist())

@@ -10,7 +10,7 @@ from .architecture import architecture_diagram
 from .classification import metric_bars, confusion_heatmap, roc_curves, pr_curves, calibration_plot, ranking_bars
 from .export import onnx_parity
 from .data import missing_bar, distribution, label_balance
-from .lab import grad_cosine_heatmap, gate_heatmap, pareto_plot, correlation_lab_plot
+from .lab import grad_cosine_heatmap, gate_heatmap, pareto_plot, correlation_lab_plot, transfer_plot
 from .regression import pred_vs_actual, residuals_hist
 from .training import loss_curves, task_weights_over_time, grad_norms_over_time, cosine_over_time, runs_overlay
 
@@ -35,6 +35,7 @@ __all__ = [
     "gate_heatmap",
     "pareto_plot",
     "correlation_lab_plot",
+    "transfer_plot",
     "architecture_diagram",
     "onnx_parity",
 ]
