@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .validate import choice as _choice
+from .validate import flag as _flag
 from .validate import from_dict as _from_dict
 from .validate import number as _number
 from .validate import number_list as _numbers
@@ -176,8 +177,7 @@ class PreprocessConfig:
         _number("preprocess.min_frequency", self.min_frequency, lo=1, integer=True)
         _choice("preprocess.log_target", self.log_target, ("auto", "on", "off"))
         _number("preprocess.text_dims", self.text_dims, lo=0, hi=256, integer=True)
-        if not isinstance(self.time_features, bool):
-            raise ConfigError(f"preprocess.time_features must be true or false; got {self.time_features!r}.")
+        _flag("preprocess.time_features", self.time_features)
         return self
 
 
@@ -342,8 +342,7 @@ class EvalConfig:
     - ``catalog_max_pairs``: at most this many (user, item) pairs are scored for the catalogue
       ranking; with more users × items, users are sampled with ``catalog_seed`` (and the
       metrics say so).
-    - ``gbm``: a gradient-boosting reference per task (``baselines.gbm``, see
-      ``evaluation.gbm``); skipped, and said so, past ``gbm_max_rows`` training rows.
+    - ``gbm``: gradient-boosting reference per task (``evaluation.gbm``), skipped past ``gbm_max_rows``.
     """
 
     threshold: float | str = "f1"
@@ -361,8 +360,7 @@ class EvalConfig:
         _number("evaluation.k", self.k, lo=1, hi=1000, integer=True)
         _number("evaluation.catalog_max_pairs", self.catalog_max_pairs, lo=1, integer=True)
         _number("evaluation.catalog_seed", self.catalog_seed, lo=0, integer=True)
-        if not isinstance(self.gbm, bool):
-            raise ConfigError(f"evaluation.gbm must be true or false; got {self.gbm!r}.")
+        _flag("evaluation.gbm", self.gbm)
         _number("evaluation.gbm_max_rows", self.gbm_max_rows, lo=1, integer=True)
         return self
 
