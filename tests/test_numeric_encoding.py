@@ -150,3 +150,30 @@ def test_every_architecture_trains_with_every_encoding(arch, encoding):
             assert not torch.equal(p, before[n]), n
     out = predict(model, data, tasks, "cpu")
     assert all(np.isfinite(v).all() and v.shape == (len(data),) for v in out.values())
+
+
+def test_cli_flags_set_the_encoding_and_scaling(tmp_path):
+    from mtl_core.cli.main import build_parser
+    from mtl_core.cli.options import config_from_args
+
+    data = tmp_path / "d.csv"
+    data.write_text("x,y\n1,0\n2,1\n", encoding="utf-8")
+    a = build_parser().parse_args(["train", "--data", str(data), "--task", "y", "--numeric-encoding", "ple",
+                                   "--scaling", "quantile"])
+    cfg = config_from_args(a)
+    assert (cfg.preprocess.numeric_encoding, cfg.preprocess.scaling) == ("ple", "quantile")
+    a = build_parser().parse_args(["train", "--data", str(data), "--task", "y", "--numeric-encoding", "spline"])
+    with pytest.raises(ConfigError, match="numeric_encoding"):
+        config_from_args(a)
+
+
+def test_app_choices_reach_the_run_config():
+    from mtl_core.app import state as app_state
+    from mtl_core.data.schema import infer_schema
+
+    df = _frame(20)
+    state = {**app_state.fresh_state(), "df": df, "schema": infer_schema(df), "tasks": ["click"]}
+    assert state["preprocess"]["numeric_encoding"] == "scalar"
+    state["preprocess"] = {**state["preprocess"], "numeric_encoding": "periodic", "scaling": "quantile"}
+    cfg = app_state.build_config(state, app_state.default_train_settings(["click"]), num_threads=1)
+    assert (cfg.preprocess.numeric_encoding, cfg.preprocess.scaling) == ("periodic", "quantile")
