@@ -93,6 +93,17 @@ def test_saved_with_the_run_and_reloaded(encoding, tmp_path):
     np.testing.assert_allclose(got, run.predictions["pred:click"].to_numpy(), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("encoding", ["ple", "periodic"])
+def test_onnx_export_keeps_parity(encoding, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from mtl_core.export import export_onnx
+
+    df = _frame()
+    res = run_experiment(_config(encoding, "quantile"), df, runs_root=tmp_path)
+    report = export_onnx(load_run(res.run_dir), tmp_path / "m.onnx", df=df)
+    assert report["ok"] and report["rows_checked"] == res.metrics["split"]["test"]
+
+
 def test_a_damaged_bin_list_is_refused(tmp_path):
     from mtl_core.errors import DataError
 
