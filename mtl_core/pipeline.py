@@ -245,6 +245,7 @@ def evaluate_prepared(prep: Prepared, model, device=None) -> tuple[dict, dict, d
     from .evaluation.report import build_report
     from .values import json_safe
     from .evaluation.forecast import add_forecast_baselines
+    from .evaluation.gbm import add_gbm_baseline
 
     tasks = prep.task_infos
     test = prep.encoded["test"]
@@ -256,6 +257,7 @@ def evaluate_prepared(prep: Prepared, model, device=None) -> tuple[dict, dict, d
     metrics = build_report(tasks, true_test, pred_test, true_train, true_val, pred_val,
                            threshold=ev.threshold, user_ids=user_ids, k=ev.k)
     add_forecast_baselines(metrics, prep, true_test, pred_test)
+    add_gbm_baseline(metrics, prep, true_test, pred_test, true_val)
     for t in tasks:  # the class the scores are about (data.targets' rule, or the threshold written)
         if t.kind == "binary":
             metrics["tasks"][t.name]["positive"] = t.positive

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from mtl_core.app import state as app_state
-from mtl_core.config import MISSING_STRATEGIES, OUTLIER_STRATEGIES, SCALERS
+from mtl_core.config import MISSING_STRATEGIES, NUMERIC_ENCODINGS, OUTLIER_STRATEGIES, SCALERS
 from mtl_core.safe_text import md, md_list
 from pages import _ui
 
@@ -257,7 +257,7 @@ _ui.column_usage_note(f"usage_{ver}")
 # --------------------------------------------------------------------------- cleaning
 st.header("Cleaning")
 pre = dict(ss.get("preprocess") or {})
-c1, c2, c3 = st.columns(3)
+c1, c2, c3, c4 = st.columns(4)
 pre["missing"] = c1.selectbox("Missing numbers", MISSING_STRATEGIES, index=MISSING_STRATEGIES.index(pre.get("missing", "median")),
                               key="pre_missing", help="Fitted on the training split only. Missing categories always become 'unknown'. "
                                    "interpolate: between training rows in time order; validation and test gaps "
@@ -265,7 +265,13 @@ pre["missing"] = c1.selectbox("Missing numbers", MISSING_STRATEGIES, index=MISSI
 pre["outliers"] = c2.selectbox("Outliers", OUTLIER_STRATEGIES, index=OUTLIER_STRATEGIES.index(pre.get("outliers", "none")),
                                key="pre_outliers", help="iqr / zscore clip extreme numbers; drop removes training rows outside the IQR fences.")
 pre["scaling"] = c3.selectbox("Scaling", SCALERS, index=SCALERS.index(pre.get("scaling", "zscore")),
-                              key="pre_scaling")
+                              key="pre_scaling", help="Fitted on the training split. quantile: ranks mapped to a "
+                                   "normal bell (skewed amounts and counts spread out).")
+pre["numeric_encoding"] = c4.selectbox(
+    "Numeric encoding", NUMERIC_ENCODINGS, index=NUMERIC_ENCODINGS.index(pre.get("numeric_encoding", "scalar")),
+    key="pre_numeric_encoding", help="How every neural model reads numbers. scalar: one input each; ple: "
+    "piecewise-linear encoding on quantile bins of the training split; periodic: learned sine/cosine "
+    "features (Gorishniy et al., NeurIPS 2022). ple and periodic give each number an embedding.")
 ss["preprocess"] = pre
 
 # --------------------------------------------------------------------------- profile

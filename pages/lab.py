@@ -309,9 +309,13 @@ with tab_nt:
                 show = table.assign(verdict=table["verdict"].map(_flag))
                 st.dataframe(_plain(show), hide_index=True, key="nt_table",
                              column_config={c: st.column_config.NumberColumn(format="%.4f")
-                                            for c in ("mt_mean", "st_mean", "diff", "std")})
+                                            for c in ("mt_mean", "st_mean", "gbm_mean", "diff", "std")})
+                from mtl_core import figures
+
+                _ui.plot(figures.transfer_plot(table), key="nt_fig")
                 st.caption(f"diff > 0: the multi-task model is better (for RMSE, lower is better, so the sign is "
-                           f"flipped). Seeds {', '.join(map(str, latest.get('seeds', [])))} · "
+                           f"flipped). gbm_mean: one gradient-boosted tree model per task on the same split, "
+                           f"the reference both should reach (empty when evaluation.gbm is off). Seeds {', '.join(map(str, latest.get('seeds', [])))} · "
                            f"{latest.get('status', '')} · {latest.get('created', '')}.")
                 _transfer_figures(table, latest)
 

@@ -63,7 +63,10 @@ if thr_words:
 st.subheader("Beside the baselines")
 st.caption("Each score next to a predictor that learns nothing, fitted on the training labels and scored on "
            "the same test rows: prior = the training positive rate as every row's probability; mean / median "
-           "= the training target's mean / median; majority = the most frequent training class.")
+           "= the training target's mean / median; majority = the most frequent training class. gbm = one "
+           "gradient-boosted tree model per task (scikit-learn's histogram gradient boosting at default "
+           "settings, fitted on the same training rows): the reference a tabular model should reach; the row "
+           "model − gbm is the model's margin over it (positive = the model's value is higher).")
 for kind in dict.fromkeys(m.get("kind") for m in task_metrics.values() if isinstance(m, dict)):
     st.dataframe(baseline_table(metrics, kind), hide_index=True, key=f"baselines_table_{rid}_{kind}",
                  column_config={c: st.column_config.NumberColumn(format="%.4f")

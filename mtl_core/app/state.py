@@ -42,7 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "tasks": [],  # label columns chosen as tasks
     "task_kinds": {},  # column -> auto|binary|regression|multiclass
     "task_positive": {},  # column -> positive value (binary from a categorical)
-    "preprocess": {"missing": "median", "outliers": "none", "scaling": "zscore"},
+    "preprocess": {"missing": "median", "outliers": "none", "scaling": "zscore", "numeric_encoding": "scalar"},
     "train_settings": {},  # the Train page's widget values (see default_train_settings)
     "job_ids": [],  # jobs submitted from this session, newest last
     "selected_run": None,  # run directory (str) shown on Results / Recommend
@@ -269,7 +269,7 @@ def build_config(state: dict, settings: dict, num_threads: int = 0) -> RunConfig
             **ids,
         ),
         preprocess=PreprocessConfig(**{k: v for k, v in pre.items()
-                                       if k in ("missing", "outliers", "scaling")}),
+                                       if k in ("missing", "outliers", "scaling", "numeric_encoding")}),
         split=SplitConfig(method=settings["split_method"], train=train_frac, val=val_frac,
                           test=test_frac, seed=int(settings["seed"])),
         model=_model_config(settings),

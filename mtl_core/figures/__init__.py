@@ -11,7 +11,7 @@ from .classification import metric_bars, confusion_heatmap, roc_curves, pr_curve
 from .export import onnx_parity
 from .data import missing_bar, distribution, label_balance
 from .lab import (correlation_lab_plot, correlation_task_plot, gate_columns, gate_heatmap, grad_cosine_heatmap,
-                  paired_difference_bars, pareto_plot)
+                  paired_difference_bars, pareto_plot, transfer_plot)
 from .regression import pred_vs_actual, residuals_hist
 from .side_by_side import correlations_side_by_side, sweeps_side_by_side, transfers_side_by_side
 from .training import loss_curves, task_weights_over_time, grad_norms_over_time, cosine_over_time, runs_overlay
@@ -40,6 +40,7 @@ __all__ = [
     "correlation_task_plot",
     "gate_columns",
     "paired_difference_bars",
+    "transfer_plot",
     "architecture_diagram",
     "onnx_parity",
     "sweeps_side_by_side",

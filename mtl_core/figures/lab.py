@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from ..lab.front import pareto_front
 from ..values import finite as _num
-from .common import _color, _empty_note, _fig, direction, titled
+from .common import TEMPLATE, _color, _empty_note, _fig, direction, titled
 
 
 def _pair_value(cosine: dict, a: str, b: str) -> float | None:
@@ -270,4 +270,39 @@ def paired_difference_bars(per_seed: pd.DataFrame) -> go.Figure:
                          hovertemplate="%{x}<br>mean %{y:+.4f}<extra></extra>"))
     fig.data = fig.data[-1:] + fig.data[:-1]  # bars behind the seed dots
     fig.add_hline(y=0, line={"color": "#999", "width": 1})
+    return fig
+
+
+_TRANSFER_BARS = (("mt_mean", "Multi-task"), ("st_mean", "Single-task"), ("gbm_mean", "Gradient boosting"))
+
+
+def transfer_plot(table: pd.DataFrame) -> go.Figure:
+    """Negative-transfer summary (``lab.negative_transfer``'s table): per task, one panel of
+    its headline metric with the multi-task model, the single-task model and the
+    gradient-boosting reference as dots (mean over seeds; left out when missing): close values
+    stay readable, which bars from zero would hide."""
+    from plotly.subplots import make_subplots
+
+    title = "Multi-task vs single-task vs gradient boosting (test split)"
+    if table is None or len(table) == 0 or "task" not in table.columns:
+        return _empty_note(_fig(title, "Model", "Metric"), "No check yet")
+    rows = table.reset_index(drop=True)
+    fig = make_subplots(rows=1, cols=len(rows), subplot_titles=[
+        f"{r['task']} ({r.get('metric', '')}, {'higher' if r.get('higher_is_better', True) else 'lower'} is better)"
+        for _, r in rows.iterrows()])
+    shown: set[str] = set()
+    for i, (col, name) in enumerate(_TRANSFER_BARS):
+        if col not in rows.columns:
+            continue
+        for j, r in rows.iterrows():
+            v = _num(r[col])
+            if v is None:
+                continue
+            fig.add_trace(go.Scatter(x=[name], y=[v], name=name, mode="markers+text", legendgroup=name,
+                                     marker={"color": _color(i), "size": 14}, showlegend=name not in shown,
+                                     text=[f"{v:.4f}"], textposition="middle right",
+                                     hovertemplate=f"{r['task']}<br>{name} %{{y:.4f}}<extra></extra>"),
+                          row=1, col=j + 1)
+            shown.add(name)
+    fig.update_layout(title={"text": title}, template=TEMPLATE)
     return fig

@@ -1,6 +1,8 @@
 """Negative transfer: the multi-task model against one ``single``-architecture model per task
 (same split, seed, epochs, batch size and learning rate), per task and seed, with a verdict
-that only calls a difference a transfer when it is larger than the noise."""
+that only calls a difference a transfer when it is larger than the noise. Beside them, the
+gradient-boosting reference of ``evaluation.gbm`` on the same split (``gbm``, ``gbm_mean``):
+what a per-task boosted-tree model reaches (None when switched off or past its row limit)."""
 from __future__ import annotations
 
 import math
@@ -12,8 +14,8 @@ import pandas as pd
 from ..config import RunConfig
 from ..evaluation.headline import headline
 from ..runs import list_results, read_result, save_result
-from .common import (CANCELLED, COMPLETE, Reporter, check_seeds, created, load_df, single_train_config,
-                     train_eval, with_seed)
+from .common import (CANCELLED, COMPLETE, Reporter, check_seeds, created, gbm_test_scores, load_df,
+                     single_train_config, train_eval, with_seed)
 
 #: with one seed, a difference counts as a transfer only beyond this (AUC / accuracy points,
 #: and for RMSE this fraction of the single-task RMSE)
@@ -23,9 +25,9 @@ VERDICT_NEGATIVE = "negative transfer"
 VERDICT_POSITIVE = "positive transfer"
 VERDICT_NOISE = "within run-to-run variation"
 
-TRANSFER_COLUMNS = ["task", "metric", "higher_is_better", "mt_mean", "st_mean", "diff", "std",
+TRANSFER_COLUMNS = ["task", "metric", "higher_is_better", "mt_mean", "st_mean", "gbm_mean", "diff", "std",
                     "n_seeds", "verdict", "explanation"]
-PER_SEED_COLUMNS = ["seed", "task", "metric", "higher_is_better", "mt", "st", "diff", "test_positives"]
+PER_SEED_COLUMNS = ["seed", "task", "metric", "higher_is_better", "mt", "st", "gbm", "diff", "test_positives"]
 #: a binary task with fewer positives than this in a seed's test split gets a warning: its AUC
 #: moves by whole hundredths when one positive is ranked differently
 MIN_TEST_POSITIVES = 50
@@ -107,6 +109,9 @@ def _seed_rows(prep, cfg: RunConfig, seed: int, rep: Reporter, cancel) -> tuple[
             return None
         st[t.name] = res[1][t.name]
         rep.finish()
+    rep.start(f"seed {seed}: gradient boosting per task")
+    gbm = gbm_test_scores(prep)
+    rep.finish()
     rows = []
     pos = test_positives(prep)
     for t in infos:
@@ -114,7 +119,7 @@ def _seed_rows(prep, cfg: RunConfig, seed: int, rep: Reporter, cancel) -> tuple[
         m, s = mt[1][t.name], st[t.name]
         diff = None if m is None or s is None else ((m - s) if higher else (s - m))
         rows.append({"seed": seed, "task": t.name, "metric": metric, "higher_is_better": higher,
-                     "mt": m, "st": s, "diff": diff, "test_positives": pos.get(t.name)})
+                     "mt": m, "st": s, "gbm": gbm.get(t.name), "diff": diff, "test_positives": pos.get(t.name)})
     return rows, last_diagnostics(mt[2], seed)
 
 
@@ -123,7 +128,8 @@ def negative_transfer(config: RunConfig, df: pd.DataFrame | None = None, seeds: 
                       save: bool = True, background: bool = False) -> pd.DataFrame:
     """Multi-task model vs one single-task model per task, per seed (see the module doc).
 
-    Returns one row per task: ``task, metric, higher_is_better, mt_mean, st_mean, diff``
+    Returns one row per task: ``task, metric, higher_is_better, mt_mean, st_mean, gbm_mean``
+    (the gradient-boosting reference; None when skipped), ``diff``
     (mean of the signed differences, positive = multi-task better), ``std`` (of the
     differences across seeds; None with one seed), ``n_seeds``, ``verdict``, ``explanation``.
     ``df.attrs`` holds ``status`` (complete | cancelled), ``per_seed`` (a frame, with the
@@ -137,7 +143,7 @@ def negative_transfer(config: RunConfig, df: pd.DataFrame | None = None, seeds: 
     config.validate()
     set_threads(config.train.num_threads, background=background)
     data = load_df(config, df)
-    rep = Reporter("negative_transfer", len(seeds) * (1 + len(config.data.tasks)), callback)
+    rep = Reporter("negative_transfer", len(seeds) * (2 + len(config.data.tasks)), callback)
     rows: list[dict] = []
     diagnostics: list[dict] = []
     status = COMPLETE
@@ -176,11 +182,13 @@ def summarise_transfer(per_seed: pd.DataFrame) -> pd.DataFrame:
         diffs = [float(x) for x in g["diff"] if pd.notna(x)]
         mt = pd.to_numeric(g["mt"], errors="coerce")
         st = pd.to_numeric(g["st"], errors="coerce")
+        gbm = pd.to_numeric(g["gbm"], errors="coerce") if "gbm" in g else pd.Series(dtype=float)
         verdict, text = transfer_verdict(diffs, metric, reference=float(st.mean()) if st.notna().any() else None)
         out.append({
             "task": task, "metric": metric, "higher_is_better": bool(g["higher_is_better"].iloc[0]),
             "mt_mean": float(mt.mean()) if mt.notna().any() else None,
             "st_mean": float(st.mean()) if st.notna().any() else None,
+            "gbm_mean": float(gbm.mean()) if gbm.notna().any() else None,
             "diff": float(np.mean(diffs)) if diffs else None,
             "std": float(np.std(diffs, ddof=1)) if len(diffs) >= 2 else None,
             "n_seeds": len(diffs), "verdict": verdict, "explanation": text,

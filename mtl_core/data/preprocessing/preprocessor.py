@@ -74,12 +74,18 @@ class Preprocessor:
 
     # ------------------------------------------------------------------ fit
     def fit(self, df: pd.DataFrame) -> "Preprocessor":
-        self._fit(df)
+        if self.config.numeric_encoding == "ple":  # its bins are fitted on the encoded training rows
+            self.fit_transform(df)
+        else:
+            self._fit(df)
         return self
 
     def fit_transform(self, df: pd.DataFrame) -> EncodedSplit:
         self._fit(df)
-        return self._transform(df, train=True)
+        enc = self._transform(df, train=True)
+        if self.config.numeric_encoding == "ple":
+            self.feature_spec_.num_bins = numeric.fit_bins(enc.num)
+        return enc
 
     def _fit(self, df: pd.DataFrame) -> None:
         cfg = self.config.validate()
@@ -114,6 +120,7 @@ class Preprocessor:
             cat_names=list(self.cat_cols),
             cat_cardinalities=[len(self.cat_vocab_[c]) + 1 for c in self.cat_cols],
             num_names=list(self.num_cols) + self._derived_names(),
+            num_encoding=cfg.numeric_encoding,
         )
         for col, r in col_report.items():  # what fit_transform does to the training rows
             report["columns"].setdefault(col, {}).update(r)
