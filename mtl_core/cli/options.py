@@ -125,6 +125,10 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--early-stopping-metric", help="loss, auc, rmse or accuracy, optionally :TASK (e.g. auc:click)")
     p.add_argument("--threshold", help="decision threshold of the binary tasks: f1 (F1-best on validation, "
                                        "the default) or a number between 0 and 1, e.g. 0.5")
+    p.add_argument("--numeric-encoding", help="scalar, ple (piecewise-linear on train quantile bins) or periodic")
+    p.add_argument("--scaling", help="numeric scaling: none, minmax, zscore, robust, quantile")
+    p.add_argument("--no-gbm", action="store_true", default=None,
+                   help="skip the per-task gradient-boosting reference (evaluation.gbm = false)")
     p.add_argument("--collab", help="collaborative features of the user-item pair from the training "
                                     "interactions: mf, graph or mf,graph (needs user and item columns); "
                                     "'none' turns them off")
@@ -214,6 +218,11 @@ def config_from_args(a) -> RunConfig:
         cfg.split.method = a.split
     if a.name:
         cfg.name = a.name
+    for attr in ("numeric_encoding", "scaling"):
+        if getattr(a, attr, None) is not None:
+            setattr(cfg.preprocess, attr, getattr(a, attr))
+    if getattr(a, "no_gbm", None):
+        cfg.evaluation.gbm = False
     if getattr(a, "collab", None) is not None:
         methods = [m.lower() for m in split_list(a.collab)]
         cfg.preprocess.collab = [] if methods in ([], ["none"]) else methods
