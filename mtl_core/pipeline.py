@@ -284,19 +284,6 @@ def _catalog_metrics(prep: Prepared, model, device=None) -> dict:
                            batch_size=prep.config.train.eval_batch_size)
 
 
-def _importance(prep: Prepared, model) -> dict:
-    """Per-task permutation importance on (a sample of) the validation rows, for the Results
-    page; empty without validation rows."""
-    from .evaluation.explain import SAVED_REPEATS, SAVED_ROWS, permutation_importance
-    from .values import json_safe
-
-    if not len(prep.encoded["val"]):
-        return {}
-    return json_safe(permutation_importance(model, prep.encoded["val"], prep.task_infos, prep.features,
-                                            prep.preprocessor, repeats=SAVED_REPEATS, seed=prep.config.train.seed,
-                                            max_rows=SAVED_ROWS))
-
-
 def _is_out_of_memory(exc: BaseException) -> bool:
     import torch
 
@@ -429,7 +416,9 @@ def _train_and_save(prep: Prepared, trainer, writer, callback, cancel, t_prep: f
     metrics["split"] = prep.split_report["sizes"]
     metrics["label_rates"] = prep.split_report["label_rates"]
     metrics["columns"] = prep.split_report.get("columns", {})  # what each column became, or why not used
-    metrics["importance"] = _importance(prep, trainer.model)
+    from .evaluation.explain import saved_importance
+
+    metrics["importance"] = saved_importance(prep, trainer.model)  # for the Results page
     run_dir = None
     if save and writer is not None:
         run_dir = save_run(prep, trainer.model, result, metrics, curve_data, pred_test,

@@ -107,6 +107,18 @@ def permutation_importance(model, enc: EncodedSplit, tasks, feature_spec, pre=No
     return out
 
 
+def saved_importance(prep, model) -> dict:
+    """What a saved run stores (``metrics.json`` ``importance``): the permutation importance
+    on up to ``SAVED_ROWS`` validation rows of a prepared run; empty without validation rows."""
+    from ..values import json_safe
+
+    if not len(prep.encoded["val"]):
+        return {}
+    return json_safe(permutation_importance(model, prep.encoded["val"], prep.task_infos, prep.features,
+                                            prep.preprocessor, repeats=SAVED_REPEATS, seed=prep.config.train.seed,
+                                            max_rows=SAVED_ROWS))
+
+
 def validation_split(run, df: pd.DataFrame | None = None) -> EncodedSplit:
     """The run's validation rows (its split of ``df``, default its data file), encoded by the
     run's saved preprocessor."""
