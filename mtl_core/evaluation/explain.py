@@ -63,7 +63,13 @@ def _metric(kind: str, y: np.ndarray, p: np.ndarray) -> float | None:
     return float(np.mean(np.asarray(p).argmax(-1) == y))
 
 
-def _permuted(enc: EncodedSplit, cols: tuple[np.ndarray, np.ndarray], perm: np.ndarray) -> EncodedSplit:
+def _rows_text(enc: EncodedSplit, rows: np.ndarray) -> dict | None:
+    return {c: X[rows] for c, X in enc.text.items()} if enc.text else None
+
+
+def _permuted(enc: EncodedSplit, group: str, cols: tuple[np.ndarray, np.ndarray], perm: np.ndarray) -> EncodedSplit:
+    """``enc`` with the group's columns (and, for a text column, its sparse TF-IDF, which the
+    scikit-learn baseline reads) shuffled across rows."""
     cat, num = enc.cat, enc.num
     if len(cols[0]):
         cat = cat.copy()
@@ -71,7 +77,10 @@ def _permuted(enc: EncodedSplit, cols: tuple[np.ndarray, np.ndarray], perm: np.n
     if len(cols[1]):
         num = num.copy()
         num[:, cols[1]] = enc.num[perm][:, cols[1]]
-    return EncodedSplit(cat=cat, num=num, labels={}, index=enc.index)
+    text = dict(enc.text) if enc.text else None
+    if text and group.endswith(":text") and group[:-len(":text")] in text:
+        text[group[:-len(":text")]] = text[group[:-len(":text")]][perm]
+    return EncodedSplit(cat=cat, num=num, labels={}, index=enc.index, text=text)
 
 
 def permutation_importance(model, enc: EncodedSplit, tasks, feature_spec, pre=None, repeats: int = 5,
@@ -85,7 +94,7 @@ def permutation_importance(model, enc: EncodedSplit, tasks, feature_spec, pre=No
     if len(enc) > max_rows:
         keep = np.sort(rng.choice(len(enc), size=max_rows, replace=False))
         enc = EncodedSplit(cat=enc.cat[keep], num=enc.num[keep], labels={k: v[keep] for k, v in enc.labels.items()},
-                           index=enc.index[keep])
+                           index=enc.index[keep], text=_rows_text(enc, keep))
     y = {t.name: (pre.inverse_target(t.name, enc.labels[t.name]) if t.kind == "regression" and pre is not None
                   else enc.labels[t.name]).astype(np.float64) for t in tasks}
     base = _scores(model, enc, tasks, pre)
@@ -94,7 +103,7 @@ def permutation_importance(model, enc: EncodedSplit, tasks, feature_spec, pre=No
     drops = {t.name: {g: [] for g in groups} for t in tasks}
     for g, cols in groups.items():
         for _ in range(max(1, int(repeats))):
-            scored = _scores(model, _permuted(enc, cols, rng.permutation(len(enc))), tasks, pre)
+            scored = _scores(model, _permuted(enc, g, cols, rng.permutation(len(enc))), tasks, pre)
             for t in tasks:
                 m = _metric(t.kind, y[t.name], scored[t.name])
                 if ref[t.name] is not None and m is not None:
@@ -181,10 +190,16 @@ def contributions(model, pre, tasks, enc: EncodedSplit, row: int = 0) -> pd.Data
     n = len(groups) + 1
     cat = np.repeat(enc.cat[row:row + 1], n, axis=0)
     num = np.repeat(enc.num[row:row + 1].astype(np.float32), n, axis=0)
-    for r, (c, j) in enumerate(groups.values(), start=1):
+    text = _rows_text(enc, np.full(n, row))
+    for r, (g, (c, j)) in enumerate(groups.items(), start=1):
         cat[r, c] = bcat[c]
         num[r, j] = bnum[j]
-    scored = _scores(model, EncodedSplit(cat=cat, num=num, labels={}, index=np.arange(n)), tasks, pre)
+        col = g[:-len(":text")] if g.endswith(":text") else None
+        if text and col in text:  # the baseline of a text: no words
+            text[col] = text[col].tolil()
+            text[col][r] = 0
+            text[col] = text[col].tocsr()
+    scored = _scores(model, EncodedSplit(cat=cat, num=num, labels={}, index=np.arange(n), text=text), tasks, pre)
     out = pd.DataFrame(index=pd.Index(list(groups), name="feature"))
     score = {}
     for t in tasks:
