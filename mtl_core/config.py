@@ -13,10 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
-from .validate import choice as _choice
-from .validate import flag as _flag
-from .validate import from_dict as _from_dict
-from .validate import number as _number
+from .validate import choice as _choice, flag as _flag, from_dict as _from_dict, number as _number
 from .validate import number_list as _numbers
 
 
@@ -89,8 +86,7 @@ class DataConfig:
     ``tasks`` are task specs as strings: ``COLUMN[:binary|regression|multiclass][=POSITIVE]``.
     ``roles`` overrides inferred roles (column -> role name, see ``schema.Role``).
     ``drop`` lists columns never used as features.
-    ``source`` is the data's provenance (``mtl_core.data.provenance``): file name, size and
-    SHA-256 of the bytes read, or the generator and its parameters; set when the data is read.
+    ``source``: the data's provenance (``data.provenance``), set when the data is read.
     """
 
     path: str | None = None
@@ -106,7 +102,7 @@ class DataConfig:
 
     def validate(self) -> "DataConfig":
         self.read.validate()
-        if not isinstance(self.source, dict):
+        if not isinstance(self.source, dict):  # the data's provenance
             raise ConfigError("data.source must be a JSON object (the data's provenance), e.g. {}.")
         if not isinstance(self.tasks, list) or not self.tasks:
             raise ConfigError("data.tasks must list at least one task, e.g. ['click', 'rating:regression'].")
@@ -440,15 +436,10 @@ class RunConfig:
         if unknown:
             raise ConfigError(f"Unknown configuration section(s): {', '.join(sorted(unknown))}.")
         return cls(
-            data=_from_dict(DataConfig, {**data, "read": read}),
-            preprocess=PreprocessConfig.from_dict(d.get("preprocess")),
-            split=_from_dict(SplitConfig, d.get("split")),
-            model=_from_dict(ModelConfig, d.get("model")),
-            train=_from_dict(TrainConfig, d.get("train")),
-            evaluation=_from_dict(EvalConfig, d.get("evaluation")),
-            limits=_from_dict(Limits, d.get("limits")),
-            name=d.get("name"),
-            parent=d.get("parent"),
+            data=_from_dict(DataConfig, {**data, "read": read}), preprocess=PreprocessConfig.from_dict(d.get("preprocess")),
+            split=_from_dict(SplitConfig, d.get("split")), model=_from_dict(ModelConfig, d.get("model")),
+            train=_from_dict(TrainConfig, d.get("train")), evaluation=_from_dict(EvalConfig, d.get("evaluation")),
+            limits=_from_dict(Limits, d.get("limits")), name=d.get("name"), parent=d.get("parent"),
         )
 
     @classmethod

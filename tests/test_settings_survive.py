@@ -21,6 +21,7 @@ def test_generating_new_data_keeps_the_train_settings(runs_root):
     at.run()
     at.number_input(key="syn_rows").set_value(800)
     at.slider(key="syn_corr").set_value(-0.5)
+    at.selectbox(key="syn_pair").set_value("click|purchase")  # click stays a task: its weight is kept
     at.button(key="syn_go").click().run()
     assert_no_errors(at)
     assert at.session_state["data_name"].startswith("synthetic")
