@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .validate import choice as _choice, flag as _flag, from_dict as _from_dict, number as _number
-from .validate import number_list as _numbers
+from .validate import number_list as _numbers, subset as _subset
 
 
 # --------------------------------------------------------------------------- data input
@@ -138,10 +138,8 @@ class PreprocessConfig:
     - ``scaling``: numeric feature scaling. ``scale_targets``: scale regression targets for
       training (metrics are always reported in original units). ``numeric_encoding``: how the
       models read numeric features (``models.numeric``; ``ple`` bins fitted on train).
-    - ``min_frequency``: categories seen fewer times in train map to the unknown index.
-    - ``text_dims``: dense features per free-text column (TF-IDF -> TruncatedSVD); 0 leaves
-      text columns out. ``time_features``: calendar and recency features of the time column.
-    - ``collab``: ``mf`` / ``graph`` (user, item) features from the training rows (preprocessing/collab.py).
+    - ``min_frequency``: rarer training categories become unknown. ``text_dims``: TF-IDF -> SVD columns
+      per text column (0: none). ``time_features``: calendar, recency. ``collab``: see preprocessing/collab.py.
     """
 
     missing: str = "median"
@@ -159,7 +157,6 @@ class PreprocessConfig:
     text_dims: int = 16
     time_features: bool = True
     collab: list[str] = field(default_factory=list)
-    collab_dims: int = 8
 
     # settings that no longer exist but may be in a saved config.json: read and ignored
     LEGACY_KEYS = ("onehot_max_categories",)  # never implemented; removed
@@ -186,9 +183,7 @@ class PreprocessConfig:
         _choice("preprocess.log_target", self.log_target, ("auto", "on", "off"))
         _number("preprocess.text_dims", self.text_dims, lo=0, hi=256, integer=True)
         _flag("preprocess.time_features", self.time_features)
-        if not isinstance(self.collab, list) or not set(self.collab) <= {"mf", "graph"}:
-            raise ConfigError(f"preprocess.collab must be a list drawn from mf, graph; got {self.collab!r}.")
-        _number("preprocess.collab_dims", self.collab_dims, lo=1, hi=128, integer=True)
+        _subset("preprocess.collab", self.collab, ("mf", "graph"))
         return self
 
 

@@ -91,7 +91,7 @@ def test_preprocessor_persists_collab_state_as_json():
     tasks = [parse_task_spec("y")]
     from mtl_core.data.schema import resolve_tasks
     tasks = resolve_tasks(df, tasks)
-    pre = Preprocessor(PreprocessConfig(collab=["mf", "graph"], collab_dims=3), ["user", "item"], ["x"], tasks,
+    pre = Preprocessor(PreprocessConfig(collab=["mf", "graph"]), ["user", "item"], ["x"], tasks,
                        user_col="user", item_col="item")
     enc = pre.fit_transform(df.iloc[:500])
     names = pre.feature_spec_.num_names

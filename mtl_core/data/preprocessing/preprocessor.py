@@ -141,7 +141,7 @@ class Preprocessor:
             if not (self.user_col and self.item_col and self.user_col in df.columns and self.item_col in df.columns):
                 raise DataError("Collaborative features (preprocess.collab) need a user and an item column; "
                                 "name them (--user-col, --item-col) or turn collaborative features off.")
-            self.collab_ = CollabFeatures(cfg.collab, self.user_col, self.item_col, cfg.collab_dims).fit(df)
+            self.collab_ = CollabFeatures(cfg.collab, self.user_col, self.item_col).fit(df)
 
     def _derived_names(self) -> list[str]:
         names = [n for c, st in self.text_state_.items() for n in text_features.names(c, st)]
