@@ -39,7 +39,11 @@ def test_results_page_shows_baselines_warnings_and_one_threshold(noisy_run):
     assert "coin ranks positives barely better than chance" in warns and "Try" in warns
     base = next(d.value for d in at.dataframe if "predictor" in d.value.columns and "auc" in d.value.columns)
     coin = base[base["task"] == "coin"].set_index("predictor")
-    assert list(coin.index) == ["model", "prior"] and coin.loc["prior", "auc"] == 0.5
+    # the model, its trivial baseline, the gradient-boosting reference and the model's margin over it
+    assert list(coin.index) == ["model", "prior", "gbm", "model − gbm"] and coin.loc["prior", "auc"] == 0.5
+    gbm_auc = metrics["tasks"]["coin"]["baselines"]["gbm"]["auc"]
+    assert coin.loc["gbm", "auc"] == pytest.approx(gbm_auc)
+    assert coin.loc["model − gbm", "auc"] == pytest.approx(metrics["tasks"]["coin"]["auc"] - gbm_auc)
     assert coin.loc["model", "f1"] == pytest.approx(metrics["tasks"]["coin"]["f1"])
     for t in ("click", "coin"):
         thr = metrics["tasks"][t]["threshold"]
