@@ -13,10 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
-from .validate import choice as _choice
-from .validate import from_dict as _from_dict
-from .validate import number as _number
-from .validate import number_list as _numbers
+from .validate import choice as _choice, flag as _flag, from_dict as _from_dict, number as _number
+from .validate import number_list as _numbers, subset as _subset
 
 
 # --------------------------------------------------------------------------- data input
@@ -88,6 +86,7 @@ class DataConfig:
     ``tasks`` are task specs as strings: ``COLUMN[:binary|regression|multiclass][=POSITIVE]``.
     ``roles`` overrides inferred roles (column -> role name, see ``schema.Role``).
     ``drop`` lists columns never used as features.
+    ``source``: the data's provenance (``data.provenance``), set when the data is read.
     """
 
     path: str | None = None
@@ -99,9 +98,12 @@ class DataConfig:
     item_col: str | None = None
     time_col: str | None = None
     session_col: str | None = None
+    source: dict = field(default_factory=dict)
 
     def validate(self) -> "DataConfig":
         self.read.validate()
+        if not isinstance(self.source, dict):  # the data's provenance
+            raise ConfigError("data.source must be a JSON object (the data's provenance), e.g. {}.")
         if not isinstance(self.tasks, list) or not self.tasks:
             raise ConfigError("data.tasks must list at least one task, e.g. ['click', 'rating:regression'].")
         from .data.schema import parse_task_spec
@@ -119,7 +121,8 @@ class DataConfig:
 # --------------------------------------------------------------------------- preprocessing
 MISSING_STRATEGIES = ("drop", "mean", "median", "most_frequent", "constant", "interpolate")
 OUTLIER_STRATEGIES = ("none", "iqr", "zscore", "drop")
-SCALERS = ("none", "minmax", "zscore", "robust")
+SCALERS = ("none", "minmax", "zscore", "robust", "quantile")  # quantile: QuantileTransformer, normal output
+NUMERIC_ENCODINGS = ("scalar", "ple", "periodic")  # models.numeric
 
 
 @dataclass
@@ -133,10 +136,10 @@ class PreprocessConfig:
       clips to mean +- z*std (z = ``z_threshold``), ``drop`` removes training rows outside the
       IQR fences (rows of other splits are clipped, never dropped).
     - ``scaling``: numeric feature scaling. ``scale_targets``: scale regression targets for
-      training (metrics are always reported in original units).
-    - ``min_frequency``: categories seen fewer times in train map to the unknown index.
-    - ``text_dims``: dense features per free-text column (TF-IDF -> TruncatedSVD); 0 leaves
-      text columns out. ``time_features``: calendar and recency features of the time column.
+      training (metrics are always reported in original units). ``numeric_encoding``: how the
+      models read numeric features (``models.numeric``; ``ple`` bins fitted on train).
+    - ``min_frequency``: rarer training categories become unknown. ``text_dims``: TF-IDF -> SVD columns
+      per text column (0: none). ``time_features``: calendar, recency. ``collab``: see preprocessing/collab.py.
     """
 
     missing: str = "median"
@@ -147,11 +150,13 @@ class PreprocessConfig:
     iqr_factor: float = 1.5
     z_threshold: float = 3.0
     scaling: str = "zscore"
+    numeric_encoding: str = "scalar"
     scale_targets: bool = True
     min_frequency: int = 1
     log_target: str = "auto"  # regression targets: log1p when strongly skewed (auto), always (on), never (off)
     text_dims: int = 16
     time_features: bool = True
+    collab: list[str] = field(default_factory=list)
 
     # settings that no longer exist but may be in a saved config.json: read and ignored
     LEGACY_KEYS = ("onehot_max_categories",)  # never implemented; removed
@@ -173,11 +178,12 @@ class PreprocessConfig:
         _number("preprocess.z_threshold", self.z_threshold, lo=0, lo_open=True)
         _number("preprocess.fill_value", self.fill_value)
         _choice("preprocess.scaling", self.scaling, SCALERS)
+        _choice("preprocess.numeric_encoding", self.numeric_encoding, NUMERIC_ENCODINGS)
         _number("preprocess.min_frequency", self.min_frequency, lo=1, integer=True)
         _choice("preprocess.log_target", self.log_target, ("auto", "on", "off"))
         _number("preprocess.text_dims", self.text_dims, lo=0, hi=256, integer=True)
-        if not isinstance(self.time_features, bool):
-            raise ConfigError(f"preprocess.time_features must be true or false; got {self.time_features!r}.")
+        _flag("preprocess.time_features", self.time_features)
+        _subset("preprocess.collab", self.collab, ("mf", "graph"))
         return self
 
 
@@ -342,12 +348,15 @@ class EvalConfig:
     - ``catalog_max_pairs``: at most this many (user, item) pairs are scored for the catalogue
       ranking; with more users × items, users are sampled with ``catalog_seed`` (and the
       metrics say so).
+    - ``gbm``: gradient-boosting reference per task (``evaluation.gbm``), skipped past ``gbm_max_rows``.
     """
 
     threshold: float | str = "f1"
     k: int = 10
     catalog_max_pairs: int = 1_000_000
     catalog_seed: int = 0
+    gbm: bool = True
+    gbm_max_rows: int = 2_000_000
 
     def validate(self) -> "EvalConfig":
         if isinstance(self.threshold, str):
@@ -357,6 +366,8 @@ class EvalConfig:
         _number("evaluation.k", self.k, lo=1, hi=1000, integer=True)
         _number("evaluation.catalog_max_pairs", self.catalog_max_pairs, lo=1, integer=True)
         _number("evaluation.catalog_seed", self.catalog_seed, lo=0, integer=True)
+        _flag("evaluation.gbm", self.gbm)
+        _number("evaluation.gbm_max_rows", self.gbm_max_rows, lo=1, integer=True)
         return self
 
 
@@ -399,13 +410,8 @@ class RunConfig:
     parent: str | None = None  # a run directory this run continues (train --resume): its preprocessing and weights
 
     def validate(self) -> "RunConfig":
-        self.data.validate()
-        self.preprocess.validate()
-        self.split.validate()
-        self.model.validate()
-        self.train.validate()
-        self.evaluation.validate()
-        self.limits.validate()
+        for part in (self.data, self.preprocess, self.split, self.model, self.train, self.evaluation, self.limits):
+            part.validate()
         return self
 
     def to_dict(self) -> dict:
@@ -425,15 +431,10 @@ class RunConfig:
         if unknown:
             raise ConfigError(f"Unknown configuration section(s): {', '.join(sorted(unknown))}.")
         return cls(
-            data=_from_dict(DataConfig, {**data, "read": read}),
-            preprocess=PreprocessConfig.from_dict(d.get("preprocess")),
-            split=_from_dict(SplitConfig, d.get("split")),
-            model=_from_dict(ModelConfig, d.get("model")),
-            train=_from_dict(TrainConfig, d.get("train")),
-            evaluation=_from_dict(EvalConfig, d.get("evaluation")),
-            limits=_from_dict(Limits, d.get("limits")),
-            name=d.get("name"),
-            parent=d.get("parent"),
+            data=_from_dict(DataConfig, {**data, "read": read}), preprocess=PreprocessConfig.from_dict(d.get("preprocess")),
+            split=_from_dict(SplitConfig, d.get("split")), model=_from_dict(ModelConfig, d.get("model")),
+            train=_from_dict(TrainConfig, d.get("train")), evaluation=_from_dict(EvalConfig, d.get("evaluation")),
+            limits=_from_dict(Limits, d.get("limits")), name=d.get("name"), parent=d.get("parent"),
         )
 
     @classmethod

@@ -76,6 +76,10 @@ class FeatureSpec:
     cat_names: list[str] = field(default_factory=list)
     cat_cardinalities: list[int] = field(default_factory=list)
     num_names: list[str] = field(default_factory=list)
+    #: how numeric fields enter the models (``preprocess.numeric_encoding``) and, for ``ple``,
+    #: each field's quantile bin edges fitted on the training split
+    num_encoding: str = "scalar"
+    num_bins: list[list[float]] = field(default_factory=list)
 
     @property
     def n_cat(self) -> int:

@@ -19,6 +19,20 @@ def choice(name: str, value: Any, allowed: Iterable) -> Any:
     return value
 
 
+def subset(name: str, value: Any, allowed: Iterable) -> list:
+    """``value`` is a list of distinct values drawn from ``allowed`` (possibly empty)."""
+    allowed = tuple(allowed)
+    if not isinstance(value, list) or not set(map(str, value)) <= set(allowed) or len(set(value)) < len(value):
+        raise ConfigError(f"{name} must be a list drawn from {', '.join(map(str, allowed))}; got {value!r}.")
+    return value
+
+
+def flag(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ConfigError(f"{name} must be true or false; got {value!r}.")
+    return bool(value)
+
+
 def number(name: str, value: Any, lo: float | None = None, hi: float | None = None,
            integer: bool = False, lo_open: bool = False) -> Any:
     """``value`` is a (whole, when ``integer``) finite number in [lo, hi] (``lo_open``: > lo)."""

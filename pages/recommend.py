@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
 import streamlit as st
 
 from mtl_core.safe_text import md, md_list
@@ -11,6 +12,8 @@ from pages import _ui
 
 run = _ui.run_page("Recommend", "rec_run")
 
+from mtl_core import figures  # noqa: E402
+from mtl_core.evaluation.explain import editable_columns, explain_pair, pair_row, what_if  # noqa: E402
 from mtl_core.recommend import list_users, recommend, user_history  # noqa: E402
 
 rid = run.run_id
@@ -71,6 +74,7 @@ else:
     st.caption("fused score = Σ weight × (task score scaled to 0–1 over all candidate items)" +
                (" + price weight × price × probability of the deepest funnel task" if price_cols else "") + ".")
 
+recs = None
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.subheader(f"Top {k} for {md(user)}")
@@ -104,3 +108,40 @@ with right:
         else:
             st.caption(f"{len(hist):,} interactions in the training period.")
             st.dataframe(hist, hide_index=True, key=f"hist_{rid}", height=380)
+
+# --------------------------------------------------------------------------- explanations
+st.header("Why this item?")
+st.caption("Each feature's contribution to each task's score for this user and item: the score minus the "
+           "score with that feature at its training baseline (an unknown category; the value a missing "
+           "number gets; the training mean of a derived feature). Positive: the feature raises the score.")
+choices = list(recs[run.meta.get("item_col")]) if recs is not None and len(recs) else []
+if not choices:
+    st.caption("No recommendation to explain.")
+    st.stop()
+with _ui.errors_here():
+    item = st.selectbox("Item", choices, key=f"why_item_{rid}", format_func=str)
+    contrib = explain_pair(run, user, item)
+    _ui.plot(figures.contributions_figure(contrib), key=f"fig_why_{rid}")
+    st.caption("Scores of this pair: " + ", ".join(f"{md(t)} {v:.4f}" for t, v in contrib.attrs["score"].items()))
+
+    st.subheader("What if?")
+    st.caption("Change this pair's feature values and see every task's prediction change.")
+    row = pair_row(run, user, item)
+    cols = editable_columns(run)
+    w1, w2 = st.columns(2)
+    col = w1.selectbox("Feature to change", cols, key=f"wi_col_{rid}")
+    current = row.iloc[0][col]
+    if col in run.preprocessor().num_cols:
+        start = pd.to_numeric(pd.Series([current]), errors="coerce").fillna(0.0).iloc[0]
+        new = w2.number_input(f"New value of {md(col)}", value=float(start), key=f"wi_val_{rid}_{item}_{col}")
+        changes = {col: new} if new != float(start) else {}
+    else:
+        new = w2.text_input(f"New value of {md(col)}", value=str(current), key=f"wi_val_{rid}_{item}_{col}",
+                            max_chars=200)
+        changes = {col: new} if new != str(current) else {}
+    table = what_if(run.model(), run.preprocessor(), run.task_infos, row, changes)
+    _ui.plot(figures.what_if_figure(table), key=f"fig_what_if_{rid}")
+    st.dataframe(table, hide_index=True, key=f"what_if_table_{rid}",
+                 column_config={c: st.column_config.NumberColumn(format="%.4f") for c in ("before", "after", "change")})
+    if changes:
+        st.caption(f"Changed {md(col)}: {md(current)} → {md(new)}")

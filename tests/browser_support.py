@@ -98,6 +98,14 @@ def assert_no_exception(pg) -> None:
 def full_page_shot(pg, path: Path, width: int = 1400, max_height: int = 9000) -> None:
     """Full-page screenshot: Streamlit scrolls inside its main container, so grow the
     viewport to the content height first, then restore it."""
+    path = _grown(pg, path, width, max_height)
+    pg.screenshot(path=str(path), full_page=True)
+    pg.set_viewport_size({"width": width, "height": 1000})
+
+
+def _grown(pg, path: Path, width: int, max_height: int) -> Path:
+    """Create ``path``'s folder and grow the viewport to the content height (Streamlit
+    scrolls inside its main container)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     height = pg.evaluate(
@@ -105,8 +113,7 @@ def full_page_shot(pg, path: Path, width: int = 1400, max_height: int = 9000) ->
         " return m ? m.scrollHeight : document.body.scrollHeight; }")
     pg.set_viewport_size({"width": width, "height": int(min(max(height + 40, 900), max_height))})
     settle(pg)
-    pg.screenshot(path=str(path), full_page=True)
-    pg.set_viewport_size({"width": width, "height": 1000})
+    return path
 
 
 @contextlib.contextmanager
@@ -124,3 +131,14 @@ def chromium_page(width: int = 1400, height: int = 1000, timeout_ms: int = 60_00
         finally:
             ctx.close()
             browser.close()
+
+
+def region_shot(pg, path: Path, top, bottom, width: int = 1400, max_height: int = 9000) -> None:
+    """Screenshot of the page from locator ``top`` down to locator ``bottom`` (the viewport
+    grown to the content height first, as in :func:`full_page_shot`)."""
+    path = _grown(pg, path, width, max_height)
+    a, b = top.bounding_box(), bottom.bounding_box()
+    y0 = max(a["y"] - 12, 0)
+    pg.screenshot(path=str(path), full_page=True,
+                  clip={"x": 0, "y": y0, "width": width, "height": b["y"] + b["height"] + 12 - y0})
+    pg.set_viewport_size({"width": width, "height": 1000})

@@ -288,7 +288,7 @@ def test_results_show_per_task_scores(run_session):
     assert {tr["name"] for tr in loss["data"]} >= {"click · train", "click · val", "purchase · train"}
     assert loss["layout"]["xaxis"]["title"]["text"] == "Epoch"
     labels = [b.label for b in at.get("download_button")]
-    assert len(labels) == 5 and "Test-split predictions (CSV)" in labels, labels
+    assert len(labels) == 6 and "Test-split predictions (CSV)" in labels and "Report (one HTML file)" in labels, labels
 
 
 def test_threshold_slider_recomputes_confusion_matrix(run_session):
@@ -499,3 +499,23 @@ def test_bundled_sample_path_exists():
     folders below the repository root)."""
     assert app_state.SAMPLE_PATH.exists()
     assert app_state.SAMPLE_PATH == Path(__file__).resolve().parent.parent / "data" / "sample.csv"
+
+
+def test_recommend_page_explains_an_item_and_answers_what_if(run_session):
+    at = open_page("pages/recommend.py", run_session["sid"])
+    assert_no_errors(at)
+    titles = chart_titles(at)
+    assert any("Why this item" in t for t in titles) and any("What if" in t for t in titles)
+    why = next(s for s in chart_specs(at) if "Why this item" in s["layout"]["title"]["text"])
+    assert {d["name"] for d in why["data"]} == {"click", "purchase"}
+    table = next(d.value for d in at.dataframe if "change" in d.value.columns)
+    assert set(table["task"]) >= {"click", "purchase"} and (table["change"] == 0).all()  # nothing edited yet
+    at.selectbox(key=next(s.key for s in at.selectbox if s.key.startswith("wi_col_"))).set_value("item_price").run()
+    price = next(n for n in at.number_input if n.key.startswith("wi_val_"))
+    price.set_value(price.value * 20 + 500).run()
+    assert_no_errors(at)
+    table = next(d.value for d in at.dataframe if "change" in d.value.columns)
+    assert (table["change"] != 0).any() and (table["after"] - table["before"] - table["change"]).abs().max() < 1e-6
+    item = at.selectbox(key=next(s.key for s in at.selectbox if s.key.startswith("why_item_")))
+    item.set_value(item.options[1]).run()
+    assert_no_errors(at)

@@ -54,3 +54,18 @@ def test_results_page_shows_baselines_warnings_and_one_threshold(noisy_run):
     assert set(catalog["ranker"]) == {"model", "popularity"} and set(catalog["task"]) == {"click", "coin"}
     assert "every catalogue item the user did not interact with in training" in captions
     assert "within each user" in " ".join(h.value for h in at.subheader)
+
+
+def test_results_page_shows_each_tasks_feature_importance(noisy_run):
+    sid, metrics = noisy_run
+    imp = metrics["importance"]
+    assert set(imp) == {"click", "coin"} and {"feature", "importance", "spread"} <= set(imp["click"][0])
+    at = new_app(sid)
+    at.switch_page("pages/results.py")
+    at.run()
+    assert_no_errors(at)
+    from apptest_support import chart_titles
+
+    assert any("Which features each task relies on" in t for t in chart_titles(at))
+    table = next(d.value for d in at.dataframe if set(d.value.columns) == {"click", "coin"})
+    assert table.index[0] == imp["click"][0]["feature"] or table.index[0] == imp["coin"][0]["feature"]

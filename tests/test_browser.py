@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import assert_no_exception, full_page_shot, settle
+from browser_support import assert_no_exception, full_page_shot, region_shot, settle
 
 pytestmark = pytest.mark.browser
 
@@ -98,6 +98,13 @@ def test_upload_train_results_recommend(app_server, browser_page, screenshots, t
     expect(pg.locator('[data-testid="stDataFrame"]').first).to_be_visible()
     assert_no_exception(pg)
     _shot(pg, screenshots, "results")
+    pg.get_by_role("tab", name="Feature importance").click()
+    _chart(pg, "Which features each task relies on")
+    settle(pg)
+    assert_no_exception(pg)
+    chart = pg.locator('[data-testid="stPlotlyChart"]').filter(
+        has=pg.locator(".gtitle", has_text="Which features each task relies on"))
+    region_shot(pg, screenshots / "importance.png", chart, chart)
 
     # Recommend
     _nav(pg, "Recommend")
@@ -106,6 +113,25 @@ def test_upload_train_results_recommend(app_server, browser_page, screenshots, t
     settle(pg)
     assert_no_exception(pg)
     _shot(pg, screenshots, "recommend")
+
+    # why this item, and what if its price were higher
+    _chart(pg, "Why this item")
+    assert_no_exception(pg)
+    why = pg.locator('[data-testid="stPlotlyChart"]').filter(has=pg.locator(".gtitle", has_text="Why this item"))
+    region_shot(pg, screenshots / "why_item.png", pg.get_by_role("heading", name="Why this item?"), why)
+    feature = pg.locator('[data-testid="stSelectbox"]').filter(has_text="Feature to change")
+    feature.click()
+    pg.keyboard.type("item_price")
+    pg.keyboard.press("Enter")
+    settle(pg)
+    value = pg.locator('[data-testid="stNumberInput"] input').first
+    value.fill("400")
+    value.press("Enter")
+    changed = pg.get_by_text("Changed item").first
+    changed.wait_for(timeout=60_000)
+    settle(pg)
+    assert_no_exception(pg)
+    region_shot(pg, screenshots / "what_if.png", pg.get_by_role("heading", name="What if?"), changed)
 
     # a broken upload shows its error next to the uploader and keeps the previous data
     bad = tmp_path / "broken.csv"
@@ -129,4 +155,5 @@ def test_upload_train_results_recommend(app_server, browser_page, screenshots, t
     assert_no_exception(pg)
     assert "Traceback" not in app_server["log"].read_text()
     assert {p.name for p in screenshots.glob("*.png")} >= {f"{n}.png" for n in ("start", "data", "train",
-                                                                                "results", "recommend")}
+                                                                                "results", "recommend", "importance",
+                                                                                "why_item", "what_if")}

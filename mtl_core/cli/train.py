@@ -1,5 +1,6 @@
 """Model commands: ``train`` (a run directory from options or a saved config) and
-``recommend`` (top-K items for a user from a saved run)."""
+``recommend`` (top-K items for a user from a saved run) and ``explain`` (permutation
+importance of a saved run's features per task)."""
 from __future__ import annotations
 
 import json
@@ -13,7 +14,9 @@ def add_commands(sub) -> None:
     s = sub.add_parser("train", help="train a multi-task model and save a run directory")
     add_train_options(s)
     s.add_argument("--resume", metavar="RUN_DIR",
-                   help="continue this run on --data with its fitted preprocessing and weights (with --epochs, --out)")
+                   help="continue this run on --data with its fitted preprocessing and weights (with --epochs, --out); "
+                        "an interrupted run's folder (RUNS/.tmp-ID) is finished from its last completed epoch "
+                        "with its own settings (--data: where its data file is now)")
     s.add_argument("--out", help="runs folder (default: ./runs or $MTL_LAB_RUNS)")
     s.set_defaults(func=cmd_train)
 
@@ -23,6 +26,14 @@ def add_commands(sub) -> None:
     s.add_argument("--k", type=int, default=10)
     s.add_argument("--include-bought", action="store_true")
     s.set_defaults(func=cmd_recommend)
+
+    s = sub.add_parser("explain", help="per-task permutation importance of a saved run's features (JSON)")
+    s.add_argument("--run", required=True)
+    s.add_argument("--data", help="the data file (default: the run's own); its validation split is used")
+    s.add_argument("--task", help="only this task")
+    s.add_argument("--repeats", type=int, default=5, help="permutations per feature (default 5)")
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=cmd_explain)
 
 
 def _epoch_line(ev) -> str:
@@ -45,10 +56,16 @@ def _resume_config(a):
     return resume_config(a.resume, a.data, a.epochs)  # the parent's settings, new data
 
 
-def cmd_train(a) -> int:
-    from ..pipeline import run_experiment
+def _interrupted(path: str | None) -> bool:
+    """True for an interrupted run's temporary folder (``RUNS/.tmp-ID``)."""
+    from pathlib import Path
 
-    cfg = _resume_config(a) if a.resume else config_from_args(a)
+    return bool(path) and Path(path).name.startswith(".tmp-") and Path(path).is_dir()
+
+
+def cmd_train(a) -> int:
+    from ..pipeline import resume_run, run_experiment
+
     # under torchrun every rank runs this command: only rank 0 talks
     other_rank = os.environ.get("RANK", "0") != "0"
     quiet = a.quiet or other_rank
@@ -57,7 +74,11 @@ def cmd_train(a) -> int:
         if not quiet and ev.kind == "epoch":
             print(_epoch_line(ev), flush=True)
 
-    res = run_experiment(cfg, callback=progress, runs_root=a.out)
+    if _interrupted(a.resume):
+        res = resume_run(a.resume, callback=progress, data=a.data)
+    else:
+        cfg = _resume_config(a) if a.resume else config_from_args(a)
+        res = run_experiment(cfg, callback=progress, runs_root=a.out)
     if other_rank:
         return 0
     from ..evaluation.summary import text_summary
@@ -77,4 +98,21 @@ def cmd_recommend(a) -> int:
         raise ConfigError(f"--k must be at least 1; got {a.k}.")
     recs = recommend(run, a.user, k=a.k, exclude_bought=not a.include_bought)
     print(recs.to_json(orient="records", indent=2, default_handler=str))
+    return 0
+
+
+def cmd_explain(a) -> int:
+    from ..evaluation.explain import explain_run
+    from ..pipeline import load_data
+    from ..runs import load_run
+
+    if a.repeats < 1:
+        raise ConfigError(f"--repeats must be at least 1; got {a.repeats}.")
+    run = load_run(a.run)
+    df = None
+    if a.data:
+        cfg = run.config
+        cfg.data.path = a.data
+        df = load_data(cfg)
+    print(json.dumps(explain_run(run, df, a.task, repeats=a.repeats, seed=a.seed), indent=2))
     return 0

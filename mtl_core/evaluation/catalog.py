@@ -115,6 +115,8 @@ class _PairScorer:
         self.text_item = ({c: c in item_side for c in self.items.text or {}}
                           if getattr(model, "reads_text", False) else {})
         self.model, self.tasks, self.device, self.batch_size = model, tasks, device, batch_size
+        self.pre, self.user_ids = pre, user_rows[meta["user_col"]].to_numpy(dtype=object)
+        self.item_ids = catalog[meta["item_col"]].to_numpy(dtype=object)
 
     def _text(self, users: np.ndarray, n: int) -> dict | None:
         if not self.text_item:
@@ -129,6 +131,9 @@ class _PairScorer:
         b, n = len(users), len(self.item_ok)
         cat = np.where(self.cat_item, self.items.cat[None], self.users.cat[users][:, None])
         num = np.where(self.num_item, self.items.num[None], self.users.num[users][:, None])
+        if getattr(self.pre, "collab_", None) is not None:  # pair features belong to (user, item), not one side
+            cols, pair = self.pre.collab_block(np.repeat(self.user_ids[users], n), np.tile(self.item_ids, b))
+            num[:, :, cols] = pair.reshape(b, n, -1)
         split = EncodedSplit(cat=cat.reshape(b * n, -1), num=num.reshape(b * n, -1).astype(np.float32),
                              labels={}, index=np.arange(b * n), text=self._text(users, n))
         preds = predict(self.model, split, self.tasks, self.device, self.batch_size)

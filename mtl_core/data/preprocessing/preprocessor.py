@@ -22,10 +22,11 @@ from ...types import EncodedSplit, FeatureSpec, TaskInfo, TaskSpec
 from ...values import finite as _f
 from ...values import json_safe
 from . import categorical, labels, numeric
+from .collab import CollabFeatures
 from . import text as text_features
 from . import time as time_features
 
-FORMAT_VERSION = 2  # 2: the scaler's scikit-learn attributes; 1 (center/scale) is still read
+FORMAT_VERSION = 3  # 3: collaborative features (written only when used); 2: the scaler's scikit-learn attributes
 
 
 def _num(v: Any) -> Any:
@@ -74,12 +75,18 @@ class Preprocessor:
 
     # ------------------------------------------------------------------ fit
     def fit(self, df: pd.DataFrame) -> "Preprocessor":
-        self._fit(df)
+        if self.config.numeric_encoding == "ple":  # its bins are fitted on the encoded training rows
+            self.fit_transform(df)
+        else:
+            self._fit(df)
         return self
 
     def fit_transform(self, df: pd.DataFrame) -> EncodedSplit:
         self._fit(df)
-        return self._transform(df, train=True)
+        enc = self._transform(df, train=True)
+        if self.config.numeric_encoding == "ple":
+            self.feature_spec_.num_bins = numeric.fit_bins(enc.num)
+        return enc
 
     def _fit(self, df: pd.DataFrame) -> None:
         cfg = self.config.validate()
@@ -114,6 +121,7 @@ class Preprocessor:
             cat_names=list(self.cat_cols),
             cat_cardinalities=[len(self.cat_vocab_[c]) + 1 for c in self.cat_cols],
             num_names=list(self.num_cols) + self._derived_names(),
+            num_encoding=cfg.numeric_encoding,
         )
         for col, r in col_report.items():  # what fit_transform does to the training rows
             report["columns"].setdefault(col, {}).update(r)
@@ -128,18 +136,27 @@ class Preprocessor:
         self.text_state_ = {c: text_features.fit(df[c], dims) for c in self.text_cols if dims > 0 and c in df.columns}
         use_time = cfg.time_features and self.time_col and self.time_col in df.columns
         self.time_state_ = time_features.fit(df, self.time_col, self.user_col, self.item_col) if use_time else None
+        self.collab_ = None
+        if cfg.collab:
+            if not (self.user_col and self.item_col and self.user_col in df.columns and self.item_col in df.columns):
+                raise DataError("Collaborative features (preprocess.collab) need a user and an item column; "
+                                "name them (--user-col, --item-col) or turn collaborative features off.")
+            self.collab_ = CollabFeatures(cfg.collab, self.user_col, self.item_col).fit(df)
 
     def _derived_names(self) -> list[str]:
         names = [n for c, st in self.text_state_.items() for n in text_features.names(c, st)]
-        return names + (list(self.time_state_["names"]) if self.time_state_ else [])
+        names += list(self.time_state_["names"]) if self.time_state_ else []
+        return names + (self.collab_.names() if self.collab_ is not None else [])
 
-    def _derived(self, df: pd.DataFrame) -> tuple[np.ndarray, dict]:
-        """Dense text (SVD) and time features, and each text column's sparse TF-IDF."""
+    def _derived(self, df: pd.DataFrame, train: bool = False) -> tuple[np.ndarray, dict]:
+        """Dense text (SVD), time and collaborative features, and each text column's sparse TF-IDF."""
         sparse = {c: text_features.tfidf(df[c] if c in df.columns else None, len(df), st)
                   for c, st in self.text_state_.items()}
         blocks = [text_features.project(sparse[c], len(df), st) for c, st in self.text_state_.items()]
         if self.time_state_:
             blocks.append(time_features.transform(df, self.time_state_))
+        if self.collab_ is not None:  # training rows leave their own interaction out
+            blocks.append(self.collab_.transform(df, train=train))
         return (np.hstack(blocks) if blocks else np.zeros((len(df), 0)),
                 {c: X for c, X in sparse.items() if X is not None})
 
@@ -188,7 +205,7 @@ class Preprocessor:
         self._check_columns(df, labels=False)
         X, keep, rep = self._clean(df, train=train)
         num = numeric.scale(self.scaler_, X)
-        derived, text = self._derived(df)
+        derived, text = self._derived(df, train)
         if derived.shape[1]:
             num = np.hstack([num, derived.astype(num.dtype)])
         cat = self._encode_cats(df)
@@ -209,6 +226,20 @@ class Preprocessor:
         ``EncodedSplit.index`` tells which positions remain."""
         return self._transform(df, train=False)
 
+    def collab_block(self, user_ids: Any, item_ids: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(positions in ``EncodedSplit.num``, float ``[n, m]`` values) of the collaborative
+        features of the pairs ``(user_ids[r], item_ids[r])`` -- for scorers that assemble
+        rows from a user side and an item side; no positions without collaborative features."""
+        self._check_fitted()
+        collab = getattr(self, "collab_", None)
+        if collab is None:
+            return np.zeros(0, dtype=np.int64), np.zeros((len(user_ids), 0))
+        m = len(collab.names())
+        total = len(self.feature_spec_.num_names)
+        pairs = pd.DataFrame({collab.user_col: np.asarray(user_ids, dtype=object),
+                              collab.item_col: np.asarray(item_ids, dtype=object)})
+        return np.arange(total - m, total, dtype=np.int64), collab.transform(pairs)
+
     def inverse_target(self, task_name: str, values: Any) -> np.ndarray:
         """Regression predictions/labels back to the original units (other kinds unchanged)."""
         self._check_fitted()
@@ -221,8 +252,9 @@ class Preprocessor:
     def to_dict(self) -> dict:
         """JSON-safe fitted state (``json.dumps`` works); see :meth:`from_dict`."""
         self._check_fitted()
+        collab = getattr(self, "collab_", None)
         return {
-            "format_version": FORMAT_VERSION,
+            "format_version": FORMAT_VERSION if collab is not None else 2,
             "config": dataclasses.asdict(self.config),
             "cat_cols": list(self.cat_cols),
             "num_cols": list(self.num_cols),
@@ -241,6 +273,7 @@ class Preprocessor:
                 "feature_spec": self.feature_spec_.to_dict(),
                 "text": json_safe(self.text_state_),
                 "time": json_safe(self.time_state_),
+                **({"collab": json_safe(collab.to_dict())} if collab is not None else {}),
                 "report": json_safe(self.report_),
             },
         }
@@ -265,4 +298,5 @@ class Preprocessor:
         obj.feature_spec_ = FeatureSpec.from_dict(st["feature_spec"])
         obj.text_state_ = dict(st.get("text") or {})  # runs saved before text/time features have none
         obj.time_state_ = st.get("time")
+        obj.collab_ = CollabFeatures.from_dict(st["collab"]) if st.get("collab") else None
         return obj
