@@ -11,6 +11,7 @@ import pytest
 from browser_support import assert_no_exception, full_page_shot, settle
 
 pytestmark = pytest.mark.browser
+WAIT = 60_000  # ms: every expectation waits for its condition (the page redraws slowly under load)
 
 
 def _headerless_log(path) -> None:
@@ -42,24 +43,25 @@ def test_header_rename_threshold_and_event_labels(app_server, browser_page, scre
 
     # upload: the first line is detected as data, no row is lost, names col_0..col_4
     pg.locator('input[type="file"]').set_input_files(str(log))
-    pg.get_by_text("Loaded log.csv").wait_for(timeout=60_000)
+    pg.get_by_text("Loaded log.csv").wait_for(timeout=WAIT)
     settle(pg)
-    expect(main).to_contain_text(f"{n:,} rows × 5 columns")
-    expect(pg.get_by_text("The first line was read as data")).to_be_visible()
+    expect(main).to_contain_text(f"{n:,} rows × 5 columns", timeout=WAIT)
+    expect(pg.get_by_text("The first line was read as data")).to_be_visible(timeout=WAIT)
     names = pg.get_by_label("Column names (comma-separated)")
-    expect(names).to_have_value("col_0, col_1, col_2, col_3, col_4")
+    expect(names).to_have_value("col_0, col_1, col_2, col_3, col_4", timeout=WAIT)
     assert_no_exception(pg)
 
     # "First row is: column names" reads the file again with the first event as names
     first_row = pg.locator('[data-testid="stRadio"]').filter(has_text="First row is")
     first_row.get_by_text("column names", exact=True).click()
-    expect(main).to_contain_text(f"{n - 1:,} rows × 5 columns", timeout=60_000)
+    expect(main).to_contain_text(f"{n - 1:,} rows × 5 columns", timeout=WAIT)
     settle(pg)
-    expect(pg.get_by_label("Column names (comma-separated)")).to_have_count(1)
-    expect(pg.get_by_label("Column names (comma-separated)")).to_have_value("u00, i0, pv, 1511544077, 10")
+    expect(pg.get_by_label("Column names (comma-separated)")).to_have_count(1, timeout=WAIT)
+    expect(pg.get_by_label("Column names (comma-separated)")).to_have_value("u00, i0, pv, 1511544077, 10",
+                                                                            timeout=WAIT)
     # ... and "data (no header)" gives the row back
     pg.locator('[data-testid="stRadio"]').filter(has_text="First row is").get_by_text("data (no header)").click()
-    expect(main).to_contain_text(f"{n:,} rows × 5 columns", timeout=60_000)
+    expect(main).to_contain_text(f"{n:,} rows × 5 columns", timeout=WAIT)
     settle(pg)
 
     # rename the columns
@@ -68,8 +70,8 @@ def test_header_rename_threshold_and_event_labels(app_server, browser_page, scre
     pg.get_by_role("button", name="Rename columns").click()
     settle(pg)
     names = pg.get_by_label("Column names (comma-separated)")
-    expect(names).to_have_count(1, timeout=60_000)  # the redrawn page's one input
-    expect(names).to_have_value("user, item, event, ts, price")
+    expect(names).to_have_count(1, timeout=WAIT)  # the redrawn page's one input
+    expect(names).to_have_value("user, item, event, ts, price", timeout=WAIT)
     assert_no_exception(pg)
 
     # a threshold label on the numeric price column
@@ -83,12 +85,12 @@ def test_header_rename_threshold_and_event_labels(app_server, browser_page, scre
     positive.fill(">=99999")
     positive.press("Enter")
     expect(pg.locator('[data-testid="stAlertContentError"]').filter(has_text="one class").first).to_be_visible(
-        timeout=60_000)
+        timeout=WAIT)
     settle(pg)
     positive = pg.get_by_role("textbox", name="Positive when price is")
     positive.fill(">=50")
     positive.press("Enter")
-    expect(pg.get_by_text("price → binary (positive = >=50)")).to_be_visible(timeout=60_000)
+    expect(pg.get_by_text("price → binary (positive = >=50)")).to_be_visible(timeout=WAIT)
     settle(pg)
     assert_no_exception(pg)
     full_page_shot(pg, screenshots / "data_headerless.png")
@@ -107,10 +109,10 @@ def test_header_rename_threshold_and_event_labels(app_server, browser_page, scre
         "this event happened", exact=False).click()
     settle(pg)
     pg.get_by_role("button", name="Build the funnel table").click()
-    expect(main).to_contain_text("funnel table from log.csv", timeout=60_000)
-    expect(main).to_contain_text("120 rows", timeout=60_000)
+    expect(main).to_contain_text("funnel table from log.csv", timeout=WAIT)
+    expect(main).to_contain_text("120 rows", timeout=WAIT)
     # 'reached' labels would make cart one class (an error here); event labels give both tasks
-    expect(pg.get_by_text("cart → binary")).to_be_visible(timeout=60_000)
-    expect(pg.get_by_text("buy → binary", exact=False).first).to_be_visible()
+    expect(pg.get_by_text("cart → binary")).to_be_visible(timeout=WAIT)
+    expect(pg.get_by_text("buy → binary", exact=False).first).to_be_visible(timeout=WAIT)
     settle(pg)
     assert_no_exception(pg)
