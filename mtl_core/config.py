@@ -261,6 +261,7 @@ class ModelConfig:
 
 # --------------------------------------------------------------------------- training
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+FULL_BATCH = 10_000_000  # largest train.batch_size; one at least the training rows = full-batch gradient descent
 DEVICES = ("auto", "cpu", "cuda", "mps")
 REGRESSION_LOSSES = ("mse", "huber")
 
@@ -304,7 +305,7 @@ class TrainConfig:
         from .weighting import WEIGHTINGS
 
         _number("train.epochs", self.epochs, lo=1, hi=self.max_epochs_limit, integer=True)
-        _number("train.batch_size", self.batch_size, lo=1, hi=10_000_000, integer=True)
+        _number("train.batch_size", self.batch_size, lo=1, hi=FULL_BATCH, integer=True)
         _number("train.lr", self.lr, lo=0, lo_open=True, hi=10)
         _choice("train.optimizer", self.optimizer, OPTIMIZERS)
         _number("train.momentum", self.momentum, lo=0, hi=1)
