@@ -11,6 +11,7 @@ from .classification import metric_bars, confusion_heatmap, roc_curves, pr_curve
 from .export import onnx_parity
 from .data import missing_bar, distribution, label_balance
 from .lab import grad_cosine_heatmap, gate_heatmap, pareto_plot, correlation_lab_plot
+from .optimisers import optimiser_curves
 from .regression import pred_vs_actual, residuals_hist
 from .training import loss_curves, task_weights_over_time, grad_norms_over_time, cosine_over_time, runs_overlay
 
@@ -35,6 +36,7 @@ __all__ = [
     "gate_heatmap",
     "pareto_plot",
     "correlation_lab_plot",
+    "optimiser_curves",
     "architecture_diagram",
     "onnx_parity",
 ]

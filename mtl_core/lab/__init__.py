@@ -10,6 +10,8 @@ module each:
 - ``correlation``: ``correlation_lab``, the MMoE paper's synthetic experiment over the task
   correlation ρ.
 - ``compare``: ``compare_runs``, metrics, differing settings and histories of saved runs.
+- ``optimisers``: ``optimiser_lab``, the same data and seed trained with several optimisers
+  (full-batch GD, SGD, momentum, Adam, AdamW) and initialisations, loss curves overlaid.
 
 ``common`` holds what they share (progress, seeds, train-and-score one model). Long
 operations take ``callback(progress: dict)`` and ``cancel: threading.Event``. Progress dicts
@@ -17,7 +19,7 @@ have ``stage``, ``done``, ``total``, ``fraction`` (0..1) and ``message``. On can
 operation stops after (or inside) the current training, drops the unfinished point and
 returns what was finished, with status ``cancelled``. Results are saved by
 ``mtl_core.runs.save_result`` like runs (written to ``<runs_root>/<kind>/.tmp-<id>`` and
-renamed into ``<runs_root>/<kind>/<id>``, kind ``transfer``, ``sweeps`` or ``corrlab``).
+renamed into ``<runs_root>/<kind>/<id>``, kind ``transfer``, ``sweeps``, ``corrlab`` or ``optlab``).
 """
 from .common import Reporter, train_eval
 from .compare import compare_runs, flatten_config
@@ -25,16 +27,19 @@ from .correlation import (CORRELATION_COLUMNS, CORRELATION_DATASETS, CORRELATION
                           ENGAGEMENT_TASKS, PAPER_ALPHA_STD, PAPER_TASKS, correlation_config, correlation_lab,
                           list_correlation_labs, load_correlation_lab, summarise_correlation)
 from .front import pareto_front
+from .optimisers import (OPTIMISER_LABELS, OPTIMISER_LR, OPTIMISER_RECIPES, explain_optimisers, list_optimiser_labs,
+                         load_optimiser_lab, optimiser_lab)
 from .pareto import POINT_COLUMNS, SweepResult, list_sweeps, load_sweep, mark_front, pareto_sweep, sweep_weights
 from .transfer import (DEFAULT_TOLERANCE, TRANSFER_COLUMNS, VERDICT_NEGATIVE, VERDICT_NOISE, VERDICT_POSITIVE,
                        list_transfers, load_transfer, negative_transfer, summarise_transfer, transfer_verdict)
 
 __all__ = [
-    "CORRELATION_COLUMNS", "CORRELATION_DATASETS", "CORRELATION_EPOCHS", "CORRELATION_TASKS", "DEFAULT_TOLERANCE",
-    "ENGAGEMENT_TASKS", "PAPER_ALPHA_STD", "PAPER_TASKS", "POINT_COLUMNS", "Reporter", "SweepResult",
-    "TRANSFER_COLUMNS", "VERDICT_NEGATIVE", "VERDICT_NOISE", "VERDICT_POSITIVE", "compare_runs",
-    "correlation_config", "correlation_lab", "flatten_config", "list_correlation_labs", "list_sweeps",
-    "list_transfers", "load_correlation_lab", "load_sweep", "load_transfer", "mark_front", "negative_transfer",
-    "pareto_front", "pareto_sweep", "summarise_correlation", "summarise_transfer", "sweep_weights", "train_eval",
-    "transfer_verdict",
+    "CORRELATION_COLUMNS", "CORRELATION_DATASETS", "CORRELATION_EPOCHS", "CORRELATION_TASKS",
+    "DEFAULT_TOLERANCE", "ENGAGEMENT_TASKS", "OPTIMISER_LABELS", "OPTIMISER_LR", "OPTIMISER_RECIPES",
+    "PAPER_ALPHA_STD", "PAPER_TASKS", "POINT_COLUMNS", "Reporter", "SweepResult", "TRANSFER_COLUMNS",
+    "VERDICT_NEGATIVE", "VERDICT_NOISE", "VERDICT_POSITIVE", "compare_runs", "correlation_config",
+    "correlation_lab", "explain_optimisers", "flatten_config", "list_correlation_labs", "list_optimiser_labs",
+    "list_sweeps", "list_transfers", "load_correlation_lab", "load_optimiser_lab", "load_sweep",
+    "load_transfer", "mark_front", "negative_transfer", "optimiser_lab", "pareto_front", "pareto_sweep",
+    "summarise_correlation", "summarise_transfer", "sweep_weights", "train_eval", "transfer_verdict",
 ]
