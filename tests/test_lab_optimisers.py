@@ -43,7 +43,7 @@ def test_every_combination_trains_the_same_split_for_all_epochs(result):
     assert (table.loc[table["optimiser"] == "adam", "steps"] == 2 * math.ceil(480 / 128)).all()
     assert table.loc[table["optimiser"] == "adam", "lr"].tolist() == [0.01, 0.01]
     assert table.loc[table["optimiser"] == "gd", "lr"].tolist() == [lab.OPTIMISER_LR["gd"]] * 2
-    assert (table["status"] == "completed").all()  # patience 1 is ignored: no early stopping
+    assert (table["stopped"] == "completed").all()  # patience 1 is ignored: no early stopping
     # the initialisation changes the starting point, the optimiser (same init) does not
     first = table.set_index("label")["first_train_loss"]
     assert first["Adam · default init"] != first["Adam · Xavier"]
@@ -91,11 +91,11 @@ def test_bad_arguments_are_config_errors(shop, kw, needle):
 
 def test_explanation_reports_divergence_and_momentum():
     rows = [{"label": "SGD · default init", "optimiser": "sgd", "init": "default", "steps": 10,
-             "final_val_loss": 0.6, "status": "completed"},
+             "final_val_loss": 0.6, "stopped": "completed"},
             {"label": "SGD + momentum · default init", "optimiser": "momentum", "init": "default", "steps": 10,
-             "final_val_loss": 0.5, "status": "completed"},
+             "final_val_loss": 0.5, "stopped": "completed"},
             {"label": "Adam · Kaiming", "optimiser": "adam", "init": "kaiming", "steps": 3,
-             "final_val_loss": None, "status": "diverged"}]
+             "final_val_loss": None, "stopped": "diverged"}]
     text = lab.explain_optimisers(pd.DataFrame(rows), 5)
     assert text[0] == "Lowest validation loss after 5 epochs: SGD + momentum · default init (0.5000)."
     assert any("SGD + momentum ended at a validation loss of 0.5000, lower than SGD's 0.6000" in t for t in text)

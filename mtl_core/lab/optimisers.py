@@ -31,7 +31,7 @@ OPTIMISER_LABELS = {"gd": "Full-batch GD", "sgd": "SGD", "momentum": "SGD + mome
 OPTIMISER_LR = {"gd": 0.5, "sgd": 0.05, "momentum": 0.02, "adam": 3e-3, "adamw": 3e-3}
 INIT_LABELS = {"default": "default init", "xavier": "Xavier", "kaiming": "Kaiming"}
 SUMMARY_COLUMNS = ["label", "optimiser", "init", "lr", "batch_size", "steps", "first_train_loss",
-                   "final_train_loss", "best_val_loss", "best_epoch", "final_val_loss", "status", "seconds"]
+                   "final_train_loss", "best_val_loss", "best_epoch", "final_val_loss", "stopped", "seconds"]
 CURVE_COLUMNS = ["label", "optimiser", "init", "epoch", "split", "loss"]
 
 
@@ -89,7 +89,7 @@ def _combination(prep, config, optimiser, init, lr, rep, cancel) -> tuple[dict, 
            "best_val_loss": finite(best["loss"]) if best is not None else None,
            "best_epoch": int(best["epoch"]) if best is not None else None,
            "final_val_loss": finite(va["loss"].iloc[-1]) if len(va) else None,
-           "status": result.stopped, "seconds": round(result.seconds, 2),
+           "stopped": result.stopped, "seconds": round(result.seconds, 2),
            **{f"test_{k}": v for k, v in test.items()}}
     rep.finish()
     return row, curves[CURVE_COLUMNS]
@@ -185,7 +185,7 @@ def explain_optimisers(summary: pd.DataFrame, epochs: int) -> list[str]:
         out.append(f"The initialisation moved the final validation loss by up to {spread[most]:.4f} with "
                    f"{OPTIMISER_LABELS[most]} and {spread[least]:.4f} with {OPTIMISER_LABELS[least]}"
                    + (": adaptive steps forgive a poor starting scale." if least in ("adam", "adamw") else "."))
-    bad = s[s["status"] == "diverged"]["label"].tolist()
+    bad = s[s["stopped"] == "diverged"]["label"].tolist()
     if bad:
         out.append(f"Diverged (the loss became NaN or infinite): {', '.join(bad)}; lower its learning rate.")
     return out
