@@ -91,15 +91,19 @@ def test_bad_arguments_are_config_errors(shop, kw, needle):
 
 def test_explanation_reports_divergence_and_momentum():
     rows = [{"label": "SGD · default init", "optimiser": "sgd", "init": "default", "steps": 10,
-             "final_val_loss": 0.6, "stopped": "completed"},
+             "final_val_loss": 0.6, "best_val_loss": 0.6, "stopped": "completed"},
             {"label": "SGD + momentum · default init", "optimiser": "momentum", "init": "default", "steps": 10,
-             "final_val_loss": 0.5, "stopped": "completed"},
+             "final_val_loss": 0.5, "best_val_loss": 0.5, "stopped": "completed"},
+            {"label": "Adam · Xavier", "optimiser": "adam", "init": "xavier", "steps": 10, "final_val_loss": 0.8,
+             "best_val_loss": 0.4, "best_epoch": 2, "final_train_loss": 0.1, "stopped": "completed"},
             {"label": "Adam · Kaiming", "optimiser": "adam", "init": "kaiming", "steps": 3,
-             "final_val_loss": None, "stopped": "diverged"}]
+             "final_val_loss": None, "best_val_loss": None, "stopped": "diverged"}]
     text = lab.explain_optimisers(pd.DataFrame(rows), 5)
     assert text[0] == "Lowest validation loss after 5 epochs: SGD + momentum · default init (0.5000)."
     assert any("SGD + momentum ended at a validation loss of 0.5000, lower than SGD's 0.6000" in t for t in text)
     assert text[-1].startswith("Diverged") and "Adam · Kaiming" in text[-1]
+    assert text[-2] == ("Overfitting: Adam · Xavier's validation loss was lowest at epoch 2 (0.4000) and rose to "
+                        "0.8000 while its training loss kept falling (to 0.1000); early stopping would keep epoch 2.")
     assert lab.explain_optimisers(pd.DataFrame(), 5) == ["No combination finished."]
 
 

@@ -185,6 +185,14 @@ def explain_optimisers(summary: pd.DataFrame, epochs: int) -> list[str]:
         out.append(f"The initialisation moved the final validation loss by up to {spread[most]:.4f} with "
                    f"{OPTIMISER_LABELS[most]} and {spread[least]:.4f} with {OPTIMISER_LABELS[least]}"
                    + (": adaptive steps forgive a poor starting scale." if least in ("adam", "adamw") else "."))
+    best_val = pd.to_numeric(s["best_val_loss"], errors="coerce")
+    rose = s[s["final_val_loss"] > 1.05 * best_val]
+    if len(rose):
+        r = rose.loc[(rose["final_val_loss"] - best_val[rose.index]).idxmax()]
+        out.append(f"Overfitting: {r['label']}'s validation loss was lowest at epoch {int(r['best_epoch'])} "
+                   f"({r['best_val_loss']:.4f}) and rose to {r['final_val_loss']:.4f} while its training loss kept "
+                   f"falling (to {r['final_train_loss']:.4f}); early stopping would keep epoch {int(r['best_epoch'])}"
+                   + (f" ({len(rose)} combinations rose by over 5 %)." if len(rose) > 1 else "."))
     bad = s[s["stopped"] == "diverged"]["label"].tolist()
     if bad:
         out.append(f"Diverged (the loss became NaN or infinite): {', '.join(bad)}; lower its learning rate.")
