@@ -13,7 +13,9 @@ def add_commands(sub) -> None:
     s = sub.add_parser("train", help="train a multi-task model and save a run directory")
     add_train_options(s)
     s.add_argument("--resume", metavar="RUN_DIR",
-                   help="continue this run on --data with its fitted preprocessing and weights (with --epochs, --out)")
+                   help="continue this run on --data with its fitted preprocessing and weights (with --epochs, --out); "
+                        "an interrupted run's folder (RUNS/.tmp-ID) is finished from its last completed epoch "
+                        "with its own settings (--data: where its data file is now)")
     s.add_argument("--out", help="runs folder (default: ./runs or $MTL_LAB_RUNS)")
     s.set_defaults(func=cmd_train)
 
@@ -45,10 +47,16 @@ def _resume_config(a):
     return resume_config(a.resume, a.data, a.epochs)  # the parent's settings, new data
 
 
-def cmd_train(a) -> int:
-    from ..pipeline import run_experiment
+def _interrupted(path: str | None) -> bool:
+    """True for an interrupted run's temporary folder (``RUNS/.tmp-ID``)."""
+    from pathlib import Path
 
-    cfg = _resume_config(a) if a.resume else config_from_args(a)
+    return bool(path) and Path(path).name.startswith(".tmp-") and Path(path).is_dir()
+
+
+def cmd_train(a) -> int:
+    from ..pipeline import resume_run, run_experiment
+
     # under torchrun every rank runs this command: only rank 0 talks
     other_rank = os.environ.get("RANK", "0") != "0"
     quiet = a.quiet or other_rank
@@ -57,7 +65,11 @@ def cmd_train(a) -> int:
         if not quiet and ev.kind == "epoch":
             print(_epoch_line(ev), flush=True)
 
-    res = run_experiment(cfg, callback=progress, runs_root=a.out)
+    if _interrupted(a.resume):
+        res = resume_run(a.resume, callback=progress, data=a.data)
+    else:
+        cfg = _resume_config(a) if a.resume else config_from_args(a)
+        res = run_experiment(cfg, callback=progress, runs_root=a.out)
     if other_rank:
         return 0
     from ..evaluation.summary import text_summary
