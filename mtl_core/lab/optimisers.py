@@ -144,13 +144,14 @@ def _val(summary: pd.DataFrame, optimiser: str) -> float | None:
     return float(v.min()) if len(v) else None
 
 
-def _compare(summary, a: str, b: str, what: str) -> str | None:
+def _compare(summary, a: str, b: str, lower: str, higher: str) -> str | None:
+    """``a`` vs ``b`` by final validation loss, with the reason ``lower`` or ``higher``."""
     va, vb = _val(summary, a), _val(summary, b)
     if va is None or vb is None:
         return None
-    verdict = "lower" if va < vb else "higher"
+    verdict, why = ("lower", lower) if va < vb else ("higher", higher)
     return (f"{OPTIMISER_LABELS[a]} ended at a validation loss of {va:.4f}, {verdict} than "
-            f"{OPTIMISER_LABELS[b]}'s {vb:.4f}: {what}")
+            f"{OPTIMISER_LABELS[b]}'s {vb:.4f}: {why}")
 
 
 def explain_optimisers(summary: pd.DataFrame, epochs: int) -> list[str]:
@@ -170,11 +171,13 @@ def explain_optimisers(summary: pd.DataFrame, epochs: int) -> list[str]:
         out.append(f"Full-batch gradient descent made {int(gd['steps'].iloc[0]):,} updates in {epochs} epochs (one per "
                    f"pass over the data), {OPTIMISER_LABELS[other['optimiser']]} {int(other['steps']):,}: exact "
                    "gradients, but far fewer steps for the same computation.")
-    for a, b, what in (("momentum", "sgd", "momentum keeps part of the previous steps, so it moves further along "
-                                           "directions the gradients agree on."),
-                       ("adam", "sgd", "Adam scales each parameter's step by its own gradient history, which suits "
-                                       "sparse embedding rows.")):
-        text = _compare(s, a, b, what)
+    for a, b, lower, higher in (
+            ("momentum", "sgd", "momentum keeps part of the previous steps, so it moves further along directions "
+                                "the gradients agree on.", "averaging past steps did not pay off at this rate."),
+            ("adam", "sgd", "Adam scales each parameter's step by its own gradient history, which suits sparse "
+                            "embedding rows.", "Adam's per-parameter steps fit the training rows faster, so it "
+                                               "reaches its best epoch sooner and can overfit after it.")):
+        text = _compare(s, a, b, lower, higher)
         if text:
             out.append(text)
     spread = {o: g["final_val_loss"].max() - g["final_val_loss"].min()
