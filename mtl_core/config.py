@@ -239,6 +239,7 @@ class ModelConfig:
     init: str = "default"
     embed_init_std: float = 0.01  # small normal init of embedding tables (N(0,1) hurts AUC)
     esmm_parent: str | None = None  # esmm: the parent (e.g. click) task; others are children
+    aitm_calibrator: float = 0.6  # aitm: weight of the behavioural expectation calibrator
     sk_alpha: float = 1e-3  # sklearn baseline regularisation
     sk_max_iter: int = 200
 
@@ -258,6 +259,7 @@ class ModelConfig:
         _number("model.dropout", self.dropout, lo=0, hi=0.95)
         _choice("model.init", self.init, INITS)
         _number("model.embed_init_std", self.embed_init_std, lo=0, lo_open=True, hi=10)
+        _number("model.aitm_calibrator", self.aitm_calibrator, lo=0, hi=10)
         _number("model.sk_alpha", self.sk_alpha, lo=0)
         _number("model.sk_max_iter", self.sk_max_iter, lo=1, integer=True)
         return self
@@ -265,6 +267,7 @@ class ModelConfig:
 
 # --------------------------------------------------------------------------- training
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+FULL_BATCH = 10_000_000  # largest train.batch_size; one at least the training rows = full-batch gradient descent
 DEVICES = ("auto", "cpu", "cuda", "mps")
 REGRESSION_LOSSES = ("mse", "huber")
 
@@ -308,7 +311,7 @@ class TrainConfig:
         from .weighting import WEIGHTINGS
 
         _number("train.epochs", self.epochs, lo=1, hi=self.max_epochs_limit, integer=True)
-        _number("train.batch_size", self.batch_size, lo=1, hi=10_000_000, integer=True)
+        _number("train.batch_size", self.batch_size, lo=1, hi=FULL_BATCH, integer=True)
         _number("train.lr", self.lr, lo=0, lo_open=True, hi=10)
         _choice("train.optimizer", self.optimizer, OPTIMIZERS)
         _number("train.momentum", self.momentum, lo=0, hi=1)

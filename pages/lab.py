@@ -171,8 +171,8 @@ def _tab_config(intro: str, key: str):
     return None
 
 
-tab_diag, tab_nt, tab_pareto, tab_corr = st.tabs(["Diagnostics", "Negative transfer", "Pareto sweep",
-                                                  "Correlation lab"])
+tab_diag, tab_nt, tab_pareto, tab_corr, tab_opt = st.tabs(["Diagnostics", "Negative transfer", "Pareto sweep",
+                                                           "Correlation lab", "Optimisers"])
 
 # --------------------------------------------------------------------------- diagnostics
 with tab_diag:
@@ -439,3 +439,9 @@ with tab_corr:
             st.dataframe(_plain(res), hide_index=True, key=f"cl_table_{latest['id']}",
                          column_config={c: st.column_config.NumberColumn(format="%.4f")
                                         for c in ("value", "std", "vs_single", "vs_single_std")})
+
+# --------------------------------------------------------------------------- optimisers and initialisations
+with tab_opt:
+    from pages._optlab import optimiser_tab
+
+    optimiser_tab(_train_config, _start_button, _needs_tasks)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from mtl_core.app import state as app_state
 from mtl_core.evaluation import headline_value
-from mtl_core.config import DEVICES, OPTIMIZERS, SPLIT_METHODS
+from mtl_core.config import DEVICES, FULL_BATCH, INITS, OPTIMIZERS, SPLIT_METHODS
 from mtl_core.models import MODELS
 from mtl_core.weighting import WEIGHTINGS
 from mtl_core.safe_text import md
@@ -34,6 +34,10 @@ if not tasks:
 defaults = app_state.default_train_settings(tasks)
 settings = {**defaults, **(ss.get("train_settings") or {})}
 ver = ss["data_version"]
+
+
+INIT_LABELS = {"default": "PyTorch default", "xavier": "Xavier (Glorot)", "kaiming": "Kaiming (He)"}
+OPT_LABELS = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam", "adamw": "AdamW"}
 
 
 def _idx(options, value) -> int:
@@ -81,8 +85,14 @@ with left:
                              format_func=lambda a: MODELS.info(a).display)
     st.caption(MODELS.info(s["arch"]).description)
     arch = s["arch"]
-    s["embed_dim"] = st.number_input("Embedding size", 1, 256, int(s["embed_dim"]), key="tr_embed",
+    c1, c2 = st.columns(2)
+    s["embed_dim"] = c1.number_input("Embedding size", 1, 256, int(s["embed_dim"]), key="tr_embed",
                                      help="Width of the vector learnt for each id / category value.")
+    s["init"] = c2.selectbox("Initialisation", INITS, index=_idx(INITS, s.get("init")), key="tr_init",
+                             format_func=INIT_LABELS.get,
+                             help="Starting weights of the Linear layers (embedding tables always start small "
+                                  "and normal). Xavier keeps the signal's variance through tanh-like layers, "
+                                  "Kaiming through ReLU layers.")
     s.update(setting_widgets(MODELS.info(arch).settings, s, "tr_m_"))
 with right:
     from mtl_core import figures
@@ -114,13 +124,18 @@ s["task_weights"] = {t: weights[t] for t in tasks}
 
 st.subheader("Optimisation and split")
 c1, c2, c3, c4 = st.columns(4)
-s["optimizer"] = c1.selectbox("Optimizer", OPTIMIZERS, index=_idx(OPTIMIZERS, s["optimizer"]), key="tr_opt")
+s["optimizer"] = c1.selectbox("Optimizer", OPTIMIZERS, index=_idx(OPTIMIZERS, s["optimizer"]), key="tr_opt",
+                              format_func=OPT_LABELS.get,
+                              help="SGD with a full batch is plain gradient descent; momentum (0.9) averages "
+                                   "past steps; Adam and AdamW scale each parameter's step.")
 lrs = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 s["lr"] = c2.select_slider("Learning rate", lrs, value=min(lrs, key=lambda v: abs(v - float(s["lr"]))),
                            key="tr_lr", format_func=lambda v: f"{v:g}")
-sizes = [64, 128, 256, 512, 1024, 2048, 4096]
+sizes = [64, 128, 256, 512, 1024, 2048, 4096, FULL_BATCH]
 s["batch_size"] = c3.select_slider("Batch size", sizes, value=min(sizes, key=lambda v: abs(v - int(s["batch_size"]))),
-                                   key="tr_bs")
+                                   key="tr_bs", format_func=lambda v: "full batch" if v == FULL_BATCH else f"{v:,}",
+                                   help="Rows per gradient step. Full batch: every training row in one step "
+                                        "(full-batch gradient descent: one step per epoch).")
 s["epochs"] = c4.number_input("Epochs", 1, 200, int(s["epochs"]), key="tr_epochs")
 c1, c2, c3, c4 = st.columns(4)
 s["split_method"] = c1.selectbox("Split", SPLIT_METHODS, index=_idx(SPLIT_METHODS, s["split_method"]), key="tr_split",
@@ -142,8 +157,9 @@ with st.expander("Link to these settings", icon=":material/link:"):
     st.caption("Opens the Train page with these settings, on the data of whoever opens it (a link never "
                "carries your data or your session).")
 _n_train = int(len(ss["df"]) * float(s["train_frac"]))
-_steps = -(-_n_train // int(s["batch_size"])) if _n_train else 0
-st.caption(f"Budget: {int(s['epochs'])} epochs × {_steps:,} steps of {int(s['batch_size']):,} rows "
+_batch = min(int(s["batch_size"]), _n_train) or int(s["batch_size"])
+_steps = -(-_n_train // _batch) if _n_train else 0
+st.caption(f"Budget: {int(s['epochs'])} epochs × {_steps:,} steps of {_batch:,} rows "
            f"(about {_n_train:,} training rows).")
 
 # --------------------------------------------------------------------------- submit

@@ -148,6 +148,22 @@ def test_negative_transfer_and_correlation_lab_tabs(runs_root):
     assert any("AUC click (test)" in t for t in chart_titles(at))
 
 
+def test_optimiser_tab_runs_and_overlays_the_curves(runs_root):
+    at = _lab_session()
+    at.multiselect(key="ol_opts").set_value(["gd", "adam"])
+    at.multiselect(key="ol_inits").set_value(["default", "xavier"])
+    at.number_input(key="ol_epochs").set_value(2)
+    at.button(key="ol_go").click().run()
+    _wait_for(at, "Optimiser lab finished")
+    assert "Optimisers and initialisations: validation loss" in chart_titles(at)
+    table = next(d.value for d in at.dataframe if "optimiser" in d.value.columns)
+    assert list(table["optimiser"]) == ["gd", "gd", "adam", "adam"] and (table["steps"][:2] == 2).all()
+    assert any("gradient descent made 2 updates in 2 epochs" in m.value for m in at.markdown)
+    at.radio(key="ol_split").set_value("train").run()
+    assert_no_errors(at)
+    assert "Optimisers and initialisations: training loss" in chart_titles(at)
+
+
 def _fake_sweep(root, created: str, value: float) -> str:
     """A saved sweep whose points all sit at ``value`` (what the plot must show)."""
     import pandas as pd

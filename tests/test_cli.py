@@ -182,6 +182,18 @@ def test_every_architecture_setting_is_a_flag(arch):
         assert getattr(cfg.model, s.field) == _typed(s), s.flag
 
 
+def test_initialisation_optimiser_and_full_batch_flags():
+    from mtl_core.config import FULL_BATCH
+
+    cfg = _config("--init", "kaiming", "--optimizer", "momentum", "--momentum", "0.5", "--full-batch",
+                  "--batch-size", "64")
+    assert (cfg.model.init, cfg.train.optimizer, cfg.train.momentum) == ("kaiming", "momentum", 0.5)
+    assert cfg.train.batch_size == FULL_BATCH  # --full-batch wins over --batch-size
+    assert _config().model.init == "default" and _config().train.batch_size == 1024
+    with pytest.raises(ConfigError, match="model.init"):
+        _config("--init", "orthogonal")
+
+
 @pytest.mark.parametrize("method", WEIGHTINGS.names())
 def test_every_weighting_setting_is_a_flag(method):
     settings = WEIGHTINGS.info(method).settings

@@ -84,7 +84,7 @@ def build(name: str, seed: int = 0, **kw):
 
 
 def test_registry_lists_every_documented_architecture():
-    assert {"linear", "single", "shared_bottom", "mmoe", "ple", "esmm", "sklearn"} <= set(ARCHS)
+    assert {"linear", "single", "shared_bottom", "mmoe", "ple", "esmm", "aitm", "cross_stitch", "sklearn"} <= set(ARCHS)
 
 
 @pytest.mark.parametrize("name", ARCHS)
@@ -299,6 +299,8 @@ REPRESENTATION_SHAPES = {
     "esmm": lambda B, c: (B, c.hidden[-1]),
     "mmoe": lambda B, c: (B, c.n_experts, c.hidden[-1]),
     "ple": lambda B, c: (B, c.n_shared_experts, c.hidden[-1]),
+    "aitm": lambda B, c: (B, 2 * c.embed_dim + 2),
+    "cross_stitch": lambda B, c: (B, len(TASKS), c.hidden[-1]),
 }
 
 
@@ -360,7 +362,8 @@ def test_settings_name_config_fields_with_valid_defaults_that_change_the_model(n
 
 def _setting_changes_the_model(name: str, s) -> bool:
     """Build ``name`` with the setting at its default and at another value: the parameters'
-    shapes, the parent task or (dropout) the training-mode outputs differ."""
+    shapes, the parent task, (dropout) the training-mode outputs or the architecture's own
+    loss terms (``extra_losses``, e.g. AITM's calibrator weight) differ."""
     other = {"int": s.hi, "float": s.hi, "layers": [5, 3], "task": "buy"}[s.kind]
     data = make_data(200)
     a, b = build(name, seed=1, **{s.field: s.default}), build(name, seed=1, **{s.field: other})
@@ -376,7 +379,12 @@ def _setting_changes_the_model(name: str, s) -> bool:
     oa = a.train()(*tensors(data))
     torch.manual_seed(0)
     ob = b.train()(*tensors(data))
-    return any(not torch.equal(oa[k], ob[k]) for k in oa)
+    if any(not torch.equal(oa[k], ob[k]) for k in oa):
+        return True
+    torch.manual_seed(0)
+    noisy = {k: 3 * torch.randn_like(v) for k, v in oa.items()}  # outputs any loss term reacts to
+    ea, eb = a.extra_losses(noisy), b.extra_losses(noisy)
+    return ea.keys() != eb.keys() or any(not torch.equal(ea[k], eb[k]) for k in ea)
 
 
 @pytest.mark.parametrize("name", ARCHS)

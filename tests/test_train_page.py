@@ -124,3 +124,19 @@ def test_controls_flow_into_the_run_config(train_page):
     at.selectbox(key="tr_weighting").set_value("mgda").run()
     cfg = app_state.build_config(_state(at), at.session_state["train_settings"])
     assert cfg.train.weighting_params == {"iters": 25}
+
+
+def test_initialisation_optimiser_and_full_batch_controls_flow_into_the_run_config(train_page):
+    from mtl_core.config import FULL_BATCH, INITS, OPTIMIZERS
+
+    at = train_page
+    assert at.selectbox(key="tr_init").value == ModelConfig().init
+    assert list(at.selectbox(key="tr_init").options) == ["PyTorch default", "Xavier (Glorot)", "Kaiming (He)"]
+    assert len(at.selectbox(key="tr_opt").options) == len(OPTIMIZERS) and len(INITS) == 3
+    at.selectbox(key="tr_init").set_value("xavier").run()
+    at.selectbox(key="tr_opt").set_value("momentum").run()
+    at.select_slider(key="tr_bs").set_value(FULL_BATCH).run()
+    assert_no_errors(at)
+    assert any("steps of 480 rows" in c.value for c in at.caption)  # 600 rows × 0.8: one step per epoch
+    cfg = app_state.build_config(_state(at), at.session_state["train_settings"])
+    assert (cfg.model.init, cfg.train.optimizer, cfg.train.batch_size) == ("xavier", "momentum", FULL_BATCH)

@@ -206,7 +206,7 @@ def default_train_settings(tasks: list[str] | None = None) -> dict[str, Any]:
     filled in by the page)."""
     m, t, s = ModelConfig(), TrainConfig(), SplitConfig()
     return {
-        "arch": m.arch, "embed_dim": m.embed_dim,
+        "arch": m.arch, "embed_dim": m.embed_dim, "init": m.init,
         **{f: widget_value(st, getattr(m, f)) for f, st in arch_settings().items()},
         "weighting": t.weighting, "weighting_params": {}, "task_weights": {k: 1.0 for k in (tasks or [])},
         "optimizer": t.optimizer, "lr": t.lr, "batch_size": t.batch_size, "epochs": t.epochs,
@@ -235,7 +235,7 @@ def _model_config(settings: dict) -> ModelConfig:
     base = ModelConfig()
     own = {st.field: setting_value(st, settings.get(st.field, getattr(base, st.field)))
            for st in MODELS.info(arch).settings}
-    return ModelConfig(arch=arch, embed_dim=int(settings["embed_dim"]), **own)
+    return ModelConfig(arch=arch, embed_dim=int(settings["embed_dim"]), init=settings.get("init", base.init), **own)
 
 
 def _weighting_params(settings: dict) -> dict:

@@ -1,5 +1,6 @@
 """Trade-off lab commands: ``baseline`` (multi- vs single-task per task), ``sweep`` (Pareto
-sweep of fixed task weights) and ``corrlab`` (the MMoE paper's synthetic experiment)."""
+sweep of fixed task weights), ``corrlab`` (the MMoE paper's synthetic experiment) and
+``optlab`` (optimisers and initialisations side by side)."""
 from __future__ import annotations
 
 import json
@@ -45,6 +46,16 @@ def add_commands(sub) -> None:
     s.add_argument("--runs", help="runs folder for the saved result (default: ./runs or $MTL_LAB_RUNS)")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_corrlab)
+
+    s = sub.add_parser("optlab", help="optimisers and initialisations side by side: overlaid loss curves")
+    add_train_options(s)
+    s.add_argument("--optimisers", default="gd,sgd,momentum,adam",
+                   help="comma-separated: gd (full-batch gradient descent), sgd, momentum, adam, adamw")
+    s.add_argument("--inits", default="default,xavier,kaiming", help="comma-separated: default, xavier, kaiming")
+    s.add_argument("--lrs", default="", help="learning rates per optimiser, e.g. gd=0.5,adam=0.003 (default: "
+                                             "each optimiser's own, lab.OPTIMISER_LR; --lr is not used)")
+    s.add_argument("--out", help="runs folder; the result goes to OUT/optlab/<id>")
+    s.set_defaults(func=cmd_optlab)
 
 
 def _progress(quiet: bool):
@@ -111,4 +122,29 @@ def cmd_corrlab(a) -> int:
     if a.out:
         write_table(table, a.out)
         print(f"wrote {len(table)} rows to {a.out}")
+    return 0
+
+
+def _rates(text: str) -> dict[str, float]:
+    out = {}
+    for item in split_list(text):
+        name, _, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise ConfigError(f"--lrs must look like gd=0.5,adam=0.003; got {item!r}.") from None
+    return out
+
+
+def cmd_optlab(a) -> int:
+    from ..lab import optimiser_lab
+
+    cfg = config_from_args(a)
+    table = optimiser_lab(cfg, None, optimisers=split_list(a.optimisers), inits=split_list(a.inits),
+                          lrs=_rates(a.lrs), callback=_progress(a.quiet), runs_root=a.out)
+    print(_table(table))
+    print()
+    for line in table.attrs.get("explanation", []):
+        print(line)
+    print(json.dumps({"optlab_dir": table.attrs.get("path"), "status": table.attrs.get("status")}))
     return 0

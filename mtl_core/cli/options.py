@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..config import RunConfig, ReadOptions, setting_value
+from ..config import FULL_BATCH, RunConfig, ReadOptions, setting_value
 from ..errors import ConfigError
 from ..models import MODELS
 from ..validate import split_list
@@ -115,7 +115,11 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
-    p.add_argument("--optimizer", help="sgd, momentum, adam, adamw")
+    p.add_argument("--optimizer", help="sgd, momentum (SGD with momentum), adam, adamw")
+    p.add_argument("--momentum", type=float, help="momentum of --optimizer momentum (default 0.9)")
+    p.add_argument("--full-batch", action="store_true",
+                   help="one batch of all training rows per step (full-batch gradient descent; overrides --batch-size)")
+    p.add_argument("--init", help="initialisation of the Linear layers: default (PyTorch's), xavier, kaiming")
     p.add_argument("--weight-decay", type=float)
     p.add_argument("--split", help="random, stratified, temporal, user")
     p.add_argument("--seed", type=int)
@@ -208,10 +212,14 @@ def config_from_args(a) -> RunConfig:
         cfg.model.arch = a.arch
     if a.embed_dim is not None:
         cfg.model.embed_dim = a.embed_dim
-    for attr in ("weighting", "epochs", "batch_size", "lr", "optimizer", "weight_decay", "device", "patience",
-                 "early_stopping_metric"):
+    for attr in ("weighting", "epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay", "device",
+                 "patience", "early_stopping_metric"):
         if getattr(a, attr) is not None:
             setattr(cfg.train, attr, getattr(a, attr))
+    if a.full_batch:
+        cfg.train.batch_size = FULL_BATCH
+    if a.init:
+        cfg.model.init = a.init
     if a.seed is not None:
         cfg.train.seed = cfg.split.seed = a.seed
     if a.split:

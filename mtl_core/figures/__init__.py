@@ -13,6 +13,7 @@ from .export import onnx_parity
 from .data import missing_bar, distribution, label_balance
 from .lab import (correlation_lab_plot, correlation_task_plot, gate_columns, gate_heatmap, grad_cosine_heatmap,
                   paired_difference_bars, pareto_plot, transfer_plot)
+from .optimisers import optimiser_curves
 from .regression import pred_vs_actual, residuals_hist
 from .side_by_side import correlations_side_by_side, sweeps_side_by_side, transfers_side_by_side
 from .training import loss_curves, task_weights_over_time, grad_norms_over_time, cosine_over_time, runs_overlay
@@ -42,6 +43,7 @@ __all__ = [
     "gate_columns",
     "paired_difference_bars",
     "transfer_plot",
+    "optimiser_curves",
     "architecture_diagram",
     "onnx_parity",
     "sweeps_side_by_side",

@@ -10,6 +10,8 @@ module each:
 - ``correlation``: ``correlation_lab``, the MMoE paper's synthetic experiment over the task
   correlation ρ.
 - ``compare``: ``compare_runs``, metrics, differing settings and histories of saved runs.
+- ``optimisers``: ``optimiser_lab``, the same data and seed trained with several optimisers
+  (full-batch GD, SGD, momentum, Adam, AdamW) and initialisations, loss curves overlaid.
 
 ``seeds`` aggregates over seeds (mean ± standard error) and states a conclusion only when
 the ±2 SE intervals do not overlap; ``captions`` turns each experiment's numbers into those
@@ -19,7 +21,7 @@ have ``stage``, ``done``, ``total``, ``fraction`` (0..1) and ``message``. On can
 operation stops after (or inside) the current training, drops the unfinished point and
 returns what was finished, with status ``cancelled``. Results are saved by
 ``mtl_core.runs.save_result`` like runs (written to ``<runs_root>/<kind>/.tmp-<id>`` and
-renamed into ``<runs_root>/<kind>/<id>``, kind ``transfer``, ``sweeps`` or ``corrlab``).
+renamed into ``<runs_root>/<kind>/<id>``, kind ``transfer``, ``sweeps``, ``corrlab`` or ``optlab``).
 """
 from .captions import correlation_captions, diagnostics_captions, pareto_captions
 from .common import Reporter, train_eval
@@ -28,6 +30,8 @@ from .correlation import (CORRELATION_COLUMNS, CORRELATION_DATASETS, CORRELATION
                           ENGAGEMENT_TASKS, PAPER_ALPHA_STD, PAPER_TASKS, correlation_config, correlation_lab,
                           list_correlation_labs, load_correlation_lab, summarise_correlation)
 from .front import pareto_front
+from .optimisers import (OPTIMISER_LABELS, OPTIMISER_LR, OPTIMISER_RECIPES, explain_optimisers, list_optimiser_labs,
+                         load_optimiser_lab, optimiser_lab)
 from .pareto import POINT_COLUMNS, SweepResult, list_sweeps, load_sweep, mark_front, pareto_sweep, sweep_weights
 from .seeds import NOT_SIGNIFICANT, aggregate, cells_mean_se, compare_caption, mean_se, overlap, versus_caption
 from .transfer import (DEFAULT_TOLERANCE, MIN_TEST_POSITIVES, TRANSFER_COLUMNS, VERDICT_NEGATIVE, VERDICT_NOISE,
@@ -35,13 +39,14 @@ from .transfer import (DEFAULT_TOLERANCE, MIN_TEST_POSITIVES, TRANSFER_COLUMNS, 
                        summarise_transfer, transfer_verdict)
 
 __all__ = [
-    "CORRELATION_COLUMNS", "CORRELATION_DATASETS", "CORRELATION_EPOCHS", "CORRELATION_TASKS", "DEFAULT_TOLERANCE",
-    "ENGAGEMENT_TASKS", "PAPER_ALPHA_STD", "PAPER_TASKS", "POINT_COLUMNS", "Reporter", "SweepResult",
-    "TRANSFER_COLUMNS", "VERDICT_NEGATIVE", "VERDICT_NOISE", "VERDICT_POSITIVE", "compare_runs",
-    "correlation_config", "correlation_lab", "flatten_config", "list_correlation_labs", "list_sweeps",
-    "list_transfers", "load_correlation_lab", "load_sweep", "load_transfer", "mark_front", "negative_transfer",
-    "pareto_front", "pareto_sweep", "summarise_correlation", "summarise_transfer", "sweep_weights", "train_eval",
-    "transfer_verdict", "NOT_SIGNIFICANT", "aggregate", "cells_mean_se", "compare_caption", "mean_se", "overlap",
-    "versus_caption", "MIN_TEST_POSITIVES", "few_positives", "correlation_captions", "diagnostics_captions",
-    "pareto_captions",
+    "CORRELATION_COLUMNS", "CORRELATION_DATASETS", "CORRELATION_EPOCHS", "CORRELATION_TASKS",
+    "DEFAULT_TOLERANCE", "ENGAGEMENT_TASKS", "MIN_TEST_POSITIVES", "NOT_SIGNIFICANT", "OPTIMISER_LABELS",
+    "OPTIMISER_LR", "OPTIMISER_RECIPES", "PAPER_ALPHA_STD", "PAPER_TASKS", "POINT_COLUMNS", "Reporter",
+    "SweepResult", "TRANSFER_COLUMNS", "VERDICT_NEGATIVE", "VERDICT_NOISE", "VERDICT_POSITIVE", "aggregate",
+    "cells_mean_se", "compare_caption", "compare_runs", "correlation_captions", "correlation_config",
+    "correlation_lab", "diagnostics_captions", "explain_optimisers", "few_positives", "flatten_config",
+    "list_correlation_labs", "list_optimiser_labs", "list_sweeps", "list_transfers", "load_correlation_lab",
+    "load_optimiser_lab", "load_sweep", "load_transfer", "mark_front", "mean_se", "negative_transfer",
+    "optimiser_lab", "overlap", "pareto_captions", "pareto_front", "pareto_sweep", "summarise_correlation",
+    "summarise_transfer", "sweep_weights", "train_eval", "transfer_verdict", "versus_caption",
 ]

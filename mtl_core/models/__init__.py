@@ -37,6 +37,17 @@ MODELS.register("esmm", "esmm", "ESMM", "ESMM",
                  Setting("esmm_parent", "Parent task (e.g. click)", "task",
                          help="Every other binary task is modelled as parent probability × conditional probability."),
                  _DROPOUT))
+MODELS.register("aitm", "aitm", "AITM", "AITM",
+                "Adaptive Information Transfer: a tower per task; each funnel step (binary tasks in config "
+                "order) attends over its own tower and the previous step's information.",
+                (_HIDDEN, _TOWERS,
+                 Setting("aitm_calibrator", "Calibrator weight", "float", 0.6, 0.0, 10.0, 0.1,
+                         help="Weight of the penalty max(p_t - p_(t-1), 0): a later funnel step should not be "
+                              "likelier than the one before it (0 = off)."),
+                 _DROPOUT))
+MODELS.register("cross_stitch", "cross_stitch", "CrossStitch", "Cross-stitch",
+                "Cross-stitch networks: a column per task, mixed by learned task x task weights after every layer.",
+                (_HIDDEN, _TOWERS, _DROPOUT))
 MODELS.register("sklearn", "sklearn_baseline", "SklearnBaseline", "scikit-learn baseline",
                 "scikit-learn baseline: logistic regression per binary task, MultiTaskElasticNet for regression.",
                 (Setting("sk_alpha", "Regularisation α", "float", 1e-3, 0.0, 1.0, 1e-4,

@@ -231,6 +231,13 @@ class MultiTaskModel(nn.Module):
         order; ``{}`` for models without gates."""
         return {}
 
+    # -- training -----------------------------------------------------------------------
+    def extra_losses(self, outputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The architecture's own loss terms for the outputs of a training batch: task ->
+        scalar, added to that task's loss before the weighting method combines the losses
+        (e.g. AITM's calibrator). Most architectures have none: ``{}``."""
+        return {}
+
     # -- initialisation -----------------------------------------------------------------
     def init_weights(self, scheme: str) -> None:
         """Apply ``default`` (PyTorch's), ``xavier`` or ``kaiming`` init to Linear layers.

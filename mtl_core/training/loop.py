@@ -63,6 +63,8 @@ class EpochLoop:
         # bookkeeping, and no .item(): nothing here waits for the device)
         sums, counts = masked_loss_sums(out, y, mask, self.tasks, cfg.regression_loss, cfg.huber_delta)
         losses = dict(zip(self.names, (sums / counts.clamp(min=1.0)).unbind()))
+        for task, extra in self.model.extra_losses(out).items():  # the architecture's own terms
+            losses[task] = losses[task] + extra
         self.optimizer.zero_grad(set_to_none=True)
         self.weighting.backward(losses, self.model)
         if cfg.grad_clip > 0:
