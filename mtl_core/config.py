@@ -343,14 +343,11 @@ class TrainConfig:
 class EvalConfig:
     """How test scores are computed.
 
-    - ``threshold``: the probability at which a binary task's row counts as positive, used by
-      the scores table, the bar chart, the CLI summary and the Results-page sliders' start:
-      ``"f1"`` (the F1-best threshold on the validation split, default) or a number in [0, 1]
-      (e.g. 0.5).
+    - ``threshold``: where a binary row counts as positive, for the scores table, bar chart, CLI
+      summary and sliders: ``"f1"`` (F1-best on the validation split, default) or a number in [0, 1].
     - ``k``: cut-off of the ranking metrics (Recall@k, NDCG@k, Hit@k).
     - ``catalog_max_pairs``: at most this many (user, item) pairs are scored for the catalogue
-      ranking; with more users × items, users are sampled with ``catalog_seed`` (and the
-      metrics say so).
+      ranking; past it users are sampled with ``catalog_seed`` (and the metrics say so).
     - ``gbm``: gradient-boosting reference per task (``evaluation.gbm``), skipped past ``gbm_max_rows``.
     """
 
