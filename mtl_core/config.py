@@ -259,6 +259,7 @@ class ModelConfig:
 
 # --------------------------------------------------------------------------- training
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+LR_SCHEDULES = ("constant", "cosine", "onecycle")  # training/schedule.py
 DEVICES = ("auto", "cpu", "cuda", "mps")
 REGRESSION_LOSSES = ("mse", "huber")
 
@@ -278,6 +279,8 @@ class TrainConfig:
     epochs: int = 10
     batch_size: int = 1024
     lr: float = 1e-3
+    lr_schedule: str = "constant"  # constant | cosine (warm-up, then cosine to 0) | onecycle
+    warmup_epochs: float = 1.0  # cosine's linear warm-up, in epochs (fractions allowed)
     optimizer: str = "adam"
     momentum: float = 0.9
     weight_decay: float = 0.0
@@ -304,6 +307,8 @@ class TrainConfig:
         _number("train.epochs", self.epochs, lo=1, hi=self.max_epochs_limit, integer=True)
         _number("train.batch_size", self.batch_size, lo=1, hi=10_000_000, integer=True)
         _number("train.lr", self.lr, lo=0, lo_open=True, hi=10)
+        _choice("train.lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        _number("train.warmup_epochs", self.warmup_epochs, lo=0, hi=self.max_epochs_limit)
         _choice("train.optimizer", self.optimizer, OPTIMIZERS)
         _number("train.momentum", self.momentum, lo=0, hi=1)
         _number("train.weight_decay", self.weight_decay, lo=0, hi=10)

@@ -314,7 +314,7 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
 
     from .runs import RunWriter, new_run_id, resolve_root, save_run
     from .training.device import set_threads
-    from .predict import load_parent_weights
+    from .predict import load_parent_weights, parent_optimizer_state
     from .training.trainer import Trainer
 
     set_threads(config.train.num_threads, background=background)
@@ -324,7 +324,8 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
     torch.manual_seed(config.train.seed)
     model = build_run_model(prep)
     load_parent_weights(model, config)
-    trainer = Trainer(model, prep.task_infos, config.train, inverse_target=prep.preprocessor.inverse_target)
+    trainer = Trainer(model, prep.task_infos, config.train, inverse_target=prep.preprocessor.inverse_target,
+                      resume=parent_optimizer_state(config))
     writer = None
     # data-parallel run under torchrun: only rank 0 evaluates and writes the run directory
     rank0 = os.environ.get("RANK", "0") == "0" or int(os.environ.get("WORLD_SIZE", "1")) <= 1

@@ -6,7 +6,7 @@ import streamlit as st
 
 from mtl_core.app import state as app_state
 from mtl_core.evaluation import headline_value
-from mtl_core.config import DEVICES, OPTIMIZERS, SPLIT_METHODS
+from mtl_core.config import DEVICES, LR_SCHEDULES, OPTIMIZERS, SPLIT_METHODS
 from mtl_core.models import MODELS
 from mtl_core.weighting import WEIGHTINGS
 from mtl_core.safe_text import md
@@ -112,11 +112,16 @@ for i, t in enumerate(tasks):
 s["task_weights"] = {t: weights[t] for t in tasks}
 
 st.subheader("Optimisation and split")
-c1, c2, c3, c4 = st.columns(4)
+c1, c2, c5, c3, c4 = st.columns(5)
 s["optimizer"] = c1.selectbox("Optimizer", OPTIMIZERS, index=_idx(OPTIMIZERS, s["optimizer"]), key="tr_opt")
 lrs = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 s["lr"] = c2.select_slider("Learning rate", lrs, value=min(lrs, key=lambda v: abs(v - float(s["lr"]))),
                            key="tr_lr", format_func=lambda v: f"{v:g}")
+s["lr_schedule"] = c5.selectbox("Schedule", LR_SCHEDULES, index=_idx(LR_SCHEDULES, s["lr_schedule"]), key="tr_sched",
+                                help="Learning rate per batch: constant; cosine (linear warm-up, then cosine decay "
+                                     "to 0); onecycle (rises to the learning rate, then anneals).")
+if s["lr_schedule"] == "cosine":
+    s["warmup_epochs"] = c5.number_input("Warm-up epochs", 0.0, 50.0, float(s["warmup_epochs"]), 0.5, key="tr_warmup")
 sizes = [64, 128, 256, 512, 1024, 2048, 4096]
 s["batch_size"] = c3.select_slider("Batch size", sizes, value=min(sizes, key=lambda v: abs(v - int(s["batch_size"]))),
                                    key="tr_bs")
