@@ -305,10 +305,11 @@ def _oom_error(config: RunConfig, trainer) -> TrainingError:
 def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
                    callback: Callable | None = None, cancel=None,
                    runs_root: str | Path | None = None, save: bool = True,
-                   background: bool = False, run_id: str | None = None) -> RunResult:
+                   background: bool = False, run_id: str | None = None, tags: dict | None = None) -> RunResult:
     """Prepare, train, evaluate and (when ``save``) write a run directory.
 
-    ``background=True`` sizes torch's threads to leave a core for a web server.
+    ``background=True`` sizes torch's threads to leave a core for a web server. ``tags``
+    (e.g. a tuning session and trial number) are written to ``metrics.json`` as ``tags``.
     """
     import torch
 
@@ -363,6 +364,8 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
     metrics["split"] = prep.split_report["sizes"]
     metrics["label_rates"] = prep.split_report["label_rates"]
     metrics["columns"] = prep.split_report.get("columns", {})  # what each column became, or why not used
+    if tags:
+        metrics["tags"] = dict(tags)
     run_dir = None
     if save:
         run_dir = save_run(prep, trainer.model, result, metrics, curve_data, pred_test,
