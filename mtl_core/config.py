@@ -276,10 +276,11 @@ class TrainConfig:
     ``patience`` 0 disables early stopping; the best epoch's weights are restored either way.
     """
 
+    # app and CLI defaults alike, chosen by experiment (bench/defaults_search.py, docs/PERFORMANCE.md)
     epochs: int = 10
-    batch_size: int = 1024
+    batch_size: int = 256
     lr: float = 1e-3
-    lr_schedule: str = "constant"  # constant | cosine (warm-up, then cosine to 0) | onecycle
+    lr_schedule: str = "cosine"  # constant | cosine (warm-up, then cosine to 0) | onecycle
     warmup_epochs: float = 1.0  # cosine's linear warm-up, in epochs (fractions allowed)
     optimizer: str = "adam"
     momentum: float = 0.9
