@@ -25,6 +25,8 @@ pages = [
     st.Page("pages/recommend.py", title="Recommend", icon=":material/recommend:"),
     st.Page("pages/lab.py", title="Trade-off lab", icon=":material/balance:"),
     st.Page("pages/compare.py", title="Compare runs", icon=":material/compare:"),
+    st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
+    st.Page("pages/history.py", title="Lab history", icon=":material/history:"),
 ]
 page = st.navigation(pages)
 _ui.require_sign_in()  # only when the deployment sets a password (README: sign-in)

@@ -13,10 +13,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
+from .registry import setting_value  # noqa: F401 - typed values of registry settings, imported from here
 from .validate import choice as _choice
+from .validate import flag as _flag
 from .validate import from_dict as _from_dict
 from .validate import number as _number
-from .validate import number_list as _numbers
 
 
 # --------------------------------------------------------------------------- data input
@@ -88,6 +89,8 @@ class DataConfig:
     ``tasks`` are task specs as strings: ``COLUMN[:binary|regression|multiclass][=POSITIVE]``.
     ``roles`` overrides inferred roles (column -> role name, see ``schema.Role``).
     ``drop`` lists columns never used as features.
+    ``source`` is the data's provenance (``mtl_core.data.provenance``): file name, size and
+    SHA-256 of the bytes read, or the generator and its parameters; set when the data is read.
     """
 
     path: str | None = None
@@ -99,9 +102,12 @@ class DataConfig:
     item_col: str | None = None
     time_col: str | None = None
     session_col: str | None = None
+    source: dict = field(default_factory=dict)
 
     def validate(self) -> "DataConfig":
         self.read.validate()
+        if not isinstance(self.source, dict):
+            raise ConfigError("data.source must be a JSON object (the data's provenance), e.g. {}.")
         if not isinstance(self.tasks, list) or not self.tasks:
             raise ConfigError("data.tasks must list at least one task, e.g. ['click', 'rating:regression'].")
         from .data.schema import parse_task_spec
@@ -119,7 +125,8 @@ class DataConfig:
 # --------------------------------------------------------------------------- preprocessing
 MISSING_STRATEGIES = ("drop", "mean", "median", "most_frequent", "constant", "interpolate")
 OUTLIER_STRATEGIES = ("none", "iqr", "zscore", "drop")
-SCALERS = ("none", "minmax", "zscore", "robust")
+SCALERS = ("none", "minmax", "zscore", "robust", "quantile")  # quantile: QuantileTransformer, normal output
+NUMERIC_ENCODINGS = ("scalar", "ple", "periodic")  # models.numeric
 
 
 @dataclass
@@ -133,7 +140,8 @@ class PreprocessConfig:
       clips to mean +- z*std (z = ``z_threshold``), ``drop`` removes training rows outside the
       IQR fences (rows of other splits are clipped, never dropped).
     - ``scaling``: numeric feature scaling. ``scale_targets``: scale regression targets for
-      training (metrics are always reported in original units).
+      training (metrics are always reported in original units). ``numeric_encoding``: how the
+      models read numeric features (``models.numeric``; ``ple`` bins fitted on train).
     - ``min_frequency``: categories seen fewer times in train map to the unknown index.
     - ``text_dims``: dense features per free-text column (TF-IDF -> TruncatedSVD); 0 leaves
       text columns out. ``time_features``: calendar and recency features of the time column.
@@ -147,6 +155,7 @@ class PreprocessConfig:
     iqr_factor: float = 1.5
     z_threshold: float = 3.0
     scaling: str = "zscore"
+    numeric_encoding: str = "scalar"
     scale_targets: bool = True
     min_frequency: int = 1
     log_target: str = "auto"  # regression targets: log1p when strongly skewed (auto), always (on), never (off)
@@ -173,11 +182,11 @@ class PreprocessConfig:
         _number("preprocess.z_threshold", self.z_threshold, lo=0, lo_open=True)
         _number("preprocess.fill_value", self.fill_value)
         _choice("preprocess.scaling", self.scaling, SCALERS)
+        _choice("preprocess.numeric_encoding", self.numeric_encoding, NUMERIC_ENCODINGS)
         _number("preprocess.min_frequency", self.min_frequency, lo=1, integer=True)
         _choice("preprocess.log_target", self.log_target, ("auto", "on", "off"))
         _number("preprocess.text_dims", self.text_dims, lo=0, hi=256, integer=True)
-        if not isinstance(self.time_features, bool):
-            raise ConfigError(f"preprocess.time_features must be true or false; got {self.time_features!r}.")
+        _flag("preprocess.time_features", self.time_features)
         return self
 
 
@@ -348,12 +357,15 @@ class EvalConfig:
     - ``catalog_max_pairs``: at most this many (user, item) pairs are scored for the catalogue
       ranking; with more users × items, users are sampled with ``catalog_seed`` (and the
       metrics say so).
+    - ``gbm``: gradient-boosting reference per task (``evaluation.gbm``), skipped past ``gbm_max_rows``.
     """
 
     threshold: float | str = "f1"
     k: int = 10
     catalog_max_pairs: int = 1_000_000
     catalog_seed: int = 0
+    gbm: bool = True
+    gbm_max_rows: int = 2_000_000
 
     def validate(self) -> "EvalConfig":
         if isinstance(self.threshold, str):
@@ -363,28 +375,17 @@ class EvalConfig:
         _number("evaluation.k", self.k, lo=1, hi=1000, integer=True)
         _number("evaluation.catalog_max_pairs", self.catalog_max_pairs, lo=1, integer=True)
         _number("evaluation.catalog_seed", self.catalog_seed, lo=0, integer=True)
+        _flag("evaluation.gbm", self.gbm)
+        _number("evaluation.gbm_max_rows", self.gbm_max_rows, lo=1, integer=True)
         return self
 
 
-# --------------------------------------------------------------------------- registry settings
-def setting_value(setting, value, name: str | None = None):
-    """``value`` (from a widget or a command-line option) typed for a registry ``Setting``
-    (``mtl_core.registry``): ``layers`` ``"64,32"`` -> ``[64, 32]``, ``int`` / ``float`` a
-    number, ``task`` a task name or None. A ``ConfigError`` names ``name`` (default: the
-    setting's label). Ranges are checked by ``ModelConfig.validate`` and the weighting method."""
-    name = name or setting.label
-    if setting.kind == "layers":
-        return _numbers(value, name, int, "64,32", lo=1, hi=8192)
-    if setting.kind == "task":
-        return None if value in (None, "") else str(value)
-    integer = setting.kind == "int"
-    if integer and isinstance(value, float) and value.is_integer():
-        value = int(value)  # a widget's 3.0
-    _number(name, value, integer=integer)
-    return int(value) if integer else float(value)
-
-
 # --------------------------------------------------------------------------- run
+#: keys a run's saved ``config.json`` holds as a report, not as settings (``columns``: what each
+#: column became, or why it is not used); ``RunConfig.from_dict`` reads past them
+REPORT_KEYS = ("columns",)
+
+
 @dataclass
 class RunConfig:
     """Everything needed to reproduce a run."""
@@ -400,13 +401,8 @@ class RunConfig:
     parent: str | None = None  # a run directory this run continues (train --resume): its preprocessing and weights
 
     def validate(self) -> "RunConfig":
-        self.data.validate()
-        self.preprocess.validate()
-        self.split.validate()
-        self.model.validate()
-        self.train.validate()
-        self.evaluation.validate()
-        self.limits.validate()
+        for part in (self.data, self.preprocess, self.split, self.model, self.train, self.evaluation, self.limits):
+            part.validate()
         return self
 
     def to_dict(self) -> dict:
@@ -422,7 +418,7 @@ class RunConfig:
         d = dict(d)
         data = dict(d.pop("data", {}) or {})
         read = _from_dict(ReadOptions, data.pop("read", None))
-        unknown = set(d) - {"preprocess", "split", "model", "train", "evaluation", "limits", "name", "parent"}
+        unknown = set(d) - {"preprocess", "split", "model", "train", "evaluation", "limits", "name", "parent"} - set(REPORT_KEYS)
         if unknown:
             raise ConfigError(f"Unknown configuration section(s): {', '.join(sorted(unknown))}.")
         return cls(

@@ -7,6 +7,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -88,6 +89,7 @@ def _feature_columns(df: pd.DataFrame, schema, skip: set, text_dims: int) -> tup
 def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     """Validate the configuration against the data, split and fit preprocessing."""
     from .data.keys import canonical_ids
+    from .data.provenance import source_of
     from .data.sales import adapt_for_training
     from .data.schema import check_features_vs_tasks, id_like_columns, infer_schema, parse_task_spec, resolve_tasks
     from .data.usage import column_usage
@@ -96,6 +98,8 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     config.validate()
     if df is None:
         df = load_data(config)
+    if not config.data.source:
+        config.data.source = source_of(df)
     df, notes = adapt_for_training(df, config)
     if len(df) == 0:
         raise DataError("The data has no rows.")
@@ -241,6 +245,7 @@ def evaluate_prepared(prep: Prepared, model, device=None) -> tuple[dict, dict, d
     from .evaluation.report import build_report
     from .values import json_safe
     from .evaluation.forecast import add_forecast_baselines
+    from .evaluation.gbm import add_gbm_baseline
 
     tasks = prep.task_infos
     test = prep.encoded["test"]
@@ -252,6 +257,7 @@ def evaluate_prepared(prep: Prepared, model, device=None) -> tuple[dict, dict, d
     metrics = build_report(tasks, true_test, pred_test, true_train, true_val, pred_val,
                            threshold=ev.threshold, user_ids=user_ids, k=ev.k)
     add_forecast_baselines(metrics, prep, true_test, pred_test)
+    add_gbm_baseline(metrics, prep, true_test, pred_test, true_val)
     for t in tasks:  # the class the scores are about (data.targets' rule, or the threshold written)
         if t.kind == "binary":
             metrics["tasks"][t.name]["positive"] = t.positive
@@ -306,68 +312,139 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
                    callback: Callable | None = None, cancel=None,
                    runs_root: str | Path | None = None, save: bool = True,
                    background: bool = False, run_id: str | None = None, tags: dict | None = None) -> RunResult:
-    """Prepare, train, evaluate and (when ``save``) write a run directory.
+    """Prepare, train, evaluate and (when ``save``) write a run directory; ``tags`` (e.g. a
+    tuning session and trial number) go into its ``metrics.json``.
 
-    ``background=True`` sizes torch's threads to leave a core for a web server. ``tags``
-    (e.g. a tuning session and trial number) are written to ``metrics.json`` as ``tags``.
+    While it trains, the run's temporary folder holds what resuming it needs (``runs.resume``:
+    its settings, the table when ``df`` is given, a checkpoint after each epoch), so a run cut
+    by a crash or a restart can be finished with ``resume_run``. ``background=True`` sizes
+    torch's threads to leave a core for a web server.
     """
-    import torch
-
-    from .runs import RunWriter, new_run_id, resolve_root, save_run
+    from .runs import RunWriter, new_run_id, resolve_root
+    from .runs.resume import save_resume
     from .training.device import set_threads
-    from .predict import load_parent_weights, parent_optimizer_state
-    from .training.trainer import Trainer
 
     set_threads(config.train.num_threads, background=background)
     t0 = time.perf_counter()
     prep = prepare(config, df)
     t_prep = time.perf_counter() - t0
-    torch.manual_seed(config.train.seed)
-    model = build_run_model(prep)
-    load_parent_weights(model, config)
-    trainer = Trainer(model, prep.task_infos, config.train, inverse_target=prep.preprocessor.inverse_target,
-                      resume=parent_optimizer_state(config))
+    trainer = _trainer(prep)  # a model too large or a bad setting fails before any folder exists
     writer = None
     # data-parallel run under torchrun: only rank 0 evaluates and writes the run directory
-    rank0 = os.environ.get("RANK", "0") == "0" or int(os.environ.get("WORLD_SIZE", "1")) <= 1
-    if save and rank0:
+    if save and _rank0():
         # the run's temporary directory exists (status "running", with our pid) for the whole
         # training: a crash or a restart leaves it for list_interrupted, never a half run
         writer = RunWriter(resolve_root(runs_root), run_id or new_run_id(config.model.arch))
-        callback = writer.follow(callback)  # status.json keeps the last completed epoch
-    try:
         try:
-            result = trainer.fit(prep.encoded["train"], prep.encoded["val"], callback=callback, cancel=cancel)
-            if result.epochs_run == 0 and result.stopped in ("cancelled", "diverged"):
-                raise TrainingError(result.message or "Training stopped before the first epoch finished; nothing was saved.")
-            if not rank0 or trainer.rank != 0:  # another rank of a torchrun job: rank 0 reports
-                return RunResult(None, {}, pd.DataFrame(result.history), result.stopped, result.message)
-            metrics, curve_data, pred_test = evaluate_prepared(prep, trainer.model, trainer.device)
-            unscored = [t for t, m in metrics.get("tasks", {}).items() if not m.get("n")]
-            if unscored:  # a run whose scores are all null must not look like a success
-                raise DataError(f"The test split has no labelled rows for task(s) {', '.join(map(repr, unscored))}, "
-                                "so the model cannot be scored; use more rows, a larger test share or another split.")
-        except RuntimeError as exc:
-            if not _is_out_of_memory(exc):
-                raise
-            raise _oom_error(config, trainer) from None
+            save_resume(writer, prep, df)
+        except BaseException:
+            writer.abort()
+            raise
+    return _train_and_save(prep, trainer, writer, callback, cancel, t_prep, save, tags=tags)
+
+
+def resume_run(folder: str | Path, callback: Callable | None = None, cancel=None, background: bool = False,
+               data: str | Path | None = None) -> RunResult:
+    """Finish an interrupted run (its temporary folder ``<root>/.tmp-<id>``, listed by
+    ``runs.list_interrupted``) from its last completed epoch to its configured number of
+    epochs; the finished run gets its original id. The data is the saved copy of an
+    in-memory table, else the run's data file (``data``: where that file is now), checked
+    against the fingerprint taken when the run started. Resuming is for one process (not
+    under torchrun). A ``DataError`` says why a run cannot be resumed."""
+    from .runs.resume import check_fingerprint, read_checkpoint, read_resume, reopen
+    from .training.device import set_threads
+
+    if not _rank0() or int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ConfigError("Resume an interrupted run in a single process (not under torchrun).")
+    config, df, expected = read_resume(folder, data)
+    state = read_checkpoint(folder, config.limits.max_model_params)  # a damaged one fails before the long part
+    set_threads(config.train.num_threads, background=background)
+    t0 = time.perf_counter()
+    prep = prepare(config, df)
+    check_fingerprint(folder, prep, expected)
+    trainer = _trainer(prep, resume=True)
+    writer = reopen(folder)
+    return _train_and_save(prep, trainer, writer, callback, cancel, time.perf_counter() - t0, True, state)
+
+
+def _rank0() -> bool:
+    return os.environ.get("RANK", "0") == "0" or int(os.environ.get("WORLD_SIZE", "1")) <= 1
+
+
+def _trainer(prep: Prepared, resume: bool = False):
+    """The seeded model (a continued run's starts from its parent's weights, a resumed run's
+    from its checkpoint later) and its trainer, which checks the training settings."""
+    import torch
+
+    from .predict import load_parent_weights, parent_optimizer_state
+    from .training.trainer import Trainer
+
+    config = prep.config
+    torch.manual_seed(config.train.seed)
+    model = build_run_model(prep)
+    if not resume:
+        load_parent_weights(model, config)
+    return Trainer(model, prep.task_infos, config.train, inverse_target=prep.preprocessor.inverse_target,
+                   parent_optimizer=None if resume else parent_optimizer_state(config))
+
+
+def _train_and_save(prep: Prepared, trainer, writer, callback, cancel, t_prep: float, save: bool,
+                    resume: dict | None = None, tags: dict | None = None) -> RunResult:
+    """Train (from ``resume``'s epoch when given), evaluate and write the run into ``writer``
+    (None: nothing is written)."""
+    from .runs import save_run
+    from .runs.resume import write_checkpoint
+
+    checkpoint = None
+    if writer is not None:
+        callback = writer.follow(callback)  # status.json keeps the last completed epoch
+        checkpoint = partial(write_checkpoint, writer.path)
+    try:
+        result, metrics, curve_data, pred_test = _fit_evaluate(prep, trainer, callback, cancel, checkpoint, resume)
     except BaseException:
         if writer is not None:
-            writer.abort()
+            writer.abort()  # a resumed run's folder is kept, interrupted again
         raise
+    if metrics is None:  # another rank of a torchrun job: rank 0 reports
+        return RunResult(None, {}, pd.DataFrame(result.history), result.stopped, result.message)
     metrics["train"] = {
         "device": result.device, "epochs": result.epochs_run, "best_epoch": result.best_epoch,
         "stopped": result.stopped, "seconds": round(result.seconds, 3),
         "samples_per_s": round(result.samples_per_s, 1), "prepare_seconds": round(t_prep, 3),
         "message": result.message,
     }
+    if resume is not None:
+        metrics["train"]["resumed_after_epoch"] = int(resume["epoch"])
     metrics["split"] = prep.split_report["sizes"]
     metrics["label_rates"] = prep.split_report["label_rates"]
     metrics["columns"] = prep.split_report.get("columns", {})  # what each column became, or why not used
     if tags:
         metrics["tags"] = dict(tags)
     run_dir = None
-    if save:
+    if save and writer is not None:
         run_dir = save_run(prep, trainer.model, result, metrics, curve_data, pred_test,
                            writer.root, writer.run_id, writer=writer)
     return RunResult(run_dir, metrics, pd.DataFrame(result.history), result.stopped, result.message)
+
+
+def _fit_evaluate(prep: Prepared, trainer, callback, cancel, checkpoint, resume):
+    """(train result, test metrics, curves, test predictions); no metrics on a torchrun rank
+    other than 0. Out-of-memory becomes a ``TrainingError`` with a smaller batch size."""
+    config = prep.config
+    try:
+        result = trainer.fit(prep.encoded["train"], prep.encoded["val"], callback=callback, cancel=cancel,
+                             checkpoint=checkpoint, resume=resume)
+        if result.epochs_run == 0 and result.stopped in ("cancelled", "diverged"):
+            raise TrainingError(result.message or "Training stopped before the first epoch finished; nothing was saved.")
+        if not _rank0() or trainer.rank != 0:
+            return result, None, None, None
+        metrics, curve_data, pred_test = evaluate_prepared(prep, trainer.model, trainer.device)
+        unscored = [t for t, m in metrics.get("tasks", {}).items() if not m.get("n")]
+        if unscored:  # a run whose scores are all null must not look like a success
+            raise DataError(f"The test split has no labelled rows for task(s) {', '.join(map(repr, unscored))}, "
+                            "so the model cannot be scored; use more rows, a larger test share or another split.")
+        return result, metrics, curve_data, pred_test
+    except RuntimeError as exc:
+        if not _is_out_of_memory(exc):
+            raise
+        raise _oom_error(config, trainer) from None

@@ -7,7 +7,7 @@ numpy and JSON-serialisable through ``to_dict``/``from_dict``; nothing imports t
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -76,6 +76,10 @@ class FeatureSpec:
     cat_names: list[str] = field(default_factory=list)
     cat_cardinalities: list[int] = field(default_factory=list)
     num_names: list[str] = field(default_factory=list)
+    #: how numeric fields enter the models (``preprocess.numeric_encoding``) and, for ``ple``,
+    #: each field's quantile bin edges fitted on the training split
+    num_encoding: str = "scalar"
+    num_bins: list[list[float]] = field(default_factory=list)
 
     @property
     def n_cat(self) -> int:
@@ -104,12 +108,16 @@ class EncodedSplit:
       ``inverse_target``). Multiclass: class index as float.
     - ``index``: positions of these rows in the frame given to ``transform`` (rows dropped
       by cleaning are absent).
+    - ``text``: free-text column -> its sparse TF-IDF ``[n, terms]`` (training vocabulary),
+      or None without text features; the scikit-learn baseline reads it instead of the
+      dense TF-IDF -> SVD columns in ``num``.
     """
 
     cat: np.ndarray
     num: np.ndarray
     labels: dict[str, np.ndarray]
     index: np.ndarray
+    text: dict[str, Any] | None = None
 
     def __len__(self) -> int:
         return int(self.index.shape[0])

@@ -19,6 +19,12 @@ def choice(name: str, value: Any, allowed: Iterable) -> Any:
     return value
 
 
+def flag(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ConfigError(f"{name} must be true or false; got {value!r}.")
+    return bool(value)
+
+
 def number(name: str, value: Any, lo: float | None = None, hi: float | None = None,
            integer: bool = False, lo_open: bool = False) -> Any:
     """``value`` is a (whole, when ``integer``) finite number in [lo, hi] (``lo_open``: > lo)."""

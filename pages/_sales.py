@@ -142,20 +142,22 @@ def continue_section(run) -> None:
             ss[f"resume_job_{rid}"] = job.id
             ss["job_ids"] = [*ss.get("job_ids", []), job.id][-20:]
     if job is not None:
-        _resume_progress(job, rid)
+        resume_progress(job, rid)
 
 
-def _resume_progress(job, rid: str) -> None:
+def resume_progress(job, rid: str, doing: str = "Continuing", saved: str = "The new run") -> None:
+    """Live progress of a job that continues or resumes a run, then a link to the saved run."""
     @st.fragment(run_every=1.0 if job.status in ("queued", "running") else None)
     def panel() -> None:
         snap = job.snapshot()
         status = snap["status"]
         if status in ("queued", "running"):
             st.progress(min(1.0, (snap.get("epoch") or 0) / max(1, snap.get("epochs") or 1)),
-                        text=f"Continuing: {status}, epoch {snap.get('epoch') or 0}/{snap.get('epochs') or '?'}")
+                        text=f"{doing}: {status}, epoch {snap.get('epoch') or 0}/{snap.get('epochs') or '?'}")
             return
         if status == "done" and snap.get("run_dir"):
-            st.success(f"The new run `{md(str(snap['run_dir']).rsplit('/', 1)[-1])}` is saved.",
+            # a run id is [A-Za-z0-9_.-] (RunWriter): safe in a code span, where escapes would show
+            st.success(f"{saved} `{str(snap['run_dir']).rsplit('/', 1)[-1]}` is saved.",
                        icon=":material/check_circle:")
             if st.button("Open the new run", key=f"resume_open_{rid}", icon=":material/monitoring:"):
                 st.session_state["selected_run"] = str(snap["run_dir"])

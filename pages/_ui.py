@@ -69,6 +69,7 @@ def init_state() -> None:
         ss["_restored"] = True
         ss["_memory"] = SessionMemory()  # frees the session's memory when Streamlit drops it
         _restore()
+        _apply_link()
         shared = sessions.shared_run(root, st.query_params.get("view"))
         ss["shared_runs"] = [str(shared)] if shared is not None else []
         if st.query_params.get("view") and shared is None:
@@ -96,6 +97,32 @@ def _restore() -> None:
     ss["data_version"] = int(ss.get("data_version", 0)) + 1
     ss.update(choices)
     ss["_saved_choices"] = persist.save_choices(runs_root(), dict(ss))
+
+
+def _apply_link() -> None:
+    """Train settings in the URL (a shared link) replace the session's; the data stays the
+    session's own. Refused values are listed once by ``session_notice``."""
+    from mtl_core.app import links
+
+    settings, problems = links.apply_link(st.query_params.to_dict())
+    if settings is not None:
+        st.session_state["train_settings"] = settings
+    if problems:
+        st.session_state["link_notice"] = problems
+
+
+def settings_link(settings: dict, lesson: str | None = None) -> str:
+    """Put ``settings`` (and a lesson id) in the URL next to the session token, and return
+    the link that reproduces them (the session token left out: a link never carries data)."""
+    from mtl_core.app import links
+
+    params = links.encode_settings(settings, lesson)
+    wanted = {**params, **{k: st.query_params[k] for k in ("s", "view") if k in st.query_params}}
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+    base = str(getattr(st.context, "url", "") or "").split("?")[0]
+    query = links.query_string(params)
+    return base + ("?" + query if query else "")
 
 
 def save_choices() -> None:
@@ -176,6 +203,10 @@ def session_notice() -> None:
     notice = st.session_state.pop("session_notice", None)
     if notice:
         st.warning(notice, icon=":material/lock:")
+    refused = st.session_state.pop("link_notice", None)
+    if refused:
+        st.warning("Some settings in the link were not used (they keep their defaults):\n"
+                   + "\n".join(f"- {md(p)}" for p in refused), icon=":material/link_off:")
 
 
 def _root() -> Path:
@@ -192,6 +223,8 @@ def run_page(title: str, key: str, manage: bool = False):
     init_state()
     st.title(title)
     if manage:
+        from pages._interrupted import interrupted_panel
+
         interrupted_panel()
     run = pick_run(key)
     if run is None:
@@ -260,11 +293,14 @@ def read_sample() -> pd.DataFrame:
 
 
 def set_data(df: pd.DataFrame, name: str, source: str, tasks: list[str] | None = None) -> None:
-    """Make ``df`` the working table: infer its schema, reset choices bound to old data."""
+    """Make ``df`` the working table: infer its schema, reset choices bound to old data
+    (roles, tasks, task kinds); the Train settings are kept."""
     from mtl_core.data.keys import canonical_ids
+    from mtl_core.data.provenance import table_source
     from mtl_core.data.schema import id_like_columns, infer_schema
 
     ss = st.session_state
+    ss["data_source"] = table_source(df, name, source, ss.get("data_source"))
     schema = infer_schema(df)
     df = canonical_ids(df, id_like_columns(schema))  # ids written 14911, not 14911.0
     ss["df"] = df
@@ -277,7 +313,8 @@ def set_data(df: pd.DataFrame, name: str, source: str, tasks: list[str] | None =
     ss["tasks"] = list(tasks) if tasks is not None else app_state.suggest_tasks(df, schema)
     ss["task_kinds"] = {}
     ss["task_positive"] = {}
-    ss["train_settings"] = {}
+    # the Train page's choices are not bound to the data: keep them (issue 17)
+    ss["train_settings"] = app_state.carry_train_settings(ss.get("train_settings"), ss["tasks"])
     from mtl_core.app import persist
 
     try:  # the bundled sample is re-read on restore; other tables are kept as Parquet
@@ -414,25 +451,6 @@ def pick_run(key: str):
     return load_run_cached(choice)
 
 
-def interrupted_panel() -> None:
-    """Runs of this session cut by a server restart or a crash: say so, with the last
-    completed epoch, and offer to delete them."""
-    from mtl_core.runs import delete_run, list_interrupted
-
-    items = [i for i in list_interrupted(runs_root()) if i["status"] == "interrupted"]
-    if not items:
-        return
-    st.warning(f"{len(items)} run(s) of this session were interrupted (server restart or crash) and "
-               "were not saved as finished runs.", icon=":material/warning:")
-    for item in items:
-        c1, c2 = st.columns([4, 1], vertical_alignment="center")
-        epochs = f" of {item['epochs']}" if item.get("epochs") else ""
-        c1.text(f"{item['run_id']} · interrupted after epoch {item['epoch']}{epochs}")
-        if c2.button("Delete", key=f"del_tmp_{item['run_id']}", icon=":material/delete:"):
-            delete_run(item["path"])
-            st.rerun()
-
-
 def own_run(run) -> bool:
     """True when ``run`` belongs to this session (not one opened through a share link)."""
     return Path(run.path).parent.resolve() == runs_root().resolve()
@@ -474,11 +492,20 @@ def forget_session() -> None:
 
 
 def integer_epochs(fig):
-    """Epoch axes tick on whole epochs (no 1.2, 1.4 … between two epochs)."""
-    fig.update_xaxes(tick0=1, dtick=1 if len(fig.data) and max(
-        (max(tr.x) if tr.x is not None and len(tr.x) else 1) for tr in fig.data) <= 20 else None)
-    return fig
+    """Epoch axes tick on whole epochs (no 1.2, 1.4 … between two epochs); see
+    ``figures.common.whole_epochs`` (the training figures already apply it)."""
+    from mtl_core.figures.common import whole_epochs
+
+    return whole_epochs(fig)
 
 
-def plot(fig, key: str | None = None) -> None:
+def plot(fig, key: str | None = None, run=None) -> None:
+    """Show ``fig``; with ``run`` (a LoadedRun) it gets the footer 'data · seed · architecture'
+    of that run, so a downloaded image says what produced it."""
+    if run is not None:
+        from mtl_core.data.provenance import describe
+        from mtl_core.figures.common import footer
+
+        cfg = run.config
+        footer(fig, describe(cfg.data.source), cfg.train.seed, cfg.model.arch)
     st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})

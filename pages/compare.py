@@ -76,9 +76,12 @@ with _ui.errors_here():
     st.subheader("Settings that differ")
     diff = cmp["config_diff"].rename(columns=short)
     if diff.empty:
-        st.info("The chosen runs have identical settings (apart from the random seed if it is not listed).",
-                icon=":material/info:")
+        unknown = [rid for rid, v in cmp["metrics"]["data"].items() if not v] if "data" in cmp["metrics"] else []
+        st.info("The chosen runs have identical settings and data (apart from the random seed if it is not "
+                "listed)." + (f" {len(unknown)} of them were saved before the data's provenance was recorded, so "
+                              "their data may differ." if unknown else ""), icon=":material/info:")
     else:
         st.dataframe(diff, key="cmp_diff")
         st.caption("Only the configuration values that are not the same in every chosen run; everything "
-                   "else, including the data and split settings, is shared.")
+                   "else is shared. data.source.* rows are the data's provenance: file name, size and "
+                   "SHA-256, or the generator and its parameters (e.g. task_correlation).")

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from mtl_core.app import state as app_state
-from mtl_core.config import MISSING_STRATEGIES, OUTLIER_STRATEGIES, SCALERS
+from mtl_core.config import MISSING_STRATEGIES, NUMERIC_ENCODINGS, OUTLIER_STRATEGIES, SCALERS
 from mtl_core.safe_text import md, md_list
 from pages import _ui
 
@@ -60,22 +60,46 @@ with tab_sample:
             st.rerun()
 
 with tab_synth:
-    st.write("Generate data whose two main tasks (click and purchase) are related as strongly as "
-             "you choose — the setting where sharing between tasks should help or hurt.")
+    st.write("Generate data whose two latent task scores are related as strongly as you choose — the "
+             "setting where sharing between tasks should help or hurt. Score a drives click and dwell_time, "
+             "score b drives cart, purchase, rating, sales and basket_value.")
     c1, c2, c3 = st.columns(3)
     rows = c1.number_input("Rows", min_value=200, max_value=500_000, value=5000, step=1000, key="syn_rows")
     corr = c2.slider("Task correlation", min_value=-1.0, max_value=1.0, value=0.5, step=0.05, key="syn_corr",
                      help="1: click and purchase depend on the same features; 0: unrelated; -1: opposed.")
     seed = c3.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="syn_seed")
+    from mtl_core.data import synth
+
+    pairs = {"dwell_time|basket_value": "dwell_time & basket_value (engagement scores: related only through ρ)",
+             "click|purchase": "click & purchase (the funnel: coupled by construction)",
+             "click|rating": "click & rating (a rating needs a click)"}
+    pair = st.selectbox("Tasks", list(pairs), format_func=pairs.get, key="syn_pair",
+                        help="The tasks chosen after generating. Funnel tasks are tied whatever ρ: purchase "
+                             "can only follow a click, so their label correlation hardly moves with the knob.")
+    task_a, task_b = pair.split("|")
+    why = synth.coupling(task_a, task_b)
+    if why:
+        st.warning(f"{md(why)}: the knob changes their scores' correlation but not what ties the labels. "
+                   "Choose dwell_time & basket_value to see relatedness follow ρ.", icon=":material/warning:")
     if st.button("Generate", key="syn_go", type="primary"):
         with _ui.errors_here():
-            from mtl_core.data.synth import make_synthetic
-
             with st.spinner("Generating…"):
-                df_syn = make_synthetic(rows=int(rows), task_correlation=float(corr), seed=int(seed))
+                df_syn, truth = synth.make_synthetic(rows=int(rows), task_correlation=float(corr), seed=int(seed),
+                                                     engagement_targets=task_a in synth.ENGAGEMENT_COLUMNS,
+                                                     return_truth=True)
+            ss["syn_realised"] = {"pair": pair, "rho": float(corr),
+                                  **synth.realised_correlations(df_syn, truth, task_a, task_b)}
             _ui.set_data(df_syn, f"synthetic ({int(rows):,} rows, correlation {corr:+.2f}, seed {int(seed)})",
-                         "synthetic")
+                         "synthetic", tasks=[task_a, task_b])
             st.rerun()
+    real = ss.get("syn_realised")
+    if real and real.get("pair") == pair:
+        def _r(v) -> str:
+            return "—" if v is None else f"{v:+.2f}"
+
+        st.caption(f"Generated at ρ = {real['rho']:+.2f}: realised correlation of the {md(task_a)} and "
+                   f"{md(task_b)} labels {_r(real.get('label'))} (rows where both exist), of the scores "
+                   f"driving them {_r(real.get('score'))}.")
 
 with tab_funnel:
     st.write("Have a raw event log (one row per view / cart / purchase event)? Turn it into one "
@@ -233,7 +257,7 @@ _ui.column_usage_note(f"usage_{ver}")
 # --------------------------------------------------------------------------- cleaning
 st.header("Cleaning")
 pre = dict(ss.get("preprocess") or {})
-c1, c2, c3 = st.columns(3)
+c1, c2, c3, c4 = st.columns(4)
 pre["missing"] = c1.selectbox("Missing numbers", MISSING_STRATEGIES, index=MISSING_STRATEGIES.index(pre.get("missing", "median")),
                               key="pre_missing", help="Fitted on the training split only. Missing categories always become 'unknown'. "
                                    "interpolate: between training rows in time order; validation and test gaps "
@@ -241,7 +265,13 @@ pre["missing"] = c1.selectbox("Missing numbers", MISSING_STRATEGIES, index=MISSI
 pre["outliers"] = c2.selectbox("Outliers", OUTLIER_STRATEGIES, index=OUTLIER_STRATEGIES.index(pre.get("outliers", "none")),
                                key="pre_outliers", help="iqr / zscore clip extreme numbers; drop removes training rows outside the IQR fences.")
 pre["scaling"] = c3.selectbox("Scaling", SCALERS, index=SCALERS.index(pre.get("scaling", "zscore")),
-                              key="pre_scaling")
+                              key="pre_scaling", help="Fitted on the training split. quantile: ranks mapped to a "
+                                   "normal bell (skewed amounts and counts spread out).")
+pre["numeric_encoding"] = c4.selectbox(
+    "Numeric encoding", NUMERIC_ENCODINGS, index=NUMERIC_ENCODINGS.index(pre.get("numeric_encoding", "scalar")),
+    key="pre_numeric_encoding", help="How every neural model reads numbers. scalar: one input each; ple: "
+    "piecewise-linear encoding on quantile bins of the training split; periodic: learned sine/cosine "
+    "features (Gorishniy et al., NeurIPS 2022). ple and periodic give each number an embedding.")
 ss["preprocess"] = pre
 
 # --------------------------------------------------------------------------- profile

@@ -110,6 +110,43 @@ def _job_panel(kind: str, what: str) -> bool:
     return active
 
 
+def _foot(fig, config: dict | None, seed=None):
+    """``fig`` with the footer 'data · seed · architecture' of ``config`` (a config dict), so
+    a downloaded image says what produced it."""
+    from mtl_core.data.provenance import describe
+    from mtl_core.figures.common import footer
+
+    c = config or {}
+    seed = (c.get("train") or {}).get("seed") if seed is None else seed
+    return footer(fig, describe((c.get("data") or {}).get("source")), seed, (c.get("model") or {}).get("arch", ""))
+
+
+def _seeds_input(key: str, default: str = "0,1,2") -> list[int] | None:
+    """A text box for the seeds of an experiment ('0,1,2'); None (after saying why) when invalid."""
+    from mtl_core.lab.common import check_seeds
+
+    text = st.text_input("Seeds", default, key=key, help="Comma-separated, e.g. 0,1,2 or 6,7,8. Each seed "
+                         "changes the split and the initialisation; results are shown as mean ± standard "
+                         "error over them, and a conclusion only when the intervals do not overlap.")
+    try:
+        return check_seeds([s.strip() for s in text.split(",") if s.strip()])
+    except Exception as exc:  # noqa: BLE001 - a ConfigError that names the parameter
+        st.error(str(exc), icon=":material/error:")
+        return None
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` without its ``attrs`` (per-seed frames there cannot be sent to the browser)."""
+    out = df.copy(deep=False)
+    out.attrs = {}
+    return out
+
+
+def _captions(lines: list[str]) -> None:
+    for line in lines:
+        st.caption(md(line))
+
+
 def _needs_tasks(n: int, key: str) -> bool:
     if ss.get("df") is None:
         st.info("No data yet: load a table or the bundled sample on the Data page.", icon=":material/info:")
@@ -146,10 +183,11 @@ with tab_diag:
         with _ui.errors_here():
             rid = run.run_id
             tasks = [t.name for t in run.task_infos]
+            rcfg = run.config.to_dict()
             st.caption(f"{run.config.model.arch} · weighting {run.config.train.weighting} · tasks {md_list(tasks)}")
             wh = run.weights_history
             if wh is not None and len(wh):
-                _ui.plot(figures.task_weights_over_time(wh), key=f"lab_w_{rid}")
+                _ui.plot(_foot(figures.task_weights_over_time(wh), rcfg), key=f"lab_w_{rid}")
                 st.caption("How much each task's loss counted in each epoch. Flat lines are fixed weights; "
                            "a learned method that keeps shrinking one task is telling you that task is noisy "
                            "or already learnt.")
@@ -159,7 +197,7 @@ with tab_diag:
             cos = pd.DataFrame([{"epoch": d["epoch"], "pair": p.replace("|", " · "), "cosine": v}
                                 for d in diag for p, v in (d.get("cosine") or {}).items()])
             if len(norms):
-                _ui.plot(figures.grad_norms_over_time(norms), key=f"lab_gn_{rid}")
+                _ui.plot(_foot(figures.grad_norms_over_time(norms), rcfg), key=f"lab_gn_{rid}")
                 st.caption("Size of each task's gradient on the shared layers. A task whose norm is ten times "
                            "the others dominates the shared representation, whatever the loss weights say.")
             if len(cos):
@@ -168,12 +206,12 @@ with tab_diag:
                     last = diag[-1].get("cosine") or {}
                     fig = figures.grad_cosine_heatmap(last, tasks)
                     fig.update_layout(title={"text": f"Gradient cosine, last epoch ({diag[-1]['epoch']})"})
-                    _ui.plot(fig, key=f"lab_cos_{rid}")
+                    _ui.plot(_foot(fig, rcfg), key=f"lab_cos_{rid}")
                     st.caption("Agreement of the tasks' gradients in the last epoch: near 1 they push the shared "
                                "layers the same way, below 0 they fight. Persistent negative cells are where "
                                "PCGrad or more task-specific capacity (MMoE/PLE) can help.")
                 with c2:
-                    _ui.plot(figures.cosine_over_time(cos), key=f"lab_cos_t_{rid}")
+                    _ui.plot(_foot(figures.cosine_over_time(cos), rcfg), key=f"lab_cos_t_{rid}")
                     st.caption("The same agreement over training. Conflicts often appear late, once the easy "
                                "shared signal is learnt and the tasks start to want different things.")
             elif not len(norms):
@@ -186,14 +224,52 @@ with tab_diag:
                 if len(epochs) > 1:
                     ep = st.select_slider("Gate weights at epoch", epochs, value=epochs[-1], key=f"lab_gate_ep_{rid}")
                 gates = next(d["gates"] for d in gated if int(d["epoch"]) == ep)
-                fig = figures.gate_heatmap(gates)
-                fig.update_layout(title={"text": f"Gate weights per task (epoch {ep})"})
-                _ui.plot(fig, key=f"lab_gates_{rid}")
-                st.caption("Mean gate weight of each task on each expert, on validation rows. Rows that look "
-                           "alike mean the tasks share experts; an expert used by one task only is that "
-                           "task's private capacity. Move the slider to watch the specialisation form.")
+                from mtl_core.models import gate_experts
+
+                fig = figures.gate_heatmap(gates, gate_experts(run.config.model.arch, tasks, run.config.model))
+                fig.update_layout(title={"text": fig.layout.title.text.replace("per task", f"per task (epoch {ep})")})
+                _ui.plot(_foot(fig, rcfg), key=f"lab_gates_{rid}")
+                st.caption("Mean gate weight of each task on each expert, on validation rows, on a fixed 0–1 "
+                           "scale: white is the uniform weight 1/E (no preference), red above it, blue below. "
+                           "PLE's columns name each task's own experts and the shared ones. One run is one "
+                           "seed: whether a preference holds across seeds is on the Negative transfer tab.")
             elif run.config.model.arch in ("mmoe", "ple"):
                 st.info("No gate weights were recorded for this run.", icon=":material/info:")
+
+def _transfer_figures(table, latest: dict) -> None:
+    """Paired differences with error bars, and the multi-task model's gradient cosines and gate
+    weights as mean ± SE over the check's seeds, each with its computed conclusion."""
+    from mtl_core import figures
+
+    meta = table.attrs.get("meta") or {}
+    cfg = meta.get("config") or {}
+    seeds = ",".join(map(str, latest.get("seeds", [])))
+    _ui.plot(_foot(figures.paired_difference_bars(table.attrs.get("per_seed")), cfg, seeds), key=f"nt_bars_{latest['id']}")
+    st.caption("Bars: mean paired difference over seeds, error bars ±2 standard errors, dots: single seeds. "
+               "A bar whose error bar crosses 0 is " + lab.NOT_SIGNIFICANT + ".")
+    diags = table.attrs.get("diagnostics") or []
+    if not diags:
+        return
+    cos_m, cos_se = lab.cells_mean_se([d.get("cosine") or {} for d in diags])
+    gate_m, gate_se = lab.cells_mean_se([d.get("gates") or {} for d in diags if d.get("gates")])
+    c1, c2 = st.columns(2)
+    if cos_m:
+        fig = figures.grad_cosine_heatmap(cos_m, list(table["task"].astype(str)), cos_se)
+        fig.update_layout(title={"text": f"Gradient cosine, last epoch, mean ± SE over {len(diags)} seed(s)"})
+        with c1:
+            _ui.plot(_foot(fig, cfg, seeds), key=f"nt_cos_{latest['id']}")
+    if gate_m:
+        from mtl_core.config import ModelConfig
+        from mtl_core.models import gate_experts
+
+        model_cfg = ModelConfig(**{k: v for k, v in (cfg.get("model") or {}).items() if k in ModelConfig().__dict__})
+        fig = figures.gate_heatmap(gate_m, gate_experts(model_cfg.arch, list(table["task"].astype(str)), model_cfg),
+                                   gate_se)
+        fig.update_layout(title={"text": f"Gate weights, mean ± SE over {len(diags)} seed(s)"})
+        with c2:
+            _ui.plot(_foot(fig, cfg, seeds), key=f"nt_gates_{latest['id']}")
+    _captions(lab.diagnostics_captions(diags))
+
 
 # --------------------------------------------------------------------------- negative transfer
 with tab_nt:
@@ -204,12 +280,10 @@ with tab_nt:
             st.caption(f"Multi-task model: {cfg.model.arch}, {cfg.train.weighting} weighting, "
                        f"{cfg.train.epochs} epochs, batch {cfg.train.batch_size}, lr {cfg.train.lr:g} "
                        "(change them on the Train page).")
-            seeds = st.multiselect("Seeds", list(range(10)), default=[0, 1, 2], key="nt_seeds",
-                                   help="With one seed a difference cannot be told apart from noise; "
-                                        "three or more give a standard error.")
+            seeds = _seeds_input("nt_seed_list")
             _start_button("nt", "Negative-transfer check", "Compare with single-task models",
                           ":material/compare_arrows:", None if seeds else "Choose at least one seed.",
-                          partial(lab.negative_transfer, cfg, ss["df"], seeds=list(seeds), runs_root=root,
+                          partial(lab.negative_transfer, cfg, ss["df"], seeds=list(seeds or []), runs_root=root,
                                   background=True))
         saved = lab.list_transfers(root)
         if saved:
@@ -223,19 +297,27 @@ with tab_nt:
                              ": the multi-task model is worse than a model trained on that task alone.",
                              icon=":material/warning:")
                 else:
-                    st.success("No negative transfer beyond run-to-run variation.", icon=":material/check_circle:")
+                    st.info(f"No negative transfer beyond two standard errors: {lab.NOT_SIGNIFICANT}, or the "
+                            "multi-task model is better (see each task's explanation).", icon=":material/info:")
+                for line in lab.few_positives(table.attrs.get("per_seed")):
+                    st.warning(md(line), icon=":material/warning:")
 
                 def _flag(v: str) -> str:
                     return {lab.VERDICT_NEGATIVE: f"⚠ {lab.VERDICT_NEGATIVE}",
                             lab.VERDICT_POSITIVE: f"✓ {lab.VERDICT_POSITIVE}"}.get(v, v)
 
                 show = table.assign(verdict=table["verdict"].map(_flag))
-                st.dataframe(show, hide_index=True, key="nt_table",
+                st.dataframe(_plain(show), hide_index=True, key="nt_table",
                              column_config={c: st.column_config.NumberColumn(format="%.4f")
-                                            for c in ("mt_mean", "st_mean", "diff", "std")})
+                                            for c in ("mt_mean", "st_mean", "gbm_mean", "diff", "std")})
+                from mtl_core import figures
+
+                _ui.plot(figures.transfer_plot(table), key="nt_fig")
                 st.caption(f"diff > 0: the multi-task model is better (for RMSE, lower is better, so the sign is "
-                           f"flipped). Seeds {', '.join(map(str, latest.get('seeds', [])))} · "
+                           f"flipped). gbm_mean: one gradient-boosted tree model per task on the same split, "
+                           f"the reference both should reach (empty when evaluation.gbm is off). Seeds {', '.join(map(str, latest.get('seeds', [])))} · "
                            f"{latest.get('status', '')} · {latest.get('created', '')}.")
+                _transfer_figures(table, latest)
 
 # --------------------------------------------------------------------------- Pareto sweep
 with tab_pareto:
@@ -255,13 +337,14 @@ with tab_pareto:
             learned = c1.multiselect("Learned weightings", LEARNED, default=["uncertainty", "gradnorm"],
                                      key="ps_learned")
             single = c2.checkbox("Single-task reference", value=True, key="ps_single")
-            st.caption(f"{n_points + len(learned) + (2 if single else 0)} trainings of {cfg.train.epochs} epochs "
-                       f"({cfg.model.arch}).")
-            _start_button("ps", "Pareto sweep", "Run the sweep", ":material/scatter_plot:",
-                          "Choose two different tasks." if ta == tb else None,
+            ps_seeds = _seeds_input("ps_seed_list", str(cfg.train.seed))
+            st.caption(f"{(n_points + len(learned) + (2 if single else 0)) * len(ps_seeds or [0])} trainings of "
+                       f"{cfg.train.epochs} epochs ({cfg.model.arch}).")
+            problem = "Choose two different tasks." if ta == tb else None if ps_seeds else "Choose at least one seed."
+            _start_button("ps", "Pareto sweep", "Run the sweep", ":material/scatter_plot:", problem,
                           partial(lab.pareto_sweep, cfg, ss["df"], ta, tb, n_points=int(n_points),
                                   learned=list(learned), include_single=bool(single), runs_root=root,
-                                  background=True))
+                                  background=True, seeds=ps_seeds))
     sweeps = lab.list_sweeps(root)
     if sweeps:
         with _ui.errors_here():
@@ -270,16 +353,21 @@ with tab_pareto:
             labels = {str(s["path"]): f"{s['task_a']} vs {s['task_b']} · {s.get('arch', '')} · "
                                       f"{s.get('created', '')[:16].replace('T', ' ')} · {s.get('status', '')}"
                       for s in sweeps}
+            newest = str(sweeps[0]["path"])
+            if ss.get("ps_newest") != newest:  # a new sweep finished: show it, not the previous selection
+                ss["ps_newest"] = newest
+                ss["ps_saved"] = newest
             choice = st.selectbox("Saved sweeps", list(labels), format_func=labels.get, key="ps_saved")
             sw = lab.load_sweep(choice)
             pts = sw.points
-            _ui.plot(figures.pareto_plot(pts[["x", "y", "label", "kind", "pareto"]], sw.axis_a, sw.axis_b,
-                                         maximize=sw.maximize), key=f"ps_plot_{sw.id}")
-            st.caption("Each grey point is one fixed weighting, stars are learned weightings and the diamond is "
-                       "two separate single-task models; the dotted line joins the multi-task points no other "
-                       "point beats on both tasks. A learned method below that line wastes accuracy, and a "
-                       "diamond beyond it means sharing costs more than it gives. Axes are test metrics; choose "
-                       "a weighting by the validation columns below.")
+            _ui.plot(_foot(figures.pareto_plot(pts, sw.axis_a, sw.axis_b, maximize=sw.maximize),
+                           sw.meta.get("config"), ",".join(map(str, sw.meta.get("seeds", [])))), key=f"ps_plot_{sw.id}")
+            st.caption("Grey points are fixed weightings labelled w_A / w_B and joined in weight order, stars are "
+                       "learned weightings, the diamond is two separate single-task models; the dotted line joins "
+                       "the multi-task points no other point beats on both tasks. Error bars: ±1 standard error "
+                       "over the sweep's seeds. Axes are test metrics; choose a weighting by the validation "
+                       "columns below.")
+            _captions(lab.pareto_captions(pts, sw.axis_a, sw.axis_b, sw.maximize))
             st.dataframe(pts.drop(columns=["x", "y"]), hide_index=True, key=f"ps_table_{sw.id}",
                          column_config={c: st.column_config.NumberColumn(format="%.4f")
                                         for c in ("val_a", "val_b", "test_a", "test_b")})
@@ -308,12 +396,13 @@ with tab_corr:
         rows = c1.number_input("Rows", 500, 200_000, 8000, step=1000, key="cl_rows")
         ss.setdefault("cl_epochs", lab.CORRELATION_EPOCHS[dataset])
         epochs = c2.number_input("Epochs", 1, 50, key="cl_epochs")
-        n_seeds = c3.number_input("Seeds", 1, 10, 3, key="cl_seeds",
-                                  help="Each seed draws new data, split and initialisation.")
+        with c3:
+            cl_seeds = _seeds_input("cl_seed_list")
+        problem = None if corrs and archs else "Choose at least one correlation and one model."
         _start_button("cl", "Correlation lab", "Run the correlation lab", ":material/science:",
-                      None if corrs and archs else "Choose at least one correlation and one model.",
+                      problem or (None if cl_seeds else "Choose at least one seed."),
                       partial(lab.correlation_lab, sorted(corrs), list(archs), rows=int(rows), epochs=int(epochs),
-                              seeds=list(range(int(n_seeds))), runs_root=root, background=True,
+                              seeds=list(cl_seeds or []), runs_root=root, background=True,
                               dataset=str(dataset)))
     labs = lab.list_correlation_labs(root)
     if labs:
@@ -326,17 +415,13 @@ with tab_corr:
             view = st.radio("Show", ["Difference to single-task", "Metric"] if has_single else ["Metric"],
                             horizontal=True, key="cl_view")
             cols = st.columns(max(1, res["task"].nunique()))
+            gen = {"source": {"kind": "generated", "generator": latest.get("generator", "make_synthetic"),
+                              "params": {"rows": latest.get("rows")}}}
             for i, (task, d) in enumerate(res.groupby("task", sort=False)):
-                metric = str(d["metric"].iloc[0]).upper()
                 with cols[i]:
-                    if view == "Metric":
-                        fig = figures.correlation_lab_plot(d, value_col="value", metric_name=f"{metric} {task} (test)")
-                    else:
-                        err_col = "vs_single_se" if "vs_single_se" in d.columns else "vs_single_std"
-                        dd = d[d["model"] != "single"].rename(columns={"std": "_std", err_col: "std"})
-                        fig = figures.correlation_lab_plot(dd, value_col="vs_single",
-                                                           metric_name=f"{metric} {task} vs single-task")
-                        fig.add_hline(y=0, line={"color": "#999", "dash": "dot", "width": 1})
+                    fig = figures.correlation_task_plot(d, task, "metric" if view == "Metric" else "vs_single")
+                    _foot(fig, {"data": gen, "model": {"arch": ", ".join(dict.fromkeys(res["model"]))}},
+                          ",".join(map(str, latest.get("seeds", []))))
                     _ui.plot(fig, key=f"cl_plot_{latest['id']}_{task}_{view}")
             if view == "Metric":
                 st.caption("Test metric of each model as the tasks become more related (right). Error bars are "
@@ -344,13 +429,13 @@ with tab_corr:
                            "correlation rather than across the axis.")
             else:
                 st.caption("How much better (above 0) or worse than single-task models each shared model is, "
-                           "paired by seed (error bars: standard error over seeds); RMSE is sign-flipped so up "
-                           "is always better. In the paper the "
-                           "shared bottom falls furthest below 0 as the correlation drops, and MMoE less.")
+                           "paired by seed (error bars: standard error over seeds). Every axis is oriented so "
+                           "that up is better: for RMSE the plotted value is single-task RMSE minus the model's.")
+                _captions(lab.correlation_captions(res.attrs.get("per_seed")))
             st.caption(f"{latest.get('dataset', 'ecommerce')} data · "
                        f"{latest.get('rows', '?'):,} rows · {latest.get('epochs', '?')} epochs · seeds "
                        f"{', '.join(map(str, latest.get('seeds', [])))} · {latest.get('seconds', '?')} s · "
                        f"{latest.get('status', '')}")
-            st.dataframe(res, hide_index=True, key=f"cl_table_{latest['id']}",
+            st.dataframe(_plain(res), hide_index=True, key=f"cl_table_{latest['id']}",
                          column_config={c: st.column_config.NumberColumn(format="%.4f")
                                         for c in ("value", "std", "vs_single", "vs_single_std")})

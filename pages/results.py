@@ -16,6 +16,7 @@ from mtl_core.evaluation.baselines import baseline_table  # noqa: E402
 from mtl_core.evaluation.catalog import catalog_table  # noqa: E402
 from mtl_core.evaluation.metrics import binary_at_threshold, metrics_table, to_safe_csv  # noqa: E402
 from mtl_core.evaluation.thresholds import describe_threshold  # noqa: E402
+from mtl_core.models import gate_experts  # noqa: E402
 
 metrics = run.metrics or {}
 task_metrics: dict = metrics.get("tasks", {})
@@ -67,7 +68,10 @@ if thr_words:
 st.subheader("Beside the baselines")
 st.caption("Each score next to a predictor that learns nothing, fitted on the training labels and scored on "
            "the same test rows: prior = the training positive rate as every row's probability; mean / median "
-           "= the training target's mean / median; majority = the most frequent training class.")
+           "= the training target's mean / median; majority = the most frequent training class. gbm = one "
+           "gradient-boosted tree model per task (scikit-learn's histogram gradient boosting at default "
+           "settings, fitted on the same training rows): the reference a tabular model should reach; the row "
+           "model − gbm is the model's margin over it (positive = the model's value is higher).")
 for kind in dict.fromkeys(m.get("kind") for m in task_metrics.values() if isinstance(m, dict)):
     st.dataframe(baseline_table(metrics, kind), hide_index=True, key=f"baselines_table_{rid}_{kind}",
                  column_config={c: st.column_config.NumberColumn(format="%.4f")
@@ -92,7 +96,7 @@ tabs = dict(zip(tab_names, st.tabs(tab_names)))
 if binary:
     with tabs["Binary tasks"]:
         with _ui.errors_here():
-            _ui.plot(figures.metric_bars(metrics), key=f"fig_bars_{rid}")
+            _ui.plot(figures.metric_bars(metrics), key=f"fig_bars_{rid}", run=run)
         st.caption("Move a task's threshold to trade precision for recall: the confusion matrix and "
                    "scores are recomputed from the stored test predictions.")
         cols = st.columns(min(2, len(binary)))
@@ -125,7 +129,7 @@ if binary:
                     else:
                         labels = [f"not {pos}", str(pos)]
                     _ui.plot(figures.confusion_heatmap(res["confusion"], labels, f"{t}: confusion matrix at {thr:.3f}"),
-                             key=f"fig_cm_{rid}_{t}")
+                             key=f"fig_cm_{rid}_{t}", run=run)
     with tabs["ROC · PR · calibration"]:
         curves = run.curves or {}
         if not curves:
@@ -134,10 +138,10 @@ if binary:
             with _ui.errors_here():
                 c1, c2 = st.columns(2)
                 with c1:
-                    _ui.plot(figures.roc_curves(curves), key=f"fig_roc_{rid}")
+                    _ui.plot(figures.roc_curves(curves), key=f"fig_roc_{rid}", run=run)
                 with c2:
-                    _ui.plot(figures.pr_curves(curves), key=f"fig_pr_{rid}")
-                _ui.plot(figures.calibration_plot(curves), key=f"fig_cal_{rid}")
+                    _ui.plot(figures.pr_curves(curves), key=f"fig_pr_{rid}", run=run)
+                _ui.plot(figures.calibration_plot(curves), key=f"fig_cal_{rid}", run=run)
                 st.caption("Calibration: points on the diagonal mean a predicted 30% is right 30% of the time.")
 
 if regression:
@@ -154,9 +158,9 @@ if regression:
                     continue
                 c1, c2 = st.columns(2)
                 with c1:
-                    _ui.plot(figures.pred_vs_actual(y.to_numpy(), p.to_numpy(), t), key=f"fig_pva_{rid}_{t}")
+                    _ui.plot(figures.pred_vs_actual(y.to_numpy(), p.to_numpy(), t), key=f"fig_pva_{rid}_{t}", run=run)
                 with c2:
-                    _ui.plot(figures.residuals_hist(y.to_numpy(), p.to_numpy(), t), key=f"fig_res_{rid}_{t}")
+                    _ui.plot(figures.residuals_hist(y.to_numpy(), p.to_numpy(), t), key=f"fig_res_{rid}_{t}", run=run)
 
 if multiclass:
     with tabs["Multiclass tasks"]:
@@ -170,7 +174,7 @@ if multiclass:
                 classes = m.get("classes") or (info.classes if info is not None else None)
                 if m.get("confusion"):
                     _ui.plot(figures.confusion_heatmap(m["confusion"], classes, f"{t}: confusion matrix"),
-                             key=f"fig_mcm_{rid}_{t}")
+                             key=f"fig_mcm_{rid}_{t}", run=run)
 
 with tabs["Ranking"]:
     catalog = metrics.get("catalog") or {}
@@ -193,22 +197,23 @@ with tabs["Ranking"]:
                    "those few rows, so they run high (Hit@10 is 1.0 for a user with under 10 test rows) and "
                    "say little about ranking the catalogue.")
     with _ui.errors_here():
-        _ui.plot(figures.ranking_bars(ranking), key=f"fig_rank_{rid}")
+        _ui.plot(figures.ranking_bars(ranking), key=f"fig_rank_{rid}", run=run)
 
 with tabs["Training"]:
     with _ui.errors_here():
-        _ui.plot(_ui.integer_epochs(figures.loss_curves(run.history)), key=f"fig_hist_{rid}")
+        _ui.plot(_ui.integer_epochs(figures.loss_curves(run.history)), key=f"fig_hist_{rid}", run=run)
         wh = run.weights_history
         if wh is not None and len(wh) and wh["weight"].nunique() > 1:
-            _ui.plot(figures.task_weights_over_time(wh), key=f"fig_w_{rid}")
+            _ui.plot(figures.task_weights_over_time(wh), key=f"fig_w_{rid}", run=run)
         diag = run.diagnostics or []
         last = diag[-1] if diag else {}
         if isinstance(last.get("cosine"), dict) and last["cosine"]:
-            _ui.plot(figures.grad_cosine_heatmap(last["cosine"], list(task_metrics)), key=f"fig_cos_{rid}")
+            _ui.plot(figures.grad_cosine_heatmap(last["cosine"], list(task_metrics)), key=f"fig_cos_{rid}", run=run)
             st.caption("Cosine between task gradients on the shared representation (last epoch): "
                        "negative values mean the tasks pull the shared layers in opposite directions.")
         if isinstance(last.get("gates"), dict) and last["gates"]:
-            _ui.plot(figures.gate_heatmap(last["gates"]), key=f"fig_gates_{rid}")
+            _ui.plot(figures.gate_heatmap(last["gates"], gate_experts(run.config.model.arch, list(task_metrics),
+                                                                     run.config.model)), key=f"fig_gates_{rid}", run=run)
 
 with tabs["Downloads"]:
     st.caption("Everything needed to reproduce or reuse this run. CSV cells that a spreadsheet "
@@ -225,6 +230,13 @@ with tabs["Downloads"]:
     c4.download_button("Model weights", model_bytes, file_name=f"{rid}-model.{ext}",
                        mime="application/octet-stream", key=f"dl_model_{rid}", icon=":material/download:",
                        disabled=not model_bytes)
+    from mtl_core.report import REPORT_MIME, run_report
+
+    st.download_button("Report (one HTML file)", lambda path=str(run.path): run_report(path), file_name=f"{rid}-report.html",
+                       mime=REPORT_MIME, key=f"dl_report_{rid}", icon=":material/summarize:",
+                       help="One self-contained page to send after a demo: the data's provenance, the setup, every "
+                            "task's scores beside its baselines, the charts and a sample of recommendations. It "
+                            "opens in any browser without a network (about 5 MB: the chart library is inside).")
     st.caption(f"Run folder on the server: `{run.path.name}` · reproduce with "
                f"`python -m mtl_core train --config {rid}-config.json` (add --data FILE).")
     if len(pred):

@@ -12,13 +12,14 @@ from mtl_core.models import MODELS
 from mtl_core.weighting import WEIGHTINGS
 from mtl_core.safe_text import md
 from pages import _ui
+from pages._interrupted import interrupted_panel
 
 _ui.ensure_app()
 _ui.init_state()
 
 ss = st.session_state
 st.title("Train")
-_ui.interrupted_panel()
+interrupted_panel(progress=False)  # a resumed run's progress shows below, like any job's
 if not _ui.need_data():
     st.stop()
 
@@ -142,6 +143,10 @@ s["device"] = c3.selectbox("Device", DEVICES, index=_idx(DEVICES, s["device"]), 
                            help="auto: a GPU when there is one, else the CPU.")
 s["name"] = c4.text_input("Run name (optional)", s.get("name", ""), key="tr_name", max_chars=80)
 ss["train_settings"] = s
+with st.expander("Link to these settings", icon=":material/link:"):
+    st.code(_ui.settings_link(s), language=None, wrap_lines=True)
+    st.caption("Opens the Train page with these settings, on the data of whoever opens it (a link never "
+               "carries your data or your session).")
 _n_train = int(len(ss["df"]) * float(s["train_frac"]))
 _steps = -(-_n_train // int(s["batch_size"])) if _n_train else 0
 st.caption(f"Budget: {int(s['epochs'])} epochs × {_steps:,} steps of {int(s['batch_size']):,} rows "

@@ -389,6 +389,173 @@ def build_corpus(directory: str | Path) -> list[CorpusCase]:
     return cases
 
 
+# --------------------------------------------------------------------------- command-line cases
+@dataclass
+class CliCase:
+    """One command line of the message table in docs/ROBUSTNESS.md: ``argv`` (``{run}`` and
+    ``{user}`` stand for a copy of a trained run damaged by ``damage_run(run, damage)`` and
+    one of its users), the exit status, a regular expression for the ``error:`` line and the
+    table row it belongs to."""
+
+    name: str
+    argv: list[str]
+    code: int
+    match: str | None
+    row: str  # the case's row in the message table of docs/ROBUSTNESS.md (its first cell)
+    damage: str | None = None
+
+
+TRAIN_ARGS = ["train", "--epochs", "1", "--quiet", "--hidden", "8", "--tower-hidden", "4", "--embed-dim", "4"]
+#: a run's files and how each damage case spoils one of them (``damage_run``)
+RUN_DAMAGE = {"config_not_json": "config.json", "catalog_not_parquet": "catalog.parquet",
+              "meta_missing": "model_meta.json", "meta_extra_key": "model_meta.json",
+              "meta_huge_sizes": "model_meta.json", "meta_wrong_types": "model_meta.json",
+              "model_pt_crafted": "model.pt"}
+RUN_ROWS = {"config_not_json": "run's config.json not JSON", "catalog_not_parquet": "run's catalog.parquet not Parquet",
+            "meta_missing": "run's model_meta.json missing", "meta_extra_key": "model_meta.json with an extra key",
+            "meta_huge_sizes": "model_meta.json with huge sizes (checked before allocating)",
+            "meta_wrong_types": "model_meta.json with wrong types", "model_pt_crafted": "crafted / damaged model.pt"}
+RESUME_ROWS = {"no_settings": "`train --resume` on an interrupted run stopped before its settings were saved",
+               "no_checkpoint": "`train --resume` on an interrupted run with no completed epoch",
+               "checkpoint_garbage": "interrupted run's checkpoint.pt damaged",
+               "resume_not_json": "interrupted run's resume.json damaged"}
+DEAD_PID = 2 ** 22 + 7  # no process has it: the process that trained the run is gone
+
+
+def _interrupted(root: Path, name: str, resume: str | None, checkpoint: bytes | None) -> Path:
+    """An interrupted run's temporary folder as a killed process leaves it."""
+    import json
+
+    folder = root / f".tmp-{name}"
+    folder.mkdir(parents=True)
+    (folder / "status.json").write_text(json.dumps({"status": "running", "pid": DEAD_PID, "epoch": 1, "epochs": 5}))
+    if resume is not None:
+        (folder / "resume.json").write_text(resume)
+    if checkpoint is not None:
+        (folder / "checkpoint.pt").write_bytes(checkpoint)
+    return folder
+
+
+def build_cli_cases(directory: str | Path) -> list[CliCase]:
+    """Write the files the command-line cases need under ``directory`` and return the cases."""
+    import json
+    import os
+    import socket
+
+    from mtl_core.config import RunConfig
+    from mtl_core.data.synth import make_synthetic
+
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    df = make_synthetic(rows=600, seed=1)
+    df.to_csv(d / "d.csv", index=False)
+    weird = df.assign(**{"a.b": df["click"], "a=b": df["purchase"], "y": df["rating"].fillna(1.0)})
+    weird.loc[0, "y"] = 1e308
+    weird.to_csv(d / "weird.csv", index=False)
+    few = df.head(40).copy()
+    few["m"] = None
+    few.loc[:5, "m"] = ["a", "b", "c"] * 2  # 6 labelled rows: the test split gets none
+    few.to_csv(d / "few.csv", index=False)
+    (d / "afile").write_text("x")
+    os.mkfifo(d / "pipe")
+    with socket.socket(socket.AF_UNIX) as sock:  # the socket file stays after closing
+        sock.bind(str(d / "sock"))
+    ro = d / "readonly"
+    ro.mkdir()
+    ro.chmod(0o500)
+    unwritable = "/proc/mtl-lab-runs" if os.geteuid() == 0 else str(ro / "runs")  # root writes anywhere but /proc
+    runs = d / "runs"
+    good_resume = json.dumps({"config": RunConfig().to_dict(), "data": None, "fingerprint": "0" * 64})
+    folders = {
+        "no_settings": _interrupted(runs, "no-settings", None, None),
+        "no_checkpoint": _interrupted(runs, "no-checkpoint", good_resume, None),
+        "checkpoint_garbage": _interrupted(runs, "garbage", good_resume, bytes(range(256)) * 4),
+        "resume_not_json": _interrupted(runs, "bad-resume", "{ not json", b"x"),
+    }
+
+    def train(*args, out=d / "out") -> list[str]:
+        return [*TRAIN_ARGS, *map(str, args), "--out", str(out)]
+
+    data, csv_weird = ["--data", str(d / "d.csv")], ["--data", str(d / "weird.csv")]
+    cases = [
+        CliCase("out_is_a_file", train(*data, "--task", "click", out=d / "afile"), 2,
+                r"The runs folder '.*afile' is a file, not a folder; choose another folder with --out", "`--out` is an existing file"),
+        CliCase("out_under_a_file", train(*data, "--task", "click", out=d / "afile" / "sub"), 2,
+                r"The runs folder '.*afile/sub' lies under a file; choose another folder with --out", "`--out` lies under a file"),
+        CliCase("out_not_writable", train(*data, "--task", "click", out=unwritable), 2,
+                r"The runs folder '.*' cannot be written \(.+\); choose another folder", "`--out` not writable"),
+        CliCase("seed_2_70", train(*data, "--task", "click", "--seed", 2 ** 70), 2,
+                r"split\.seed must be <= 4294967295; got 1180591620717411303424", "`--seed 2**70`"),
+        CliCase("task_with_a_dot", train(*csv_weird, "--task", "a.b"), 2,
+                r"Task name 'a\.b' contains '\.'.*rename the column", "task column whose name contains `.`"),
+        CliCase("task_unclosed_quote", train(*csv_weird, "--task", '"ab'), 2,
+                r"""Task '"ab' opens a quoted column name but does not close it""", "unclosed quote in a task"),
+        CliCase("quoted_task_with_equals", train(*csv_weird, "--task", '"a=b":binary'), 0, None,
+                "task column whose name contains `:` or `=`"),
+        *[CliCase(f"{flag}_names_a_label", train(*data, "--task", "click", f"--{flag}", "click"), 2,
+                  rf"--{flag} \(data\.{flag.replace('-', '_')}\) names 'click', which is also a task label",
+                  "`--user-col` naming a label column (also item/time/session)") for flag in ("user-col", "item-col", "time-col")],
+        CliCase("multiclass_no_test_labels", train("--data", d / "few.csv", "--task", "m:multiclass"), 2,
+                r"The test split has no labelled rows for task\(s\) 'm', so the model cannot be scored",
+                "multiclass (or any) task with no labelled test rows"),
+        CliCase("regression_1e308", train(*csv_weird, "--task", "y:regression"), 2,
+                r"Regression task 'y' has values as large as 1e\+308, too large to learn from.*rescale",
+                "regression target containing 1e308"),
+        *[CliCase(f"data_{name}", ["inspect", "--data", path], 2,
+                  r"is not a regular file \(a device, pipe or socket\); save the table to a file", "`--data /dev/zero`, a FIFO, a socket")
+          for name, path in (("dev_zero", "/dev/zero"), ("fifo", str(d / "pipe")), ("socket", str(d / "sock")))],
+        *[CliCase(f"run_{damage}", ["recommend", "--run", "{run}", "--user", "{user}"], 2,
+                  {"config_not_json": r"The file config\.json of run '.*' is not valid JSON",
+                   "catalog_not_parquet": r"The file catalog\.parquet of run '.*' is not a Parquet table",
+                   "meta_missing": r"The file model_meta\.json of run '.*' is missing",
+                   "meta_extra_key": r"model_meta\.json of run '.*' has unknown model settings \(surprise\)",
+                   "meta_huge_sizes": r"asks for [\d,]+ embedding parameters, more than limits\.max_model_params",
+                   "meta_wrong_types": r"has a damaged features\.cat_cardinalities",
+                   "model_pt_crafted": r"The model file of run '.*' is not a plain set of weights"}[damage],
+                  RUN_ROWS[damage], damage=damage)
+          for damage in RUN_DAMAGE],
+        *[CliCase(f"resume_{name}", ["train", "--resume", str(folder), "--quiet"], 2,
+                  rf"The interrupted run '{folder.name[5:]}' cannot be resumed: {why}; delete it",
+                  RESUME_ROWS[name])
+          for (name, folder), why in zip(folders.items(), (
+              "it was stopped before its settings were saved", "no epoch was completed",
+              r"its checkpoint\.pt is damaged \(or was not written by MTL Lab\)", r"its resume\.json is damaged"))],
+    ]
+    return cases
+
+
+class _Payload:
+    """A pickle that would run code when unpickled (``weights_only=True`` refuses it)."""
+
+    def __reduce__(self):
+        return (Path.touch, (Path("/tmp/mtl-lab-corpus-pwned"),))
+
+
+def damage_run(run: Path, damage: str) -> None:
+    """Spoil one file of the run folder ``run`` as the case ``damage`` says."""
+    import json
+
+    target = run / RUN_DAMAGE[damage]
+    if damage == "meta_missing":
+        target.unlink()
+    elif damage == "model_pt_crafted":
+        import torch
+
+        torch.save({"w": _Payload()}, target)
+    elif damage.startswith("meta_"):
+        meta = json.loads(target.read_text())
+        names = meta["features"]["cat_names"]
+        if damage == "meta_extra_key":
+            meta["model_config"]["surprise"] = 1
+        elif damage == "meta_huge_sizes":
+            meta["features"]["cat_cardinalities"] = [10 ** 12] * len(names)
+        else:
+            meta["features"]["cat_cardinalities"] = ["many"] * len(names)
+        target.write_text(json.dumps(meta))
+    else:
+        target.write_text("{ not what it should be")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     out = Path(argv[0] if argv else "corpus")
@@ -397,6 +564,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {len(cases)} files to {out} ({n_ok} readable, {len(cases) - n_ok} to be refused)")
     for c in cases:
         print(f"{c.expect:5} {c.path.name:45} {c.note}")
+    cli = build_cli_cases(out / "cli")
+    print(f"{len(cli)} command-line cases ({sum(c.code == 2 for c in cli)} errors) with their files in {out / 'cli'}")
+    for c in cli:
+        print(f"exit {c.code} {c.name:32} {c.row}")
     return 0
 
 

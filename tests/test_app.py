@@ -288,7 +288,7 @@ def test_results_show_per_task_scores(run_session):
     assert {tr["name"] for tr in loss["data"]} >= {"click · train", "click · val", "purchase · train"}
     assert loss["layout"]["xaxis"]["title"]["text"] == "Epoch"
     labels = [b.label for b in at.get("download_button")]
-    assert len(labels) == 5 and "Test-split predictions (CSV)" in labels, labels
+    assert len(labels) == 6 and "Test-split predictions (CSV)" in labels and "Report (one HTML file)" in labels, labels
 
 
 def test_threshold_slider_recomputes_confusion_matrix(run_session):

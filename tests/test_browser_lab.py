@@ -93,10 +93,10 @@ def test_pareto_sweep_and_correlation_lab(app_server, browser_page, screenshots)
         settle(pg)
         _fill(_panel(pg).get_by_role("spinbutton", name="Epochs"), "2")
         settle(pg)
-        _fill(_panel(pg).get_by_role("spinbutton", name="Seeds"), "1")
+        _fill(_panel(pg).get_by_role("textbox", name="Seeds"), "1")
         settle(pg)
     _panel(pg).get_by_role("button", name="Run the correlation lab").click()
-    _panel(pg).locator(".js-plotly-plot .gtitle", has_text="Effect of task correlation").first.wait_for(
+    _panel(pg).locator(".js-plotly-plot .gtitle", has_text="improvement over single-task").first.wait_for(
         timeout=300_000)
     settle(pg)
     expect(_panel(pg).get_by_text("Correlation lab finished", exact=False)).to_be_visible()

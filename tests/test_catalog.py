@@ -171,3 +171,31 @@ def test_hide_bought_hides_every_known_positive(tiny_run):
     shown = set(recommend(run, user, k=1000)["item"])
     assert positives.isdisjoint(shown)
     assert set(recommend(run, user, k=1000, exclude_bought=False)["item"]) == shown | positives
+
+
+def test_catalog_ranking_of_the_sklearn_baseline_reads_item_text_like_recommend(tmp_path):
+    """The scikit-learn baseline reads a text column as sparse TF-IDF: the vectorised
+    catalogue ranking must give it each candidate item's text, as the recommend path does."""
+    from mtl_core.pipeline import prepare, run_experiment
+    from mtl_core.runs import load_run
+
+    df = _tiny_log(1)
+    words = {"g0": "quiet slow drama", "g1": "loud fast action", "g2": "funny light comedy"}
+    df["blurb"] = df["genre"].map(words) + " " + df["item"]  # item-level free text
+    cfg = RunConfig()
+    cfg.data.tasks = ["click", "buy"]
+    cfg.data.user_col, cfg.data.item_col = "user", "item"
+    cfg.data.roles = {"blurb": "text"}
+    cfg.data.drop = ["genre"]
+    cfg.model.arch = "sklearn"
+    cfg.split.train, cfg.split.val, cfg.split.test = 0.6, 0.1, 0.3
+    res = run_experiment(cfg, df, runs_root=tmp_path)
+    run = load_run(res.run_dir)
+    prep = prepare(RunConfig.from_dict(cfg.to_dict()), df)
+    assert run.model().reads_text and res.metrics["columns"]["blurb"]["used"]
+    want = _brute_force(run, prep, k=10)
+    got = res.metrics["catalog"]
+    for t in ("click", "buy"):
+        assert got[t]["users"] == want[t]["users"] > 0
+        values = [got[t]["recall@10"], got[t]["ndcg@10"], got[t]["hit@10"]]
+        np.testing.assert_allclose(values, want[t]["model"], rtol=1e-9, err_msg=t)

@@ -215,7 +215,7 @@ def test_training_options_are_the_same_for_train_baseline_and_sweep():
     assert {"--gradnorm-alpha", "--n-experts", "--early-stopping-metric", "--config", "--resume"} <= train
     train -= {"--resume", "--tune"}  # continuing a saved run and tuning are train's alone
     assert options("baseline") - {"--seeds"} == train
-    assert options("sweep") - {"--points", "--learned", "--no-single"} == train
+    assert options("sweep") - {"--points", "--learned", "--no-single", "--seeds"} == train
 
 
 # --------------------------------------------------------------------------- early-stopping metric

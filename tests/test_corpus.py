@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_corpus import CorpusCase, base_frame, build_corpus  # noqa: E402
+from make_corpus import (CliCase, CorpusCase, TRAIN_ARGS, base_frame, build_cli_cases, build_corpus,  # noqa: E402
+                         damage_run)
 
 from mtl_core.cli import main as cli_main  # noqa: E402
 from mtl_core.config import DataConfig, Limits, ModelConfig, RunConfig, SplitConfig, TrainConfig  # noqa: E402
@@ -221,6 +222,66 @@ def test_cli_train_on_hostile_files_is_one_line(tmp_path, capsys):
     from mtl_core.runs import list_interrupted, list_runs
 
     assert list_runs(tmp_path) == [] and list_interrupted(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- (b2) command lines
+CLI_CASES: dict[str, CliCase] = {c.name: c for c in build_cli_cases(_DIR / "cli")}
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """(a small finished run, one of its users), for the damaged-run cases to spoil copies of."""
+    out = tmp_path_factory.mktemp("corpus-run")
+    rc = cli_main([*TRAIN_ARGS, "--data", str(_DIR / "cli" / "d.csv"), "--task", "click", "--out", str(out)])
+    assert rc == 0
+    run = next(p for p in out.iterdir() if p.is_dir() and not p.name.startswith("."))
+    users = pd.read_parquet(run / "users.parquet")
+    return run, str(users.iloc[0, 0])
+
+
+#: rows of the message table tested elsewhere: a shell pipe (tests/test_cli_errors.py) and a data
+#: file changed under an interrupted run (it needs a trained run; tests/test_resume.py)
+ELSEWHERE = {"`inspect … \\| head`", "interrupted run's data file changed since it started"}
+
+
+def test_the_corpus_covers_every_command_line_row_of_the_message_table():
+    """Compare the corpus with docs/ROBUSTNESS.md: from the `--out` row on, every row of the
+    message table is a corpus case (or tested where named in ELSEWHERE), and every case's row
+    is in the table."""
+    lines = (ROOT / "docs" / "ROBUSTNESS.md").read_text(encoding="utf-8").splitlines()
+    start = lines.index("| Case | Message (file names shortened to `F`) |")
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("|"))
+    cells = [ln.split(" | ")[0][2:].strip() for ln in lines[start + 2:end]]
+    cli_rows = set(cells[cells.index("`--out` is an existing file"):])
+    rows = {c.row for c in CLI_CASES.values()}
+    assert rows <= set(cells), rows - set(cells)
+    assert cli_rows - ELSEWHERE <= rows, cli_rows - ELSEWHERE - rows
+    assert ELSEWHERE <= cli_rows
+
+
+@pytest.mark.parametrize("name", list(CLI_CASES))
+def test_cli_case(name, capsys, tmp_path, request):
+    """Exit status 2 with exactly one ``error:`` line matching the case (never "unexpected"),
+    or exit 0 for the cases that are not errors."""
+    import shutil
+
+    case = CLI_CASES[name]
+    argv = list(case.argv)
+    if case.damage:
+        run, user = request.getfixturevalue("trained_run")
+        copy = tmp_path / run.name
+        shutil.copytree(run, copy)
+        damage_run(copy, case.damage)
+        argv = [a.replace("{run}", str(copy)).replace("{user}", user) for a in argv]
+    rc = cli_main(argv)
+    cap = capsys.readouterr()
+    assert rc == case.code, (name, rc, cap.err)
+    assert "Traceback" not in cap.err + cap.out
+    if case.code == 2:
+        lines = cap.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and "unexpected" not in lines[0], cap.err
+        assert re.search(case.match, lines[0]), (name, case.match, lines[0])
+    assert not Path("/tmp/mtl-lab-corpus-pwned").exists()  # a crafted model.pt never runs code
 
 
 # --------------------------------------------------------------------------- (c) app upload

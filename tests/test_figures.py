@@ -51,7 +51,7 @@ def _curves():
 def test_loss_curves_one_trace_per_task_and_split():
     fig = _titled(F.loss_curves(_history()))
     assert len(fig.data) == 6
-    assert fig.layout.xaxis.title.text == "Epoch" and fig.layout.yaxis.title.text == "Loss"
+    assert fig.layout.xaxis.title.text == "Epoch" and fig.layout.yaxis.title.text.startswith("Loss")
     dashes = {tr.name: tr.line.dash for tr in fig.data}
     assert dashes["click · train"] == "solid" and dashes["click · val"] == "dash"
     tr = next(t for t in fig.data if t.name == "sales · val")
@@ -212,7 +212,7 @@ def test_pareto_plot_marks_front():
     fig = _titled(F.pareto_plot(pts, "AUC click", "AUC purchase"))
     front = next(t for t in fig.data if t.name == "Pareto front")
     assert list(front.x) == [1, 2, 3] and list(front.y) == [3, 2, 1]
-    assert fig.layout.xaxis.title.text == "AUC click"
+    assert fig.layout.xaxis.title.text == "AUC click · higher is better"
     f2 = F.pareto_plot(pts, "x", "y", front=[0, 2])
     assert list(next(t for t in f2.data if t.name == "Pareto front").x) == [1, 3]
     pts2 = pts.assign(pareto=[False, True, False, False])

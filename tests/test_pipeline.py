@@ -200,6 +200,11 @@ def test_threshold_task_and_positive_in_metrics(synth_df, tmp_path):
     assert not cols["cart"]["used"] and "not a task" in cols["cart"]["as"]
     assert cols["rating"]["as"].startswith("task label") and cols["user_id"]["used"]
     assert set(load_run(res.run_dir).predictions["true:rating"].dropna().unique()) == {0.0, 1.0}
+    saved = json.loads((res.run_dir / "config.json").read_text())
+    assert saved["columns"] == cols  # the run's config.json says the same, and still reloads
+    assert RunConfig.from_dict(saved).data.tasks == ["click", "rating:binary>=4"]
+    with pytest.raises(MTLError, match="Unknown configuration section"):
+        RunConfig.from_dict({**saved, "colums": {}})
     prep = prepare(small_config(["click", "rating:binary>=4"]), synth_df)
     test = prep.encoded["test"]
     raw = synth_df["rating"].to_numpy()[test.index]

@@ -19,7 +19,7 @@ from ..values import json_safe
 from .state import DEFAULTS
 
 STATE_DIR = ".session"
-CHOICE_KEYS = ("data_name", "last_loaded", "roles", "drop", "tasks", "task_kinds", "task_positive",
+CHOICE_KEYS = ("data_name", "data_source", "last_loaded", "roles", "drop", "tasks", "task_kinds", "task_positive",
                "preprocess", "train_settings", "selected_run")
 
 

@@ -34,6 +34,7 @@ _SID_RE = re.compile(r"[0-9a-f]{32}")
 DEFAULTS: dict[str, Any] = {
     "df": None,  # the working table (pandas DataFrame)
     "data_name": "",  # where it came from, for display
+    "data_source": {},  # its provenance (mtl_core.data.provenance), written to config.json as data.source
     "data_version": 0,  # bumped whenever df changes: resets widgets bound to the old data
     "schema": None,  # schema.Schema inferred for df
     "roles": {},  # column -> role overrides
@@ -41,7 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "tasks": [],  # label columns chosen as tasks
     "task_kinds": {},  # column -> auto|binary|regression|multiclass
     "task_positive": {},  # column -> positive value (binary from a categorical)
-    "preprocess": {"missing": "median", "outliers": "none", "scaling": "zscore"},
+    "preprocess": {"missing": "median", "outliers": "none", "scaling": "zscore", "numeric_encoding": "scalar"},
     "train_settings": {},  # the Train page's widget values (see default_train_settings)
     "job_ids": [],  # jobs submitted from this session, newest last
     "selected_run": None,  # run directory (str) shown on Results / Recommend
@@ -215,6 +216,20 @@ def default_train_settings(tasks: list[str] | None = None) -> dict[str, Any]:
     }
 
 
+def carry_train_settings(settings: dict | None, tasks: list[str]) -> dict[str, Any]:
+    """The Train settings kept across a change of data: everything except what names a task
+    the new data does not have (a task's weight, a task-valued architecture setting such as
+    ESMM's parent task), which then starts from its default."""
+    out = copy.deepcopy(dict(settings or {}))
+    keep = set(tasks or [])
+    if isinstance(out.get("task_weights"), dict):
+        out["task_weights"] = {t: w for t, w in out["task_weights"].items() if t in keep}
+    for field, setting in arch_settings().items():
+        if setting.kind == "task" and field in out and out[field] not in keep:
+            del out[field]
+    return out
+
+
 def _model_config(settings: dict) -> ModelConfig:
     """The architecture's own settings (from its registry entry) typed into a ModelConfig."""
     arch = settings["arch"]
@@ -251,10 +266,11 @@ def build_config(state: dict, settings: dict, num_threads: int = 0) -> RunConfig
             tasks=task_specs(tasks, state.get("task_kinds") or {}, state.get("task_positive") or {}),
             roles=roles,
             drop=[c for c in (state.get("drop") or []) if c not in tasks],
+            source=dict(state.get("data_source") or {}),
             **ids,
         ),
         preprocess=PreprocessConfig(**{k: v for k, v in pre.items()
-                                       if k in ("missing", "outliers", "scaling")}),
+                                       if k in ("missing", "outliers", "scaling", "numeric_encoding")}),
         split=SplitConfig(method=settings["split_method"], train=train_frac, val=val_frac,
                           test=test_frac, seed=int(settings["seed"])),
         model=_model_config(settings),
@@ -285,11 +301,12 @@ def history_frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def run_label(info: Any) -> str:
-    """'name · mmoe · click, purchase · 2026-11-27 21:30' for a RunInfo."""
+    """'name · mmoe · click, purchase · data · 2026-11-27 21:30' for a RunInfo (data: its
+    provenance in one line, when recorded)."""
     created = str(getattr(info, "created", "") or "").replace("T", " ")[:16]
     name = getattr(info, "name", None) or getattr(info, "run_id", "run")
     tasks = ", ".join(map(str, getattr(info, "tasks", []) or []))
-    parts = [str(name), str(getattr(info, "arch", "") or ""), tasks, created]
+    parts = [str(name), str(getattr(info, "arch", "") or ""), tasks, str(getattr(info, "data", "") or ""), created]
     status = getattr(info, "status", "")
     if status and status not in ("completed", "done", "ok"):
         parts.append(str(status))

@@ -23,6 +23,8 @@ def add_commands(sub) -> None:
     s.add_argument("--learned", default="uncertainty,gradnorm",
                    help="comma-separated learned weighting methods to add ('' for none)")
     s.add_argument("--no-single", action="store_true", help="skip the single-task reference point")
+    s.add_argument("--seeds", default=None, help="comma-separated seeds to repeat the sweep over (points are means "
+                   "± standard error); default: the --seed of the run")
     s.add_argument("--out", help="runs folder; the sweep goes to OUT/sweeps/<id>")
     s.set_defaults(func=cmd_sweep)
 
@@ -87,8 +89,9 @@ def cmd_sweep(a) -> int:
         raise ConfigError("A sweep needs two tasks: give --task A --task B (more tasks keep weight 1).")
     ta, tb = parse_task_spec(a.task[0]).key, parse_task_spec(a.task[1]).key
     res = pareto_sweep(cfg, None, ta, tb, n_points=a.points, learned=split_list(a.learned),
-                       include_single=not a.no_single, callback=_progress(a.quiet), runs_root=a.out)
-    cols = ["label", "kind", "val_a", "val_b", "test_a", "test_b", "pareto"]
+                       include_single=not a.no_single, callback=_progress(a.quiet), runs_root=a.out,
+                       seeds=None if a.seeds is None else number_list(a.seeds, "--seeds", int, "0,1,2"))
+    cols = ["label", "kind", "val_a", "val_b", "test_a", "test_b", "x_se", "y_se", "n_seeds", "pareto"]
     print(f"A = {ta} ({res.metric_a}), B = {tb} ({res.metric_b}); test metrics are plotted, validation "
           "metrics are the ones to choose by.")
     print(_table(res.points[cols]))

@@ -9,11 +9,11 @@ import sys
 import traceback
 
 from ..errors import MTLError
-from . import data, lab, sales, train
+from . import data, lab, report, sales, train
 from .options import Parser, UsageError, add_verbose
 
 #: the command groups, in the order ``--help`` lists them
-GROUPS = (data, train, lab, sales)
+GROUPS = (data, train, lab, sales, report)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -127,6 +127,10 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--early-stopping-metric", help="loss, auc, rmse or accuracy, optionally :TASK (e.g. auc:click)")
     p.add_argument("--threshold", help="decision threshold of the binary tasks: f1 (F1-best on validation, "
                                        "the default) or a number between 0 and 1, e.g. 0.5")
+    p.add_argument("--numeric-encoding", help="scalar, ple (piecewise-linear on train quantile bins) or periodic")
+    p.add_argument("--scaling", help="numeric scaling: none, minmax, zscore, robust, quantile")
+    p.add_argument("--no-gbm", action="store_true", default=None,
+                   help="skip the per-task gradient-boosting reference (evaluation.gbm = false)")
     p.add_argument("--name", help="a name for the run")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     _add_registry_options(p)
@@ -213,6 +217,11 @@ def config_from_args(a) -> RunConfig:
         cfg.split.method = a.split
     if a.name:
         cfg.name = a.name
+    for attr in ("numeric_encoding", "scaling"):
+        if getattr(a, attr, None) is not None:
+            setattr(cfg.preprocess, attr, getattr(a, attr))
+    if getattr(a, "no_gbm", None):
+        cfg.evaluation.gbm = False
     if getattr(a, "threshold", None) is not None:
         cfg.evaluation.threshold = _threshold_arg(a.threshold)
     MODELS.info(cfg.model.arch), WEIGHTINGS.info(cfg.train.weighting)  # a clear error for an unknown name

@@ -13,7 +13,9 @@ def add_commands(sub) -> None:
     s = sub.add_parser("train", help="train a multi-task model and save a run directory")
     add_train_options(s)
     s.add_argument("--resume", metavar="RUN_DIR",
-                   help="continue this run on --data with its fitted preprocessing and weights (with --epochs, --out)")
+                   help="continue this run on --data with its fitted preprocessing and weights (with --epochs, --out); "
+                        "an interrupted run's folder (RUNS/.tmp-ID) is finished from its last completed epoch "
+                        "with its own settings (--data: where its data file is now)")
     s.add_argument("--tune", type=int, metavar="N",
                    help="random search of N trials (trial 1 = these settings) over the architecture's settings, "
                         "lr, weight decay, embedding size and schedule, chosen on the validation split "
@@ -49,10 +51,16 @@ def _resume_config(a):
     return resume_config(a.resume, a.data, a.epochs)  # the parent's settings, new data
 
 
-def cmd_train(a) -> int:
-    from ..pipeline import run_experiment
+def _interrupted(path: str | None) -> bool:
+    """True for an interrupted run's temporary folder (``RUNS/.tmp-ID``)."""
+    from pathlib import Path
 
-    cfg = _resume_config(a) if a.resume else config_from_args(a)
+    return bool(path) and Path(path).name.startswith(".tmp-") and Path(path).is_dir()
+
+
+def cmd_train(a) -> int:
+    from ..pipeline import resume_run, run_experiment
+
     # under torchrun every rank runs this command: only rank 0 talks
     other_rank = os.environ.get("RANK", "0") != "0"
     quiet = a.quiet or other_rank
@@ -62,8 +70,14 @@ def cmd_train(a) -> int:
             print(_epoch_line(ev), flush=True)
 
     if a.tune is not None:
-        return _tune(a, cfg, progress)
-    res = run_experiment(cfg, callback=progress, runs_root=a.out)
+        if a.resume:
+            raise ConfigError("--tune and --resume cannot be combined; tune a fresh run.")
+        return _tune(a, config_from_args(a), progress)
+    if _interrupted(a.resume):
+        res = resume_run(a.resume, callback=progress, data=a.data)
+    else:
+        cfg = _resume_config(a) if a.resume else config_from_args(a)
+        res = run_experiment(cfg, callback=progress, runs_root=a.out)
     if other_rank:
         return 0
     from ..evaluation.summary import text_summary
@@ -83,8 +97,6 @@ def _tune(a, cfg, progress) -> int:
         else:
             progress(ev)
 
-    if a.resume:
-        raise ConfigError("--tune and --resume cannot be combined; tune a fresh run.")
     res = tune(cfg, a.tune, runs_root=a.out, callback=report)
     print(res.report(), flush=True)
     summary = {"tuning": res.session_id, "status": res.status, "metric": res.metric,

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..config import Limits, ReadOptions
 from ..errors import DataError
+from .provenance import file_source, tag
 from .sniff import (SEPARATORS, Source, check_not_binary, check_text, decode, decompress, first_row_is_data, format_of,
                     load_bytes, sample_lines, sniff_sep)
 
@@ -37,6 +38,7 @@ def read_table(
     options.validate()
     limits.validate()
     data, name = load_bytes(source, filename, limits)
+    provenance = file_source(data, name)
     data, name = decompress(data, name, limits)
     if not data.strip():
         raise DataError(f"{name!r} is empty; upload a file with a header line and data rows.")
@@ -46,7 +48,7 @@ def read_table(
     else:
         check_not_binary(data, name)
         df = _read_text(data, name, fmt, options, limits)
-    return df
+    return tag(df, provenance)
 
 
 # --------------------------------------------------------------------------- parquet

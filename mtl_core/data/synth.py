@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..validate import number as _number
+from .provenance import generated_source, tag
 
 EMBED_DIM = 4
 N_SINUSOIDS = 10
@@ -235,6 +236,8 @@ def make_synthetic(rows: int = 20000, task_correlation: float = 0.5, seed: int =
         ea, eb = za / SIGNAL_SCALE, zb / SIGNAL_SCALE  # standardised noisy scores a and b
         df["dwell_time"] = np.round(np.maximum(DWELL_TIME[0] + DWELL_TIME[1] * ea, 0.0), 1)
         df["basket_value"] = np.round(np.maximum(BASKET_VALUE[0] + BASKET_VALUE[1] * eb, 0.0), 2)
+    tag(df, generated_source("make_synthetic", rows=rows, task_correlation=rho, seed=int(seed), n_users=n_users,
+                             n_items=n_items, engagement_targets=bool(engagement_targets) or None))
     if not return_truth:
         return df
     return df, {"click_score": s_a, "purchase_score": s_b, "x": x, "w_click": w_a, "w_purchase": w_b}
@@ -291,6 +294,57 @@ def make_mmoe_paper_data(rows: int = 8000, task_correlation: float = 0.5, seed: 
     df = pd.DataFrame(x, columns=[f"x{j:0{width}d}" for j in range(dim)])
     df[PAPER_TASKS[0]] = s_a + eps[:, 0]
     df[PAPER_TASKS[1]] = s_b + eps[:, 1]
+    tag(df, generated_source("make_mmoe_paper_data", rows=rows, task_correlation=rho, seed=int(seed), dim=dim,
+                             n_sinusoids=int(n_sinusoids), alpha_std=alpha_std, beta_std=beta_std,
+                             noise_std=noise_std, scale=scale))
     if not return_truth:
         return df
     return df, {"score_a": s_a, "score_b": s_b, "x": x, "w_a": w_a, "w_b": w_b, "alpha": alpha, "beta": beta}
+
+
+# ---------------------------------------------------------------------- which pairs follow ρ
+#: the latent score (a or b) that drives each label of ``make_synthetic``
+DRIVING_SCORE = {"click": "a", "dwell_time": "a", "cart": "b", "purchase": "b", "rating": "b", "sales": "b",
+                 "basket_value": "b"}
+#: labels that exist only after another one: purchase ⇒ cart ⇒ click, a rating needs a click,
+#: sales need a purchase
+_NEEDS = {"cart": "click", "purchase": "cart", "rating": "click", "sales": "purchase"}
+#: task pairs whose correlation follows ρ and nothing else (no funnel, every row labelled)
+UNTIED_PAIRS = [("dwell_time", "basket_value")]
+#: the columns ``engagement_targets=True`` adds (affine in the scores: never features of other tasks)
+ENGAGEMENT_COLUMNS = ("dwell_time", "basket_value")
+
+
+def _ancestors(col: str) -> list[str]:
+    out = []
+    while col in _NEEDS:
+        col = _NEEDS[col]
+        out.append(col)
+    return out
+
+
+def coupling(task_a: str, task_b: str) -> str | None:
+    """Why the labels of two ``make_synthetic`` tasks are tied whatever ρ, or None when their
+    relation comes from ρ only (e.g. ``dwell_time`` and ``basket_value``)."""
+    for x, y in ((task_a, task_b), (task_b, task_a)):
+        if x in _ancestors(y):
+            return (f"{y} can only happen after {x} (the funnel), so the two labels are coupled by "
+                    "construction at every task correlation")
+    if DRIVING_SCORE.get(task_a) == DRIVING_SCORE.get(task_b) and task_a in DRIVING_SCORE and task_a != task_b:
+        return f"{task_a} and {task_b} are driven by the same score, so they are related at every task correlation"
+    return None
+
+
+def realised_correlations(df: pd.DataFrame, truth: dict, task_a: str, task_b: str) -> dict[str, float | None]:
+    """Realised correlations of a generated table (``make_synthetic(..., return_truth=True)``):
+    ``label`` (Pearson correlation of the two label columns on rows where both are present) and
+    ``score`` (of the two noise-free scores driving them; 1 when the same score drives both)."""
+    out: dict[str, float | None] = {"label": None, "score": None}
+    if task_a in df.columns and task_b in df.columns:
+        both = df[[task_a, task_b]].apply(pd.to_numeric, errors="coerce").dropna()
+        if len(both) > 2 and both[task_a].std() > 0 and both[task_b].std() > 0:
+            out["label"] = float(np.corrcoef(both[task_a], both[task_b])[0, 1])
+    sa, sb = DRIVING_SCORE.get(task_a), DRIVING_SCORE.get(task_b)
+    if sa and sb:
+        out["score"] = 1.0 if sa == sb else float(np.corrcoef(truth["click_score"], truth["purchase_score"])[0, 1])
+    return out

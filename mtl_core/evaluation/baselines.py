@@ -94,7 +94,9 @@ _TABLE_METRICS = {
 
 def baseline_table(metrics: dict, kind: str | None = None):
     """One row per task (of ``kind``, or all) and predictor (``model`` first, then each
-    baseline), one column per compared metric: the Results page's "beside the baselines" table."""
+    baseline; after ``gbm``, the row ``model − gbm``: the model's margin over gradient
+    boosting, positive = the model is higher), one column per compared metric, and ``note``
+    when a baseline was skipped (why): the Results page's "beside the baselines" table."""
     import pandas as pd
 
     rows = []
@@ -104,6 +106,13 @@ def baseline_table(metrics: dict, kind: str | None = None):
         keys = _TABLE_METRICS.get(m.get("kind"), ())
         rows.append({"task": task, "predictor": "model", **{k: m.get(k) for k in keys}})
         for name, b in (m.get("baselines") or {}).items():
-            rows.append({"task": task, "predictor": name, **{k: b.get(k) for k in keys}})
-    cols = ["task", "predictor"] + list(dict.fromkeys(k for ks in _TABLE_METRICS.values() for k in ks))
+            rows.append({"task": task, "predictor": name, **{k: b.get(k) for k in keys}, "note": b.get("skipped")})
+            if name == "gbm" and not b.get("skipped"):
+                rows.append({"task": task, "predictor": "model − gbm", **{k: _minus(m.get(k), b.get(k)) for k in keys}})
+    cols = ["task", "predictor"] + list(dict.fromkeys(k for ks in _TABLE_METRICS.values() for k in ks)) + ["note"]
     return pd.DataFrame(rows, columns=cols).dropna(axis=1, how="all")
+
+
+def _minus(a, b):
+    ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b))
+    return float(a) - float(b) if ok else None

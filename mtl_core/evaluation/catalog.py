@@ -72,7 +72,14 @@ def _encoded_side(pre, frame: pd.DataFrame, filler: pd.Series) -> tuple[EncodedS
     cat = np.zeros((len(frame), enc.cat.shape[1]), dtype=np.int64)
     num = np.zeros((len(frame), enc.num.shape[1]), dtype=np.float32)
     cat[enc.index], num[enc.index] = enc.cat, enc.num
-    return EncodedSplit(cat=cat, num=num, labels={}, index=np.arange(len(frame))), ok
+    text = None
+    if enc.text:  # sparse TF-IDF rows back at the frame's positions (empty rows where dropped)
+        import scipy.sparse as sp
+
+        place = sp.csr_matrix((np.ones(len(enc.index)), (enc.index, np.arange(len(enc.index)))),
+                              shape=(len(frame), len(enc.index)))
+        text = {c: (place @ X).tocsr() for c, X in enc.text.items()}
+    return EncodedSplit(cat=cat, num=num, labels={}, index=np.arange(len(frame)), text=text), ok
 
 
 def _num_names(pre) -> list[str]:
@@ -104,7 +111,17 @@ class _PairScorer:
         self.cat_item = np.array([c in item_side for c in pre.cat_cols], dtype=bool)
         self.num_item = np.array([_num_source(pre, j, name) in item_side
                                   for j, name in enumerate(_num_names(pre))], dtype=bool)
+        # a model that reads the sparse TF-IDF (the scikit-learn baseline) gets it per pair too
+        self.text_item = ({c: c in item_side for c in self.items.text or {}}
+                          if getattr(model, "reads_text", False) else {})
         self.model, self.tasks, self.device, self.batch_size = model, tasks, device, batch_size
+
+    def _text(self, users: np.ndarray, n: int) -> dict | None:
+        if not self.text_item:
+            return None
+        rows_i, rows_u = np.tile(np.arange(n), len(users)), np.repeat(users, n)
+        return {c: self.items.text[c][rows_i] if on_item else self.users.text[c][rows_u]
+                for c, on_item in self.text_item.items()}
 
     def __call__(self, users: np.ndarray) -> dict[str, np.ndarray]:
         from ..training.trainer import predict
@@ -113,7 +130,7 @@ class _PairScorer:
         cat = np.where(self.cat_item, self.items.cat[None], self.users.cat[users][:, None])
         num = np.where(self.num_item, self.items.num[None], self.users.num[users][:, None])
         split = EncodedSplit(cat=cat.reshape(b * n, -1), num=num.reshape(b * n, -1).astype(np.float32),
-                             labels={}, index=np.arange(b * n))
+                             labels={}, index=np.arange(b * n), text=self._text(users, n))
         preds = predict(self.model, split, self.tasks, self.device, self.batch_size)
         bad = ~(self.item_ok[None, :] & self.user_ok[users][:, None])
         out = {}

@@ -25,9 +25,25 @@ def _task_line(name: str, m: dict) -> str:
         ref = (base.get(bname) or {}).get(key)
         parts.append(f"{label} {_fmt(m.get(key))} ({bname} {_fmt(ref)})")
     line = f"  {name} [{kind}]: " + ", ".join(parts)
+    line += _gbm_part(m, _SHOWN.get(kind, ((None, "", ""),))[0][:2])
     if kind == "binary":
         line += f"; threshold {describe_threshold(m)}"
     return line
+
+
+def _gbm_part(m: dict, shown: tuple) -> str:
+    """The gradient-boosting reference on the kind's first metric with the model's margin,
+    e.g. ``; gradient boosting AUC 0.950 (model − gbm -0.0040)``, or why it was skipped."""
+    key, label = shown
+    gbm = (m.get("baselines") or {}).get("gbm")
+    if not isinstance(gbm, dict) or key is None:
+        return ""
+    if gbm.get("skipped"):
+        return f"; gradient boosting {gbm['skipped']}"
+    mine, ref = m.get(key), gbm.get(key)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (mine, ref)):
+        return f"; gradient boosting {label} {_fmt(ref)}"
+    return f"; gradient boosting {label} {_fmt(ref)} (model − gbm {float(mine) - float(ref):+.4f})"
 
 
 def text_summary(metrics: dict) -> str:

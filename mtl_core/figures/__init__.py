@@ -10,8 +10,10 @@ from .architecture import architecture_diagram
 from .classification import metric_bars, confusion_heatmap, roc_curves, pr_curves, calibration_plot, ranking_bars
 from .export import onnx_parity
 from .data import missing_bar, distribution, label_balance
-from .lab import grad_cosine_heatmap, gate_heatmap, pareto_plot, correlation_lab_plot
+from .lab import (correlation_lab_plot, correlation_task_plot, gate_columns, gate_heatmap, grad_cosine_heatmap,
+                  paired_difference_bars, pareto_plot, transfer_plot)
 from .regression import pred_vs_actual, residuals_hist
+from .side_by_side import correlations_side_by_side, sweeps_side_by_side, transfers_side_by_side
 from .training import loss_curves, task_weights_over_time, grad_norms_over_time, cosine_over_time, runs_overlay
 
 __all__ = [
@@ -35,6 +37,13 @@ __all__ = [
     "gate_heatmap",
     "pareto_plot",
     "correlation_lab_plot",
+    "correlation_task_plot",
+    "gate_columns",
+    "paired_difference_bars",
+    "transfer_plot",
     "architecture_diagram",
     "onnx_parity",
+    "sweeps_side_by_side",
+    "correlations_side_by_side",
+    "transfers_side_by_side",
 ]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from .common import _color, _fig, _empty_note
+from .common import _color, _fig, _empty_note, whole_epochs
 
 
 def loss_curves(history: pd.DataFrame) -> go.Figure:
     """One line per task × split (train solid, val dashed); x "Epoch", y "Loss"."""
-    fig = _fig("Loss per task", "Epoch", "Loss", hovermode="x unified")
+    fig = _fig("Loss per task", "Epoch", "Loss (lower is better)", hovermode="x unified")
     if history is None or len(history) == 0 or not {"epoch", "task", "loss"} <= set(history.columns):
         return _empty_note(fig, "No training history yet")
     h = history.copy()
@@ -31,7 +31,7 @@ def loss_curves(history: pd.DataFrame) -> go.Figure:
                 marker={"size": 5},
                 hovertemplate=f"{task} ({split})<br>epoch %{{x}}<br>loss %{{y:.4f}}<extra></extra>",
             ))
-    return fig
+    return whole_epochs(fig)
 
 
 def task_weights_over_time(history_weights: pd.DataFrame) -> go.Figure:
@@ -66,7 +66,7 @@ def _lines_by(df: pd.DataFrame, group: str, value: str, title: str, y_title: str
             name=str(key), line={"color": _color(i)}, marker={"size": 5},
             hovertemplate=f"{key}<br>epoch %{{x}}<br>{hover}<extra></extra>",
         ))
-    return fig
+    return whole_epochs(fig)
 
 
 def runs_overlay(histories: dict, per_task: bool = False) -> go.Figure:
@@ -74,7 +74,7 @@ def runs_overlay(histories: dict, per_task: bool = False) -> go.Figure:
 
     Falls back to the train split for a run without validation rows.
     """
-    y_title = "Validation loss" + ("" if per_task else " (mean over tasks)")
+    y_title = "Validation loss" + ("" if per_task else " (mean over tasks)") + " · lower is better"
     fig = _fig("Validation loss across runs", "Epoch", y_title, hovermode="x unified")
     dashes = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
     n = 0
@@ -109,4 +109,4 @@ def runs_overlay(histories: dict, per_task: bool = False) -> go.Figure:
             n += 1
     if n == 0:
         _empty_note(fig, "No run histories to compare")
-    return fig
+    return whole_epochs(fig)

@@ -11,7 +11,9 @@ module each:
   correlation ρ.
 - ``compare``: ``compare_runs``, metrics, differing settings and histories of saved runs.
 
-``common`` holds what they share (progress, seeds, train-and-score one model). Long
+``seeds`` aggregates over seeds (mean ± standard error) and states a conclusion only when
+the ±2 SE intervals do not overlap; ``captions`` turns each experiment's numbers into those
+sentences. ``common`` holds what they share (progress, seeds, train-and-score one model). Long
 operations take ``callback(progress: dict)`` and ``cancel: threading.Event``. Progress dicts
 have ``stage``, ``done``, ``total``, ``fraction`` (0..1) and ``message``. On cancel an
 operation stops after (or inside) the current training, drops the unfinished point and
@@ -19,6 +21,7 @@ returns what was finished, with status ``cancelled``. Results are saved by
 ``mtl_core.runs.save_result`` like runs (written to ``<runs_root>/<kind>/.tmp-<id>`` and
 renamed into ``<runs_root>/<kind>/<id>``, kind ``transfer``, ``sweeps`` or ``corrlab``).
 """
+from .captions import correlation_captions, diagnostics_captions, pareto_captions
 from .common import Reporter, train_eval
 from .compare import compare_runs, flatten_config
 from .correlation import (CORRELATION_COLUMNS, CORRELATION_DATASETS, CORRELATION_EPOCHS, CORRELATION_TASKS,
@@ -26,8 +29,10 @@ from .correlation import (CORRELATION_COLUMNS, CORRELATION_DATASETS, CORRELATION
                           list_correlation_labs, load_correlation_lab, summarise_correlation)
 from .front import pareto_front
 from .pareto import POINT_COLUMNS, SweepResult, list_sweeps, load_sweep, mark_front, pareto_sweep, sweep_weights
-from .transfer import (DEFAULT_TOLERANCE, TRANSFER_COLUMNS, VERDICT_NEGATIVE, VERDICT_NOISE, VERDICT_POSITIVE,
-                       list_transfers, load_transfer, negative_transfer, summarise_transfer, transfer_verdict)
+from .seeds import NOT_SIGNIFICANT, aggregate, cells_mean_se, compare_caption, mean_se, overlap, versus_caption
+from .transfer import (DEFAULT_TOLERANCE, MIN_TEST_POSITIVES, TRANSFER_COLUMNS, VERDICT_NEGATIVE, VERDICT_NOISE,
+                       VERDICT_POSITIVE, few_positives, list_transfers, load_transfer, negative_transfer,
+                       summarise_transfer, transfer_verdict)
 
 __all__ = [
     "CORRELATION_COLUMNS", "CORRELATION_DATASETS", "CORRELATION_EPOCHS", "CORRELATION_TASKS", "DEFAULT_TOLERANCE",
@@ -36,5 +41,7 @@ __all__ = [
     "correlation_config", "correlation_lab", "flatten_config", "list_correlation_labs", "list_sweeps",
     "list_transfers", "load_correlation_lab", "load_sweep", "load_transfer", "mark_front", "negative_transfer",
     "pareto_front", "pareto_sweep", "summarise_correlation", "summarise_transfer", "sweep_weights", "train_eval",
-    "transfer_verdict",
+    "transfer_verdict", "NOT_SIGNIFICANT", "aggregate", "cells_mean_se", "compare_caption", "mean_se", "overlap",
+    "versus_caption", "MIN_TEST_POSITIVES", "few_positives", "correlation_captions", "diagnostics_captions",
+    "pareto_captions",
 ]

@@ -78,11 +78,17 @@ def check_seeds(seeds) -> list[int]:
 
 
 def load_df(config: RunConfig, df: pd.DataFrame | None) -> pd.DataFrame:
-    if df is not None:
-        return df
-    from ..pipeline import load_data
+    """``df``, or the config's data file read; the config records the table's provenance
+    (``data.source``) when it has none yet."""
+    from ..data.provenance import source_of
 
-    return load_data(config)
+    if df is None:
+        from ..pipeline import load_data
+
+        df = load_data(config)
+    if not config.data.source:
+        config.data.source = source_of(df)
+    return df
 
 
 def with_seed(config: RunConfig, seed: int) -> RunConfig:
@@ -95,14 +101,33 @@ def with_seed(config: RunConfig, seed: int) -> RunConfig:
 
 def split_metrics(prep, model, tasks, split: str, device) -> dict[str, float | None]:
     """Headline metric per task on one split (original units for regression)."""
-    from ..evaluation.metrics import evaluate
     from ..pipeline import predict_split
 
     if len(prep.encoded[split]) == 0:
         return {t.name: None for t in tasks}
     true, pred = predict_split(prep, model, split, tasks, device)
+    return headline_scores(tasks, true, pred)
+
+
+def headline_scores(tasks, true: dict, pred: dict) -> dict[str, float | None]:
+    """Headline metric per task of predictions ``pred`` against labels ``true``."""
+    from ..evaluation.metrics import evaluate
+
     m = evaluate(tasks, true, pred)["tasks"]
     return {t.name: finite((m.get(t.name) or {}).get(headline(t.kind)[0])) for t in tasks}
+
+
+def gbm_test_scores(prep) -> dict[str, float | None]:
+    """Headline test metric per task of the gradient-boosting reference (``evaluation.gbm``),
+    ``{}`` when it is switched off or past its row limit."""
+    from ..evaluation.common import original_units
+    from ..evaluation.gbm import fit_predict_gbm, gbm_skip_reason
+
+    tasks = prep.task_infos
+    if gbm_skip_reason(prep.config, len(prep.encoded["train"])) or not len(prep.encoded["test"]):
+        return {}
+    pred = fit_predict_gbm(prep, tasks, splits=("test",))["test"]
+    return headline_scores(tasks, original_units(prep.preprocessor, tasks, prep.encoded["test"].labels), pred)
 
 
 def train_eval(prep, tasks, model_cfg, train_cfg, arch: str, reporter: Reporter | None = None, cancel=None):

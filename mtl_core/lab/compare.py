@@ -7,6 +7,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
+from ..data.provenance import describe
 from ..runs import load_run
 
 _COMPARE_METRICS = ("auc", "logloss", "f1", "accuracy", "macro_f1", "rmse", "mae", "r2")
@@ -31,10 +32,10 @@ def flatten_config(d: dict, prefix: str = "") -> dict[str, Any]:
 
 
 def _metrics_row(run) -> dict[str, Any]:
-    """Name, architecture, weighting, every numeric ``task:metric``, epochs and seconds."""
+    """Name, data (provenance in one line), architecture, weighting, every numeric ``task:metric``, epochs and seconds."""
     train = run.metrics.get("train", {}) or {}
-    row: dict[str, Any] = {"name": run.config.name or "", "arch": run.config.model.arch,
-                           "weighting": run.config.train.weighting}
+    row: dict[str, Any] = {"name": run.config.name or "", "data": describe(run.config.data.source),
+                           "arch": run.config.model.arch, "weighting": run.config.train.weighting}
     for task, m in (run.metrics.get("tasks") or {}).items():
         for k in _COMPARE_METRICS:
             if isinstance(m, dict) and isinstance(m.get(k), (int, float)) and not isinstance(m.get(k), bool):

@@ -188,6 +188,7 @@ def correlation_lab(correlations: Iterable[float] = (0.0, 0.5, 0.9, 1.0),
     table.attrs["status"] = status
     if save and len(table):
         meta = {"created": created(), "status": status, **args, "seconds": rep.seconds(),
+                "generator": "make_mmoe_paper_data" if args["dataset"] == "paper" else "make_synthetic",
                 "note": "Test-split metrics; vs_single > 0 means better than the single-task model."}
         table.attrs["path"] = str(save_result(runs_root, "corrlab", {
             "corrlab.json": meta, "results.csv": table, "per_seed.csv": pd.DataFrame(raw)}))
@@ -195,7 +196,7 @@ def correlation_lab(correlations: Iterable[float] = (0.0, 0.5, 0.9, 1.0),
     return table
 
 
-def _paired_gaps(raw: pd.DataFrame) -> np.ndarray:
+def paired_gaps(raw: pd.DataFrame) -> np.ndarray:
     """Signed difference of each row to the single-task model of the same ρ, seed and task
     (positive = better); NaN without a single-task row."""
     single = raw[raw["model"] == "single"].set_index(["correlation", "seed", "task"])["value"]
@@ -213,7 +214,7 @@ def summarise_correlation(raw: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=CORRELATION_COLUMNS)
     raw = raw.copy()
     raw["value"] = pd.to_numeric(raw["value"], errors="coerce")
-    raw["gap"] = _paired_gaps(raw)
+    raw["gap"] = paired_gaps(raw)
     out = []
     for (rho, model, task), g in raw.groupby(["correlation", "model", "task"], sort=False):
         v = g["value"].dropna()
@@ -234,4 +235,10 @@ def list_correlation_labs(root=None) -> list[dict]:
 
 
 def load_correlation_lab(path) -> pd.DataFrame:
-    return read_result(path, ["results.csv"], "correlation lab")["results.csv"]
+    """The summary table of a saved lab (``attrs["per_seed"]``: its raw rows, when saved)."""
+    from pathlib import Path
+
+    table = read_result(path, ["results.csv"], "correlation lab")["results.csv"]
+    if (Path(path) / "per_seed.csv").exists():
+        table.attrs["per_seed"] = read_result(path, ["per_seed.csv"], "correlation lab")["per_seed.csv"]
+    return table

@@ -17,11 +17,15 @@ from ..errors import ConfigError
 from ..evaluation.headline import headline
 from ..runs import list_results, new_run_id, read_result, save_result
 from ..validate import number
-from .common import CANCELLED, COMPLETE, Reporter, cancelled, created, load_df, single_train_config, train_eval
+from .common import (CANCELLED, COMPLETE, Reporter, cancelled, check_seeds, created, load_df, single_train_config,
+                     train_eval, with_seed)
+from .seeds import aggregate
 from .front import pareto_front
 
 POINT_COLUMNS = ["label", "kind", "method", "weight_a", "weight_b", "val_a", "val_b", "test_a", "test_b",
-                 "x", "y", "pareto", "epochs", "seconds"]
+                 "x", "y", "pareto", "epochs", "seconds", "x_se", "y_se", "n_seeds"]
+_KEYS = ["label", "kind", "method", "weight_a", "weight_b"]
+_MEANS = ["val_a", "val_b", "test_a", "test_b", "epochs", "seconds"]
 _NOTE = ("x / y are test-split metrics (plotted); val_a / val_b are validation metrics, the ones "
          "to choose a weighting by. The Pareto front covers the multi-task points only.")
 
@@ -131,9 +135,17 @@ def _single_task_point(prep, config: RunConfig, pair: tuple[str, str], rep: Repo
 
 
 def _points_frame(rows: list[dict], maximize: tuple[bool, bool]) -> pd.DataFrame:
-    points = pd.DataFrame(rows, columns=[c for c in POINT_COLUMNS if c not in ("x", "y", "pareto")])
-    points["x"] = pd.to_numeric(points["test_a"], errors="coerce")
-    points["y"] = pd.to_numeric(points["test_b"], errors="coerce")
+    """Per-seed rows -> one point per weighting: means over seeds, ``x`` / ``y`` (test metrics)
+    with their standard errors ``x_se`` / ``y_se`` (NaN with one seed), ``n_seeds`` and the
+    Pareto front of the means."""
+    per_seed = pd.DataFrame(rows, columns=_KEYS + _MEANS + ["seed"])
+    per_seed[["weight_a", "weight_b"]] = per_seed[["weight_a", "weight_b"]].astype(float).fillna(-1.0)
+    points = aggregate(per_seed, _KEYS, _MEANS)
+    points[["weight_a", "weight_b"]] = points[["weight_a", "weight_b"]].where(points[["weight_a", "weight_b"]] >= 0)
+    points["x"], points["y"] = points["test_a"], points["test_b"]
+    points["x_se"], points["y_se"] = points["test_a_se"], points["test_b_se"]
+    for c in ["x", "y", "x_se", "y_se"] + _MEANS:
+        points[c] = pd.to_numeric(points[c], errors="coerce")
     return mark_front(points, maximize)[POINT_COLUMNS]
 
 
@@ -146,14 +158,30 @@ def _check_pair(prep, task_a: str, task_b: str) -> None:
         raise ConfigError("Choose two different tasks for the sweep.")
 
 
+def _sweep_seed(prep, config: RunConfig, plan: list[dict], pair: tuple[str, str], include_single: bool,
+                rep: Reporter, cancel) -> tuple[list[dict], str]:
+    """Every planned point (and the single-task point) on one seed's prepared split."""
+    rows, status = _multi_task_points(prep, config, plan, pair, rep, cancel)
+    if include_single and status == COMPLETE:
+        single = _single_task_point(prep, config, pair, rep, cancel)
+        if single is None:
+            status = CANCELLED
+        else:
+            rows.append(single)
+    return [{**r, "seed": int(config.train.seed)} for r in rows], status
+
+
 def pareto_sweep(config: RunConfig, df: pd.DataFrame | None, task_a: str, task_b: str, n_points: int = 5,
                  learned: Iterable[str] = ("uncertainty", "gradnorm"), include_single: bool = True,
                  callback: Callable | None = None, cancel=None, runs_root=None, save: bool = True,
-                 background: bool = False) -> SweepResult:
+                 background: bool = False, seeds: Iterable[int] | None = None) -> SweepResult:
     """Fixed weights ``(w_a, 1 - w_a)`` for tasks A and B over ``sweep_weights(n_points)``
     (other tasks of the config keep weight 1), each learned weighting method in ``learned``,
-    and (``include_single``) one single-task model per task. Every point uses the same
-    prepared split; validation and test metrics are recorded, the plot uses test."""
+    and (``include_single``) one single-task model per task. Every point of one seed uses the
+    same prepared split; validation and test metrics are recorded, the plot uses test.
+    ``seeds`` (split and initialisation, default: the config's own) repeat the sweep; the
+    points are the means over seeds with standard errors (``x_se`` / ``y_se``), the per-seed
+    rows are saved as ``per_seed.csv`` and in ``SweepResult.meta["per_seed"]``."""
     from ..pipeline import prepare
     from ..training.device import set_threads
     from ..weighting import WEIGHTINGS
@@ -163,29 +191,35 @@ def pareto_sweep(config: RunConfig, df: pd.DataFrame | None, task_a: str, task_b
     for m in learned:
         WEIGHTINGS.get(m)
     config.validate()
+    configs = [config] if seeds is None else [with_seed(config, s) for s in check_seeds(seeds)]
     set_threads(config.train.num_threads, background=background)
-    prep = prepare(config, load_df(config, df))
-    _check_pair(prep, task_a, task_b)
-    infos = {t.name: t for t in prep.task_infos}
+    data = load_df(config, df)
+    rep = Reporter("pareto_sweep", len(configs) * (len(weights) + len(learned) + (2 if include_single else 0)),
+                   callback)
+    rows, status, first = [], COMPLETE, None
+    for cfg in configs:
+        prep = prepare(cfg, data)
+        if first is None:
+            _check_pair(prep, task_a, task_b)
+            first = prep
+        plan = _plan(prep.task_infos, task_a, task_b, weights, learned)
+        seed_rows, status = _sweep_seed(prep, cfg, plan, (task_a, task_b), include_single, rep, cancel)
+        rows += seed_rows
+        if status != COMPLETE:
+            break
+    infos = {t.name: t for t in first.task_infos}
     (metric_a, hi_a), (metric_b, hi_b) = headline(infos[task_a].kind), headline(infos[task_b].kind)
-    plan = _plan(prep.task_infos, task_a, task_b, weights, learned)
-    rep = Reporter("pareto_sweep", len(plan) + (2 if include_single else 0), callback)
-    rows, status = _multi_task_points(prep, config, plan, (task_a, task_b), rep, cancel)
-    if include_single and status == COMPLETE:
-        single = _single_task_point(prep, config, (task_a, task_b), rep, cancel)
-        if single is None:
-            status = CANCELLED
-        else:
-            rows.append(single)
     points = _points_frame(rows, (hi_a, hi_b))
     meta = {"created": created(), "status": status, "task_a": task_a, "task_b": task_b,
             "metric_a": metric_a, "metric_b": metric_b, "maximize": [hi_a, hi_b], "n_points": int(n_points),
             "learned": learned, "include_single": bool(include_single), "arch": config.model.arch,
-            "tasks": [t.name for t in prep.task_infos], "config": config.to_dict(), "note": _NOTE}
+            "seeds": [int(c.train.seed) for c in configs], "tasks": [t.name for t in first.task_infos],
+            "config": config.to_dict(), "note": _NOTE}
     result = SweepResult(new_run_id("sweep"), task_a, task_b, metric_a, metric_b, (hi_a, hi_b), points, status,
-                         created=meta["created"], meta=meta)
+                         created=meta["created"], meta={**meta, "per_seed": pd.DataFrame(rows)})
     if save and len(points):
-        result.path = save_result(runs_root, "sweeps", {"sweep.json": meta, "points.csv": points}, result.id)
+        result.path = save_result(runs_root, "sweeps", {"sweep.json": meta, "points.csv": points,
+                                                        "per_seed.csv": pd.DataFrame(rows)}, result.id)
     rep.close(status)
     return result
 
@@ -198,6 +232,9 @@ def list_sweeps(root=None) -> list[dict]:
 def load_sweep(path) -> SweepResult:
     files = read_result(path, ["sweep.json", "points.csv"], "sweep")
     meta, points = files["sweep.json"], files["points.csv"]
+    for c in ("x_se", "y_se", "n_seeds"):  # sweeps saved before seeds were repeatable
+        if c not in points.columns:
+            points[c] = np.nan if c != "n_seeds" else 1
     points["pareto"] = points["pareto"].astype(str).str.lower().eq("true")
     mx = meta.get("maximize") or [True, True]
     p = Path(path)

@@ -48,3 +48,9 @@ def build_model(name: str, features, tasks, config):
     """Build architecture ``name`` for ``features`` (FeatureSpec), ``tasks`` (list[TaskInfo])
     and ``config`` (ModelConfig)."""
     return MODELS.get(name)(features, tasks, config)
+
+
+def gate_experts(name: str, tasks, config) -> dict[str, list[str]]:
+    """Gate key -> names of the experts that gate mixes, in gate order, for architecture
+    ``name`` (``{}`` without gates): what the gate heatmap labels its columns with."""
+    return MODELS.get(name).gate_experts(tasks, config)

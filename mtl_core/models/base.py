@@ -19,14 +19,17 @@ from torch import nn
 
 from ..types import FeatureSpec, TaskInfo
 from .diagram import Diagram
+from .numeric import numeric_encoder
 
 
 class FeatureEmbedding(nn.Module):
-    """Embeds every categorical field and concatenates them with the numeric features.
+    """Embeds every categorical field and concatenates them with the numeric features,
+    encoded as ``features.num_encoding`` says (``models.numeric``: the scalars, or
+    piecewise-linear / periodic embeddings of ``embed_dim`` each).
 
     All fields share one big table with per-field offsets (one gather instead of one
     embedding call per field): input ``cat [B, C]`` int64, ``num [B, D]`` float ->
-    output ``[B, C * embed_dim + D]``.
+    output ``[B, C * embed_dim + D]`` (``[B, (C + D) * embed_dim]`` with a numeric embedding).
     """
 
     def __init__(self, features: FeatureSpec, embed_dim: int, init_std: float = 0.01) -> None:
@@ -39,7 +42,8 @@ class FeatureEmbedding(nn.Module):
         self.register_buffer("offsets", offsets, persistent=False)
         self.table = nn.Embedding(max(sum(cards), 1), embed_dim)
         nn.init.normal_(self.table.weight, mean=0.0, std=init_std)
-        self.output_dim = self.n_cat * embed_dim + self.n_num
+        self.numeric = numeric_encoder(features, embed_dim)  # None: the scalars as they are
+        self.output_dim = self.n_cat * embed_dim + (self.numeric.output_dim if self.numeric else self.n_num)
 
     def forward(self, cat: torch.Tensor, num: torch.Tensor) -> torch.Tensor:
         parts = []
@@ -50,7 +54,7 @@ class FeatureEmbedding(nn.Module):
             idx = (cat + self.offsets).reshape(-1)
             parts.append(self.table.weight.index_select(0, idx).view(cat.shape[0], -1))  # [B, C*E]
         if self.n_num:
-            parts.append(num)
+            parts.append(num if self.numeric is None else self.numeric(num))
         if not parts:
             return num.new_zeros((cat.shape[0], 0))
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
@@ -220,6 +224,12 @@ class MultiTaskModel(nn.Module):
         """Boxes and arrows of the architecture for ``tasks`` (names or ``TaskInfo``) and
         ``config`` (``ModelConfig``); see ``models.diagram``."""
         raise NotImplementedError(f"{cls.__name__} does not describe its diagram")
+
+    @classmethod
+    def gate_experts(cls, tasks, config) -> dict[str, list[str]]:
+        """Gate key (as in ``gate_weights``) -> the names of the experts it mixes, in gate
+        order; ``{}`` for models without gates."""
+        return {}
 
     # -- initialisation -----------------------------------------------------------------
     def init_weights(self, scheme: str) -> None:

@@ -50,6 +50,11 @@ class MMoE(MultiTaskModel):
         return self.towers(mixed)  # task -> [B] or [B, K]
 
     @classmethod
+    def gate_experts(cls, tasks, config) -> dict[str, list[str]]:
+        names = [f"Expert {i + 1}" for i in range(int(config.n_experts))]
+        return {str(getattr(t, "name", t)): list(names) for t in tasks}
+
+    @classmethod
     def diagram(cls, tasks, config) -> Diagram:
         b = DiagramBuilder(f"MMoE: {config.n_experts} shared experts, one gate per task", tasks)
         experts = b.experts(1, config.n_experts, b.inputs(), "Shared expert MLP, read by every gate")

@@ -61,6 +61,18 @@ class PLE(MultiTaskModel):
         return self.towers(task_in)  # task -> [B] or [B, K]
 
     @classmethod
+    def gate_experts(cls, tasks, config) -> dict[str, list[str]]:
+        """A task's gate reads its own experts first, then the shared ones (see ``forward``)."""
+        nt, ns = int(config.n_task_experts), int(config.n_shared_experts)
+        out = {}
+        for level in range(int(config.levels)):
+            at = "" if int(config.levels) == 1 else f" (L{level + 1})"
+            for t in (str(getattr(t, "name", t)) for t in tasks):
+                out[f"level{level}/{t}"] = ([f"{t} own {j + 1}{at}" for j in range(nt)]
+                                            + [f"shared {j + 1}{at}" for j in range(ns)])
+        return out
+
+    @classmethod
     def diagram(cls, tasks, config) -> Diagram:
         levels = int(config.levels)
         title = "PLE (CGC): own + shared experts per task" if levels == 1 else \

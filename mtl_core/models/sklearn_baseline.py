@@ -10,11 +10,14 @@
 Inputs: a one-hot encoding of the categorical index columns (``OneHotEncoder`` with
 ``handle_unknown="ignore"``; each field keeps its ``_MAX_PER_FIELD`` most frequent values,
 and at most ``_MAX_WIDTH`` columns overall; the rest behave like unseen values) followed by
-the numeric features. The logistic models read the sparse matrix. ElasticNet needs dense
-input, so it reads the numeric features plus only the ``_MAX_DENSE`` most frequent one-hot
-columns (a deliberate, documented approximation for wide vocabularies; SVD would need a
-large projection matrix in the saved state). Predictions are computed from the stored
-coefficients, so ``state_dict_json()`` (plain lists) restores an identical model.
+the numeric features. The logistic models read the sparse matrix, in which each free-text
+column is its sparse TF-IDF (``EncodedSplit.text``: the preprocessor's vocabulary and idf,
+fitted on the training split) instead of its dense TF-IDF -> SVD columns. ElasticNet needs
+dense input, so it reads the numeric features (text as its SVD columns) plus only the
+``_MAX_DENSE`` most frequent one-hot columns (a deliberate, documented approximation for wide
+vocabularies; SVD would need a large projection matrix in the saved state). Predictions are
+computed from the stored coefficients, so ``state_dict_json()`` (plain lists) restores an
+identical model.
 """
 from __future__ import annotations
 
@@ -29,7 +32,8 @@ from .diagram import Diagram, DiagramBuilder
 _MAX_PER_FIELD = 1000
 _MAX_WIDTH = 50_000
 _MAX_DENSE = 256
-_FORMAT = "mtl_sklearn_baseline/1"
+_FORMAT = "mtl_sklearn_baseline/2"  # 2: sparse TF-IDF of text columns; /1 (none) is still read
+_FORMATS = ("mtl_sklearn_baseline/1", _FORMAT)
 
 
 def _numpy(x, dtype) -> np.ndarray:
@@ -67,7 +71,8 @@ class SklearnBaseline:
     def diagram(cls, tasks, config) -> Diagram:
         b = DiagramBuilder("scikit-learn: one linear model per task", tasks)
         x = b.box("input", "One-hot +\nnumeric", "input", 0,
-                  hover="One-hot categorical columns + numeric features (no learned embeddings)")
+                  hover="One-hot categorical columns + numeric features + the sparse TF-IDF of "
+                        "text columns (no learned embeddings)")
         names = {"binary": "Logistic\nregression", "multiclass": "Softmax\nregression",
                  "regression": "Elastic\nnet"}
         models = {t: b.box(f"model:{t}", names.get(b.kinds.get(t), "Linear\nmodel"), "tower", 1, t,
@@ -87,22 +92,47 @@ class SklearnBaseline:
                             handle_unknown="ignore", sparse_output=True, dtype=np.float64)
         return enc.fit(np.array([[c[0] for c in self.categories_]], dtype=np.int64))
 
-    def _sparse(self, split: EncodedSplit):
-        """One-hot categoricals + numeric features (``split.cat``/``num`` may be tensors)."""
+    @property
+    def reads_text(self) -> bool:
+        """True when the logistic models read ``EncodedSplit.text`` (the sparse TF-IDF)."""
+        return bool(getattr(self, "text_cols_", None))
+
+    def _onehot(self, split: EncodedSplit):
+        """One-hot categoricals (``split.cat`` may be a tensor)."""
         import scipy.sparse as sp
 
-        cat, num = _numpy(split.cat, np.int64), _numpy(split.num, np.float64)
-        parts = [sp.csr_matrix((cat.shape[0], 0))]
-        if self.categories_:
-            parts.append(self._encoder().transform(cat))
-        if self.features.n_num:
-            parts.append(sp.csr_matrix(num))
+        cat = _numpy(split.cat, np.int64)
+        return self._encoder().transform(cat).tocsr() if self.categories_ else sp.csr_matrix((cat.shape[0], 0))
+
+    def _sparse(self, split: EncodedSplit, onehot=None):
+        """The logistic models' input: one-hot, numeric features other than the text columns'
+        SVD features, then each text column's sparse TF-IDF."""
+        import scipy.sparse as sp
+
+        onehot = self._onehot(split) if onehot is None else onehot
+        parts = [onehot, sp.csr_matrix(_numpy(split.num, np.float64)[:, self.num_keep_])]
+        if self.text_cols_:
+            text = split.text or {}
+            missing = [c for c in self.text_cols_ if c not in text]
+            if missing:
+                raise ValueError(f"This scikit-learn baseline reads the TF-IDF of the text column {missing[0]!r}; "
+                                 "encode the rows with the run's preprocessor.")
+            parts += [text[c] for c in self.text_cols_]
         return sp.hstack(parts, format="csr")
 
-    def _dense(self, X) -> np.ndarray:
-        n_oh = X.shape[1] - self.features.n_num
-        cols = np.concatenate([np.asarray(self.dense_columns_, dtype=np.int64), np.arange(n_oh, X.shape[1])])
-        return X[:, cols].toarray()
+    def _dense(self, split: EncodedSplit, onehot) -> np.ndarray:
+        """ElasticNet's input: the most frequent one-hot columns + every numeric feature."""
+        cols = np.asarray(self.dense_columns_, dtype=np.int64)
+        return np.hstack([onehot[:, cols].toarray(), _numpy(split.num, np.float64)])
+
+    def _text_layout(self, train: EncodedSplit) -> None:
+        """Which text columns the logistic models read as sparse TF-IDF, and which numeric
+        features remain (the text columns' SVD features ``COL:text<i>`` are replaced)."""
+        text = train.text or {}
+        self.text_cols_ = [c for c in text if text[c].shape[1] > 0]
+        derived = {f"{c}:text" for c in self.text_cols_}
+        self.num_keep_ = [j for j, name in enumerate(self.features.num_names)
+                          if not any(name.startswith(p) and name[len(p):].isdigit() for p in derived)]
 
     # -- fitting ------------------------------------------------------------------------------
     def fit(self, train: EncodedSplit, tasks: list[TaskInfo] | None = None) -> "SklearnBaseline":
@@ -118,8 +148,10 @@ class SklearnBaseline:
             vals, counts = np.unique(cat[:, j], return_counts=True) if len(cat) else (np.array([0]), np.array([1]))
             keep = vals[np.argsort(-counts, kind="stable")[:per_field]]
             self.categories_.append(sorted(int(v) for v in keep))
-        X = self._sparse(train)
-        freq = np.asarray(X[:, : X.shape[1] - self.features.n_num].sum(axis=0)).ravel()
+        self._text_layout(train)
+        onehot = self._onehot(train)
+        X = self._sparse(train, onehot)
+        freq = np.asarray(onehot.sum(axis=0)).ravel()
         self.dense_columns_ = sorted(int(i) for i in np.argsort(-freq, kind="stable")[:_MAX_DENSE])
         alpha = float(self.config.sk_alpha)
         C = 1.0 / alpha if alpha > 0 else 1e12
@@ -148,7 +180,7 @@ class SklearnBaseline:
                 rows = ~np.isnan(Y).any(axis=1)
                 if rows.sum() >= 2:
                     en = MultiTaskElasticNet(alpha=max(alpha, 1e-10), max_iter=int(self.config.sk_max_iter))
-                    en.fit(self._dense(X[rows]), Y[rows])
+                    en.fit(self._dense(train, onehot)[rows], Y[rows])
                     coef, intercept = en.coef_, en.intercept_
                 else:
                     coef = np.zeros((len(reg), len(self.dense_columns_) + self.features.n_num))
@@ -162,8 +194,9 @@ class SklearnBaseline:
     def predict(self, split: EncodedSplit) -> dict[str, np.ndarray]:
         if not hasattr(self, "heads_"):
             raise RuntimeError("The scikit-learn baseline must be fitted (or loaded) before predict.")
-        X = self._sparse(split)
-        Xd = self._dense(X) if any(t.kind == "regression" for t in self.tasks) else None
+        onehot = self._onehot(split)
+        X = self._sparse(split, onehot)
+        Xd = self._dense(split, onehot) if any(t.kind == "regression" for t in self.tasks) else None
         out: dict[str, np.ndarray] = {}
         for t in self.tasks:
             h = self.heads_[t.name]
@@ -193,11 +226,12 @@ class SklearnBaseline:
         cfg = dataclasses.asdict(self.config) if dataclasses.is_dataclass(self.config) else dict(vars(self.config))
         return {"format": _FORMAT, "features": self.features.to_dict(), "tasks": [t.to_dict() for t in self.tasks],
                 "config": cfg, "categories": self.categories_, "dense_columns": self.dense_columns_,
+                "text_cols": self.text_cols_, "num_keep": self.num_keep_,
                 "heads": self.heads_, "warnings": self.warnings_}
 
     @_either
     def from_state_json(cls, obj, d: dict) -> "SklearnBaseline":
-        if not isinstance(d, dict) or d.get("format") != _FORMAT:
+        if not isinstance(d, dict) or d.get("format") not in _FORMATS:
             raise ValueError(f"Not a saved scikit-learn baseline (expected format {_FORMAT!r}).")
         if obj is None:
             from ..config import ModelConfig
@@ -207,6 +241,8 @@ class SklearnBaseline:
                       ModelConfig(**{k: v for k, v in d["config"].items() if k in known}))
         obj.categories_ = [list(map(int, c)) for c in d["categories"]]
         obj.dense_columns_ = list(map(int, d["dense_columns"]))
+        obj.text_cols_ = list(d.get("text_cols", []))  # format /1: no sparse text
+        obj.num_keep_ = list(map(int, d.get("num_keep", range(obj.features.n_num))))
         obj.heads_ = d["heads"]
         obj.warnings_ = list(d.get("warnings", []))
         return obj

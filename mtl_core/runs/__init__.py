@@ -4,6 +4,7 @@ saved results of the trade-off lab).
 A run directory holds::
 
     config.json          complete RunConfig (``python -m mtl_core train --config`` reproduces it)
+                         plus ``columns``: what each column became, or why it is not used
     metrics.json         test metrics + train summary + split sizes
     curves.json          ROC / PR / calibration points per binary task (for plots)
     history.csv          epoch, split, task, loss and per-epoch validation metrics
@@ -22,7 +23,9 @@ A run directory holds::
 
 It is written under ``<root>/.tmp-<id>`` and renamed into place at the end, so a crash or a
 restart never leaves a half-written run where ``list_runs`` looks; leftovers of interrupted
-runs are reported by ``list_interrupted``.
+runs are reported by ``list_interrupted``. While it trains, that folder also holds what
+resuming it needs (``resume``: ``resume.json``, ``data.parquet`` for an in-memory table and
+``checkpoint.pt`` after each epoch; ``pipeline.resume_run`` finishes the run under its id).
 
 The lab's results (``transfer``, ``sweeps``, ``corrlab``) are written the same way by
 ``save_result`` to ``<root>/<kind>/<id>`` (a JSON description plus CSV tables), listed by
@@ -30,7 +33,8 @@ The lab's results (``transfer``, ``sweeps``, ``corrlab``) are written the same w
 
 Modules: ``store`` (root, JSON, ids, the atomic ``RunWriter``, lab results), ``save``
 (``save_run``: what a run directory holds), ``load`` (listing and ``LoadedRun``), ``check``
-(every file a loaded run reads, checked before use), ``tidy`` (deleting runs, cleaning orphans).
+(every file a loaded run reads, checked before use), ``tidy`` (deleting runs, cleaning orphans),
+``resume`` (an interrupted run's checkpoint and settings, reopening its folder).
 """
 from .load import LoadedRun, RunInfo, list_interrupted, list_runs, load_run, run_info
 from .save import save_run

@@ -50,6 +50,24 @@ def read_frame(path: Path):
         raise _bad(path, f"is not {kind} table") from None
 
 
+def _check_numeric_encoding(path: Path, feats: dict) -> None:
+    """``num_encoding`` is a known one and ``num_bins`` (runs saved before them have neither)
+    one list of increasing finite edges per numeric field when the encoding needs them."""
+    import math
+
+    from ..config import NUMERIC_ENCODINGS
+
+    if feats.get("num_encoding", "scalar") not in NUMERIC_ENCODINGS:
+        raise _bad(path, "has an unknown numeric encoding")
+    bins = feats.get("num_bins", [])
+    ok = isinstance(bins, list) and all(
+        isinstance(b, list) and len(b) >= 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                    and math.isfinite(v) for v in b)
+        and all(x < y for x, y in zip(b, b[1:])) for b in bins)
+    if not ok or (feats.get("num_encoding") == "ple" and len(bins) != len(feats["num_names"])):
+        raise _bad(path, "has damaged numeric bins (features.num_bins)")
+
+
 def check_meta(path: Path, meta: dict, max_params: int) -> dict:
     """``model_meta.json`` has the types the loader needs, only known model settings, and
     embedding tables within ``max_params`` (checked before they are allocated)."""
@@ -58,8 +76,9 @@ def check_meta(path: Path, meta: dict, max_params: int) -> dict:
     feats = meta.get("features")
     if not isinstance(meta.get("arch"), str) or not isinstance(feats, dict) or not isinstance(meta.get("tasks"), list):
         raise _bad(path, "lacks its architecture, features or tasks")
-    if set(feats) != set(_FEATURE_KEYS):
+    if not set(_FEATURE_KEYS) <= set(feats) <= set(_FEATURE_KEYS) | {"num_encoding", "num_bins"}:
         raise _bad(path, "has unexpected feature fields")
+    _check_numeric_encoding(path, feats)
     for key, typ in _FEATURE_KEYS.items():
         vals = feats[key]
         if not isinstance(vals, list) or not all(isinstance(v, typ) and not isinstance(v, bool) for v in vals):

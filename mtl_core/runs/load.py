@@ -10,10 +10,11 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import RunConfig
+from ..data.provenance import describe
 from ..errors import DataError
 from ..evaluation.headline import headline_value
 from . import check
-from .store import read_json, resolve_root
+from .store import CHECKPOINT, RESUME, read_json, resolve_root
 
 
 # --------------------------------------------------------------------------- listing
@@ -27,6 +28,7 @@ class RunInfo:
     arch: str
     tasks: list[str]
     summary: dict = field(default_factory=dict)  # task -> headline metric value
+    data: str = ""  # the data's provenance in one line (``provenance.describe``); "" for older runs
 
 
 def run_info(path: Path) -> RunInfo | None:
@@ -42,6 +44,7 @@ def run_info(path: Path) -> RunInfo | None:
         path=path, run_id=path.name, name=cfg.get("name") or path.name, created=created,
         status=status.get("status", "complete"), arch=cfg.get("model", {}).get("arch", "?"), tasks=tasks,
         summary={t: headline_value(m)[1] for t, m in metrics.get("tasks", {}).items()},
+        data=describe((cfg.get("data") or {}).get("source")),
     )
 
 
@@ -61,7 +64,9 @@ def list_runs(root: str | Path | None = None) -> list[RunInfo]:
 
 
 def list_interrupted(root: str | Path | None = None) -> list[dict]:
-    """Temporary directories of runs that never finished (server restart, crash)."""
+    """Temporary directories of runs that never finished (server restart, crash): id, path,
+    status (``running`` in a live process, else ``interrupted``), the last completed epoch
+    and the configured epochs, and ``cannot_resume`` (None, or why it cannot be resumed)."""
     root = resolve_root(root)
     if not root.is_dir():
         return []
@@ -77,8 +82,19 @@ def list_interrupted(root: str | Path | None = None) -> list[dict]:
         epoch, epochs = st.get("epoch"), st.get("epochs")
         out.append({"run_id": p.name[len(".tmp-"):], "path": p, "status": "running" if alive else "interrupted",
                     "started": st.get("started"), "epoch": epoch if isinstance(epoch, int) else 0,
-                    "epochs": epochs if isinstance(epochs, int) else None})
+                    "epochs": epochs if isinstance(epochs, int) else None, "cannot_resume": resume_info(p)})
     return out
+
+
+def resume_info(folder: str | Path) -> str | None:
+    """None when an interrupted run's folder has what resuming needs (``runs.resume``), else
+    why not."""
+    folder = Path(folder)
+    if not (folder / RESUME).is_file():
+        return "it was stopped before its settings were saved"
+    if not (folder / CHECKPOINT).is_file():
+        return "no epoch was completed"
+    return None
 
 
 def _pid_alive(pid: int) -> bool:

@@ -136,7 +136,8 @@ def save_run(prep, model, train_result, metrics: dict, curve_data: dict,
     if writer is None:
         writer = RunWriter(root, run_id or new_run_id(prep.config.model.arch))
     try:
-        writer.json("config.json", prep.config.to_dict())
+        # the settings that reproduce the run, plus what each column became (or why not used)
+        writer.json("config.json", {**prep.config.to_dict(), "columns": prep.split_report.get("columns", {})})
         writer.json("metrics.json", metrics)
         writer.json("curves.json", curve_data)
         hist = pd.DataFrame(train_result.history)

@@ -52,13 +52,19 @@ def new_run_id(kind: str) -> str:
     return f"{stamp}-{safe_kind}-{uuid.uuid4().hex[:6]}"
 
 
+#: files only an unfinished run has, for resuming it (``runs.resume``); removed on publishing
+CHECKPOINT, RESUME, DATA = "checkpoint.pt", "resume.json", "data.parquet"
+RESUME_FILES = (CHECKPOINT, RESUME, DATA)
+
+
 class RunWriter:
     """Collects a run's files in a temporary directory and publishes them atomically.
 
     ``running=True`` (runs) marks the temporary directory with a ``running`` status and this
-    process id for the whole training, so ``list_interrupted`` finds what a crash left."""
+    process id for the whole training, so ``list_interrupted`` finds what a crash left.
+    ``runs.resume.reopen`` takes over an interrupted run's directory to resume it."""
 
-    def __init__(self, root: str | Path, run_id: str, running: bool = True) -> None:
+    def __init__(self, root: str | Path, run_id: str, running: bool = True, resumed: bool = False) -> None:
         if not isinstance(run_id, str) or not _ID_RE.fullmatch(run_id):  # fullmatch: "$" accepts a final newline
             raise DataError(f"Invalid run id {run_id!r}.")
         self.root = Path(root)
@@ -67,7 +73,8 @@ class RunWriter:
         self.final = self.root / run_id
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            self.tmp.mkdir(exist_ok=False)
+            if not resumed:  # a resumed run's folder exists (``runs.resume.reopen``)
+                self.tmp.mkdir(exist_ok=False)
         except OSError as exc:  # a file where the folder should be, under a file, not writable
             what = ("is a file, not a folder" if self.root.is_file() else
                     "lies under a file" if isinstance(exc, (FileExistsError, NotADirectoryError)) else
@@ -75,6 +82,7 @@ class RunWriter:
             raise ConfigError(f"The runs folder {str(self.root)!r} {what}; choose another folder with --out "
                               "(or MTL_LAB_RUNS).") from None
         self._status = {"status": "running", "pid": os.getpid(), "started": time.time(), "epoch": 0}
+        self.resumed = resumed  # a resumed run's folder is kept (as interrupted) when it fails again
         if running:
             write_json(self.tmp / "status.json", self._status)
 
@@ -110,11 +118,22 @@ class RunWriter:
             df.to_csv(self.tmp / name, index=False)
 
     def commit(self) -> Path:
+        for name in RESUME_FILES:
+            (self.tmp / name).unlink(missing_ok=True)
         os.replace(self.tmp, self.final)
         return self.final
 
     def abort(self) -> None:
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        """Remove the temporary folder; a resumed run's folder is kept, shown as interrupted
+        again (the user may retry or delete it)."""
+        if not self.resumed:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return
+        self._status.update(pid=None, updated=time.time())
+        try:
+            write_json(self.tmp / "status.json", self._status)
+        except OSError:
+            pass
 
 
 # --------------------------------------------------------------------------- lab results

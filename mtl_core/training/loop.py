@@ -32,7 +32,7 @@ class EpochLoop:
 
     def __init__(self, model, tasks: list[TaskInfo], config: TrainConfig, device: torch.device,
                  ranks: distributed.Ranks, train: EncodedSplit, val: EncodedSplit | None,
-                 inverse_target: Callable | None = None, resume: dict | None = None) -> None:
+                 inverse_target: Callable | None = None, parent: dict | None = None) -> None:
         from ..weighting import build_weighting
 
         self.model, self.tasks, self.config, self.device, self.ranks = model, tasks, config, device, ranks
@@ -48,9 +48,8 @@ class EpochLoop:
         self.n = ranks.rows_per_rank(len(self.tr))  # rows per rank and epoch
         self.batch_size = min(max(1, config.batch_size // ranks.world), self.n)  # same effective batch
         self.steps = math.ceil(self.n / self.batch_size)
-        resume = resume if resume and load_optimizer_state(self.optimizer, resume.get("optimizer")) else None
-        self.schedule = Schedule(self.optimizer, config.lr_schedule, config.epochs * self.steps,
-                                 warmup_steps(config.warmup_epochs, self.steps), (resume or {}).get("schedule"))
+        parent = parent if parent and load_optimizer_state(self.optimizer, parent.get("optimizer")) else None
+        self.restore_schedule((parent or {}).get("schedule"))
         self._autocast = autocast(device, bool(config.amp))
 
     def _epoch_batches(self):
@@ -96,6 +95,13 @@ class EpochLoop:
         progress.end_epoch()
         self.ranks.sum_(loss_sum, cnt_sum)  # the epoch loss over all ranks' rows
         return loss_sum, cnt_sum, cancelled
+
+    def restore_schedule(self, state: dict | None, epochs_done: int = 0) -> None:
+        """The learning-rate schedule over the epochs left, continuing ``state`` (a parent
+        run's or a checkpoint's ``Schedule.state_dict``) when it has steps left."""
+        cfg = self.config
+        self.schedule = Schedule(self.optimizer, cfg.lr_schedule, (cfg.epochs - epochs_done) * self.steps,
+                                 warmup_steps(cfg.warmup_epochs, self.steps), state)
 
     def optimizer_state(self) -> dict:
         """The optimizer's and the schedule's state, saved with a run (``optimizer.pt``) so that

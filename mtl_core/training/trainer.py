@@ -24,6 +24,7 @@ from ..config import TrainConfig
 from ..errors import TrainingError
 from ..types import EncodedSplit, TaskInfo
 from . import distributed
+from .checkpoint import capture, restore
 from .device import pick_device
 from .diagnostics_hook import diagnostics_hook
 from .early_stopping import EarlyStopping, check_metric
@@ -71,7 +72,7 @@ class Trainer:
     ``ConfigError`` names the bad value and the choices."""
 
     def __init__(self, model, tasks: list[TaskInfo], config: TrainConfig, device=None,
-                 inverse_target: Callable | None = None, resume: dict | None = None) -> None:
+                 inverse_target: Callable | None = None, parent_optimizer: dict | None = None) -> None:
         self.model = model
         self.tasks = list(tasks)
         self.task_names = [t.name for t in self.tasks]
@@ -79,7 +80,7 @@ class Trainer:
         check_metric(config.early_stopping_metric, self.tasks)
         self.device = torch.device(device) if device is not None else pick_device(config.device)
         self.inverse_target = inverse_target
-        self.resume = resume  # a continued run: the parent's optimizer and schedule state
+        self.parent_optimizer = parent_optimizer  # a continued run: the parent's optimizer and schedule state
         #: rank in a ``torchrun`` process group (0 otherwise); set by ``fit``
         self.rank = 0
         self.world_size = 1
@@ -109,9 +110,14 @@ class Trainer:
 
     # -- torch models ----------------------------------------------------------------------
     def fit(self, train: EncodedSplit, val: EncodedSplit | None = None,
-            callback: Callable[[TrainEvent], None] | None = None, cancel=None) -> TrainResult:
+            callback: Callable[[TrainEvent], None] | None = None, cancel=None,
+            checkpoint: Callable[[dict], None] | None = None, resume: dict | None = None) -> TrainResult:
         """Train for ``config.epochs`` epochs (fewer when early stopping, ``cancel`` or a
-        diverging loss end it) and leave the best epoch's weights in the model."""
+        diverging loss end it) and leave the best epoch's weights in the model.
+
+        ``checkpoint(state)`` receives the training state after each completed epoch (rank 0
+        only; ``training.checkpoint``), before the epoch's event; ``resume`` is such a state:
+        training continues after its epoch, as if it had never stopped."""
         cfg = self.config
         if getattr(self.model, "is_sklearn", False):
             return self._fit_sklearn(train, val, callback)
@@ -122,23 +128,29 @@ class Trainer:
         self.rank, self.world_size = ranks.rank, ranks.world
         model = self.model.to(self.device)
         model.train()
-        loop = EpochLoop(model, self.tasks, cfg, self.device, ranks, train, val, self.inverse_target, self.resume)
+        loop = EpochLoop(model, self.tasks, cfg, self.device, ranks, train, val, self.inverse_target,
+                         self.parent_optimizer)
         # progress and diagnostics are reported once, by rank 0
         progress = Progress(callback if ranks.rank == 0 else None, cfg.epochs, loop.steps, ranks.world)
         diagnose = diagnostics_hook(model, self.tasks, cfg) if ranks.rank == 0 else None
-        return self._epochs(loop, progress, diagnose, cancel)
+        return self._epochs(loop, progress, diagnose, cancel, checkpoint if ranks.rank == 0 else None, resume)
 
-    def _epochs(self, loop: EpochLoop, progress: Progress, diagnose, cancel) -> TrainResult:
+    def _epochs(self, loop: EpochLoop, progress: Progress, diagnose, cancel, checkpoint=None,
+                resume: dict | None = None) -> TrainResult:
         cfg, model, weighting = self.config, loop.model, loop.weighting
         history: list[dict] = []
         weights_history: list[dict] = []
         diagnostics: list[dict] = []
         stopper = EarlyStopping(cfg.early_stopping_metric, cfg.patience)
+        done, last, stopped, message = 0, cfg.epochs, "completed", ""
+        if resume is not None:
+            done, history, weights_history, diagnostics = restore(resume, loop, stopper, progress)
+            if stopper.patience and stopper.bad_epochs >= stopper.patience:  # it had just stopped early
+                last, stopped, message = done, "early_stopping", stopper.message
         last_good_state = copy.deepcopy(model.state_dict())
-        stopped, message = "completed", ""
-        progress.start(weighting.weights(), f"training on {self.device.type}")
-        epoch = 0
-        for epoch in range(1, cfg.epochs + 1):
+        progress.start(weighting.weights(), f"training on {self.device.type}" + (f", resumed after epoch {done}" if done else ""))
+        epoch = done
+        for epoch in range(done + 1, last + 1):
             loss_sum, cnt_sum, cancelled = loop.run_epoch(epoch, progress, cancel)
             if cancelled and cnt_sum.sum() == 0:
                 stopped, message, epoch = "cancelled", f"stopped by the user in epoch {epoch}", epoch - 1
@@ -162,6 +174,8 @@ class Trainer:
                 diagnostics.append({"epoch": epoch, **diag})
             last_good_state = copy.deepcopy(model.state_dict())
             decision = stopper.update(epoch, val_loss, val_metrics, train_loss, state=last_good_state)
+            if checkpoint is not None:  # before the epoch's event: what a restart shows is on disk
+                checkpoint(capture(epoch, loop, stopper, progress, history, weights_history, diagnostics))
             progress.epoch(epoch, train_loss=train_loss, val_loss=val_loss, val_metrics=val_metrics,
                            weights=w, diagnostics=diag)
             if cancelled:

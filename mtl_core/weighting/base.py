@@ -18,6 +18,8 @@ method's registry ``Setting``.
 """
 from __future__ import annotations
 
+import copy
+
 import torch
 
 from ..errors import TrainingError
@@ -64,6 +66,46 @@ class Weighting:
 
     def on_epoch_end(self, epoch: int, train_losses: dict[str, float]) -> None:
         """Called once per epoch with the mean training loss per task."""
+
+    # -- state of a resumable run -------------------------------------------------------------
+    #: attributes set from the configuration (rebuilt, never saved)
+    _CONFIGURED = ("task_names", "config", "device", "base_weights", "params", "hparams")
+
+    def state_dict(self) -> dict:
+        """What the method learnt or counted so far, for a run's per-epoch checkpoint: its
+        tensors and parameters, its own optimizer and random generator, and plain values
+        (lists, numbers, strings). Generic, so a new method's state is saved without code."""
+        out: dict = {}
+        for k, v in vars(self).items():
+            if k in self._CONFIGURED:
+                continue
+            if isinstance(v, torch.Tensor):
+                out[k] = v.detach().cpu().clone()
+            elif isinstance(v, torch.optim.Optimizer):
+                out[k] = {"optimizer": v.state_dict()}
+            elif isinstance(v, torch.Generator):
+                out[k] = {"generator": v.get_state()}
+            elif v is None or isinstance(v, (bool, int, float, str, list, dict)):
+                out[k] = copy.deepcopy(v)
+        return out
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore ``state_dict()``; parameters are updated in place (optimizers hold them)."""
+        for k, v in state.items():
+            if k in self._CONFIGURED or k not in vars(self):
+                continue
+            cur = getattr(self, k)
+            if isinstance(cur, torch.nn.Parameter):
+                with torch.no_grad():
+                    cur.copy_(v)
+            elif isinstance(cur, torch.optim.Optimizer):
+                cur.load_state_dict(v["optimizer"])
+            elif isinstance(cur, torch.Generator):
+                cur.set_state(v["generator"])
+            elif isinstance(v, torch.Tensor):
+                setattr(self, k, v.to(self.device))
+            else:
+                setattr(self, k, v)
 
     # -- helpers for subclasses -------------------------------------------------------------
     def hparam(self, name: str) -> float | int:

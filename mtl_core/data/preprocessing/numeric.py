@@ -6,7 +6,8 @@ missing-value strategy fills or drops, outliers are clipped (or, on the training
 dropped), then the columns are scaled together.
 
 The transformers are scikit-learn's: ``SimpleImputer`` (mean / median / most_frequent /
-constant) and ``StandardScaler`` / ``MinMaxScaler`` / ``RobustScaler``. Their fitted
+constant) and ``StandardScaler`` / ``MinMaxScaler`` / ``RobustScaler`` / ``QuantileTransformer``
+(normal output). Their fitted
 attributes are kept as plain JSON (:func:`scaler_state`, :func:`column_state`) and put back
 into fresh instances when a saved preprocessor is read (:func:`scaler_from_state`,
 :func:`imputer_from_state`); nothing is pickled.
@@ -25,17 +26,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.impute import SimpleImputer
-from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+from sklearn.preprocessing import MinMaxScaler, QuantileTransformer, RobustScaler, StandardScaler
 
 from ...config import PreprocessConfig
 from ..keys import time_numbers, to_float
 
 IMPUTED = ("mean", "median", "most_frequent", "constant")
-# scaling name -> scikit-learn class and the fitted attributes its transform needs
-SCALERS: dict[str, tuple[type, tuple[str, ...]]] = {
+
+
+def _quantile(n_rows: int = 1000) -> QuantileTransformer:
+    """Rank-based scaling to a standard normal (skewed counts and amounts become bell-shaped);
+    at most 1,000 quantiles, fitted on at most 100,000 training rows (seeded)."""
+    return QuantileTransformer(n_quantiles=max(1, min(1000, n_rows)), output_distribution="normal",
+                               subsample=100_000, random_state=0)
+
+
+# scaling name -> scikit-learn class (or factory of the row count) and the fitted attributes
+# its transform needs
+SCALERS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "zscore": (StandardScaler, ("mean_", "var_", "scale_")),
     "minmax": (MinMaxScaler, ("min_", "scale_", "data_min_", "data_max_", "data_range_")),
     "robust": (RobustScaler, ("center_", "scale_")),
+    "quantile": (_quantile, ("quantiles_", "references_")),
 }
 
 
@@ -145,13 +157,16 @@ def fit_scaler(kind: str, X: np.ndarray):
     if kind not in SCALERS or X.shape[1] == 0 or len(X) == 0:
         return None
     cls, attrs = SCALERS[kind]
+    make = (lambda: cls(len(X))) if kind == "quantile" else cls
     with np.errstate(over="ignore", invalid="ignore"):
-        sc = cls().fit(X)
+        sc = make().fit(X)
     bad = np.zeros(X.shape[1], dtype=bool)
     for a in attrs:
-        bad |= ~np.isfinite(np.asarray(getattr(sc, a), dtype=np.float64))
+        v = np.asarray(getattr(sc, a), dtype=np.float64)
+        if v.ndim == 1 and v.shape[0] == X.shape[1]:  # per-column statistics
+            bad |= ~np.isfinite(v)
     if bad.any():  # statistics overflowed (values near the float64 limit): refit those as-is
-        sc = cls().fit(np.where(bad, 0.0, X))
+        sc = make().fit(np.where(bad, 0.0, X))
     return sc
 
 
@@ -166,7 +181,7 @@ def scale(sc, X: np.ndarray) -> np.ndarray:
 def scaler_state(kind: str, sc) -> dict[str, Any] | None:
     if sc is None:
         return None
-    return {"kind": kind, **{a: [float(v) for v in getattr(sc, a)] for a in SCALERS[kind][1]}}
+    return {"kind": kind, **{a: np.asarray(getattr(sc, a), dtype=np.float64).tolist() for a in SCALERS[kind][1]}}
 
 
 def scaler_from_state(kind: str, d: dict[str, Any] | None):
@@ -185,6 +200,29 @@ def scaler_from_state(kind: str, d: dict[str, Any] | None):
     sc = cls()
     for a in attrs:
         setattr(sc, a, np.asarray(d[a], dtype=np.float64))
-    sc.n_features_in_ = len(d[attrs[0]])
+    first = np.asarray(d[attrs[0]])
+    sc.n_features_in_ = first.shape[-1] if first.ndim else 0  # quantiles_ is [n_quantiles, n_features]
     sc.n_samples_seen_ = 1
+    if kind == "quantile":
+        sc.n_quantiles = sc.n_quantiles_ = len(sc.references_)
     return sc
+
+
+# --------------------------------------------------------------------------- bins (numeric_encoding "ple")
+N_BINS = 48
+
+
+def fit_bins(X: np.ndarray, n_bins: int = N_BINS) -> list[list[float]]:
+    """Bin edges per column of the scaled training matrix for the piecewise-linear encoding
+    (``models.numeric``): the distinct float32 quantiles at 0, 1/n, ..., 1 (ties such as a
+    mass of zeros merge bins); a constant column gets the one bin ``[v, v + 1]``."""
+    qs = np.linspace(0.0, 1.0, n_bins + 1)
+    out = []
+    for j in range(X.shape[1]):
+        x = np.asarray(X[:, j], dtype=np.float64)
+        x = x[np.isfinite(x)]
+        e = np.unique(np.quantile(x, qs).astype(np.float32)) if x.size else np.zeros(1, dtype=np.float32)
+        if e.size < 2:
+            e = np.array([e[0], e[0] + 1.0], dtype=np.float32)
+        out.append([float(v) for v in e])
+    return out

@@ -74,12 +74,18 @@ class Preprocessor:
 
     # ------------------------------------------------------------------ fit
     def fit(self, df: pd.DataFrame) -> "Preprocessor":
-        self._fit(df)
+        if self.config.numeric_encoding == "ple":  # its bins are fitted on the encoded training rows
+            self.fit_transform(df)
+        else:
+            self._fit(df)
         return self
 
     def fit_transform(self, df: pd.DataFrame) -> EncodedSplit:
         self._fit(df)
-        return self._transform(df, train=True)
+        enc = self._transform(df, train=True)
+        if self.config.numeric_encoding == "ple":
+            self.feature_spec_.num_bins = numeric.fit_bins(enc.num)
+        return enc
 
     def _fit(self, df: pd.DataFrame) -> None:
         cfg = self.config.validate()
@@ -114,6 +120,7 @@ class Preprocessor:
             cat_names=list(self.cat_cols),
             cat_cardinalities=[len(self.cat_vocab_[c]) + 1 for c in self.cat_cols],
             num_names=list(self.num_cols) + self._derived_names(),
+            num_encoding=cfg.numeric_encoding,
         )
         for col, r in col_report.items():  # what fit_transform does to the training rows
             report["columns"].setdefault(col, {}).update(r)
@@ -133,12 +140,15 @@ class Preprocessor:
         names = [n for c, st in self.text_state_.items() for n in text_features.names(c, st)]
         return names + (list(self.time_state_["names"]) if self.time_state_ else [])
 
-    def _derived(self, df: pd.DataFrame) -> np.ndarray:
-        blocks = [text_features.transform(df[c] if c in df.columns else None, len(df), st)
-                  for c, st in self.text_state_.items()]
+    def _derived(self, df: pd.DataFrame) -> tuple[np.ndarray, dict]:
+        """Dense text (SVD) and time features, and each text column's sparse TF-IDF."""
+        sparse = {c: text_features.tfidf(df[c] if c in df.columns else None, len(df), st)
+                  for c, st in self.text_state_.items()}
+        blocks = [text_features.project(sparse[c], len(df), st) for c, st in self.text_state_.items()]
         if self.time_state_:
             blocks.append(time_features.transform(df, self.time_state_))
-        return np.hstack(blocks) if blocks else np.zeros((len(df), 0))
+        return (np.hstack(blocks) if blocks else np.zeros((len(df), 0)),
+                {c: X for c, X in sparse.items() if X is not None})
 
     def _missing(self, col: str) -> str:
         return self.config.missing_per_column.get(col, self.config.missing)
@@ -185,7 +195,7 @@ class Preprocessor:
         self._check_columns(df, labels=False)
         X, keep, rep = self._clean(df, train=train)
         num = numeric.scale(self.scaler_, X)
-        derived = self._derived(df)
+        derived, text = self._derived(df)
         if derived.shape[1]:
             num = np.hstack([num, derived.astype(num.dtype)])
         cat = self._encode_cats(df)
@@ -193,10 +203,11 @@ class Preprocessor:
         self.last_report_ = {"rows_in": len(df), "rows_out": int(keep.sum()), "columns": rep}
         if keep.all():
             return EncodedSplit(cat=cat, num=np.ascontiguousarray(num), labels=y,
-                                index=np.arange(len(df), dtype=np.int64))
+                                index=np.arange(len(df), dtype=np.int64), text=text or None)
         return EncodedSplit(cat=cat[keep], num=np.ascontiguousarray(num[keep]),
                             labels={k: v[keep] for k, v in y.items()},
-                            index=np.flatnonzero(keep).astype(np.int64))
+                            index=np.flatnonzero(keep).astype(np.int64),
+                            text={c: X[keep] for c, X in text.items()} or None)
 
     def transform(self, df: pd.DataFrame) -> EncodedSplit:
         """Encode new rows (any split but the training one) with the statistics learnt in

@@ -62,13 +62,31 @@ def names(col: str, state: dict[str, Any]) -> list[str]:
     return [f"{col}:text{i}" for i in range(len(state.get("components") or []))]
 
 
-def transform(s: pd.Series | None, n: int, state: dict[str, Any]) -> np.ndarray:
-    """float64 ``[n, dims]`` features of ``s`` (a missing column: the training mean, 0)."""
-    comps = np.asarray(state.get("components") or [], dtype=np.float64)
-    if comps.size == 0:
-        return np.zeros((n, 0))
+def tfidf(s: pd.Series | None, n: int, state: dict[str, Any]):
+    """Sparse float64 ``[n, terms]`` TF-IDF of ``s`` with the training vocabulary and idf
+    (rows L2-normalised; a missing column: empty rows); ``None`` when the column has no
+    features. The scikit-learn baseline reads this matrix directly."""
+    if not state.get("components"):
+        return None
+    vocab = list(state["vocabulary"])
     if s is None:
-        return np.zeros((n, comps.shape[0]))
-    X = _tfidf(_docs(s, n), list(state["vocabulary"]), np.asarray(state["idf"], dtype=np.float64))
+        import scipy.sparse as sp
+
+        return sp.csr_matrix((n, len(vocab)))
+    return _tfidf(_docs(s, n), vocab, np.asarray(state["idf"], dtype=np.float64))
+
+
+def project(X, n: int, state: dict[str, Any]) -> np.ndarray:
+    """float64 ``[n, dims]`` dense features from the TF-IDF ``X`` (``tfidf``'s output)."""
+    comps = np.asarray(state.get("components") or [], dtype=np.float64)
+    if X is None or comps.size == 0:
+        return np.zeros((n, comps.shape[0] if comps.ndim == 2 else 0))
     Z = np.asarray(X @ comps.T)
     return (Z - np.asarray(state["mean"])) / np.asarray(state["scale"])
+
+
+def transform(s: pd.Series | None, n: int, state: dict[str, Any]) -> np.ndarray:
+    """float64 ``[n, dims]`` features of ``s`` (a missing column: the training mean, 0)."""
+    if s is None:
+        return project(None, n, state)
+    return project(tfidf(s, n, state), n, state)
