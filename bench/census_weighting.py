@@ -63,7 +63,7 @@ def main(argv=None) -> int:
             data=DataConfig(path=str(DATA), read=read, tasks=list(TASKS), drop=["instance_weight"]),
             split=SplitConfig(method="random", train=0.8, val=0.1, test=0.1, seed=seed),
             model=ModelConfig(arch="mmoe", embed_dim=8, hidden=[32], tower_hidden=[16], n_experts=4),
-            train=TrainConfig(epochs=a.epochs, batch_size=1024, lr=1e-3, patience=3, seed=seed,
+            train=TrainConfig(epochs=a.epochs, batch_size=1024, lr=1e-3, lr_schedule="constant", patience=3, seed=seed,
                               num_threads=a.threads, diagnostics=False),
         )
         prep = prepare(cfg, df)

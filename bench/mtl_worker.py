@@ -67,7 +67,7 @@ def run_mtl(path: str, batch: int, epochs: int, device: str, amp: bool, seed: in
     train, test = split(tr), split(te)
     mcfg = ModelConfig(arch="mmoe", embed_dim=EMBED_DIM, hidden=[EXPERT_HIDDEN], tower_hidden=[TOWER_HIDDEN],
                        n_experts=N_EXPERTS, dropout=0.0, init="default", embed_init_std=EMBED_STD)
-    kw = dict(epochs=epochs, lr=LR, optimizer="adam", weight_decay=WEIGHT_DECAY,
+    kw = dict(epochs=epochs, lr=LR, lr_schedule="constant", optimizer="adam", weight_decay=WEIGHT_DECAY,
               # torch-rechub's MTLTrainer minimises the MEAN of the task losses
               task_weights={"click": 0.5, "purchase": 0.5}, patience=0, device=device,
               diagnostics=False, seed=seed)

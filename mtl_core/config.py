@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError
+from .registry import setting_value  # noqa: F401 - typed values of registry settings, imported from here
 from .validate import choice as _choice, flag as _flag, from_dict as _from_dict, number as _number
 from .validate import number_list as _numbers, subset as _subset
 
@@ -268,6 +269,7 @@ class ModelConfig:
 # --------------------------------------------------------------------------- training
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 FULL_BATCH = 10_000_000  # largest train.batch_size; one at least the training rows = full-batch gradient descent
+LR_SCHEDULES = ("constant", "cosine", "onecycle")  # training/schedule.py
 DEVICES = ("auto", "cpu", "cuda", "mps")
 REGRESSION_LOSSES = ("mse", "huber")
 
@@ -284,9 +286,12 @@ class TrainConfig:
     ``patience`` 0 disables early stopping; the best epoch's weights are restored either way.
     """
 
+    # app and CLI defaults alike, chosen by experiment (bench/defaults_search.py, docs/PERFORMANCE.md)
     epochs: int = 10
-    batch_size: int = 1024
+    batch_size: int = 256
     lr: float = 1e-3
+    lr_schedule: str = "cosine"  # constant | cosine (warm-up, then cosine to 0) | onecycle
+    warmup_epochs: float = 1.0  # cosine's linear warm-up, in epochs (fractions allowed)
     optimizer: str = "adam"
     momentum: float = 0.9
     weight_decay: float = 0.0
@@ -313,6 +318,8 @@ class TrainConfig:
         _number("train.epochs", self.epochs, lo=1, hi=self.max_epochs_limit, integer=True)
         _number("train.batch_size", self.batch_size, lo=1, hi=FULL_BATCH, integer=True)
         _number("train.lr", self.lr, lo=0, lo_open=True, hi=10)
+        _choice("train.lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        _number("train.warmup_epochs", self.warmup_epochs, lo=0, hi=self.max_epochs_limit)
         _choice("train.optimizer", self.optimizer, OPTIMIZERS)
         _number("train.momentum", self.momentum, lo=0, hi=1)
         _number("train.weight_decay", self.weight_decay, lo=0, hi=10)
@@ -369,24 +376,6 @@ class EvalConfig:
         _flag("evaluation.gbm", self.gbm)
         _number("evaluation.gbm_max_rows", self.gbm_max_rows, lo=1, integer=True)
         return self
-
-
-# --------------------------------------------------------------------------- registry settings
-def setting_value(setting, value, name: str | None = None):
-    """``value`` (from a widget or a command-line option) typed for a registry ``Setting``
-    (``mtl_core.registry``): ``layers`` ``"64,32"`` -> ``[64, 32]``, ``int`` / ``float`` a
-    number, ``task`` a task name or None. A ``ConfigError`` names ``name`` (default: the
-    setting's label). Ranges are checked by ``ModelConfig.validate`` and the weighting method."""
-    name = name or setting.label
-    if setting.kind == "layers":
-        return _numbers(value, name, int, "64,32", lo=1, hi=8192)
-    if setting.kind == "task":
-        return None if value in (None, "") else str(value)
-    integer = setting.kind == "int"
-    if integer and isinstance(value, float) and value.is_integer():
-        value = int(value)  # a widget's 3.0
-    _number(name, value, integer=integer)
-    return int(value) if integer else float(value)
 
 
 # --------------------------------------------------------------------------- run

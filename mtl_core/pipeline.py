@@ -311,8 +311,9 @@ def _oom_error(config: RunConfig, trainer) -> TrainingError:
 def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
                    callback: Callable | None = None, cancel=None,
                    runs_root: str | Path | None = None, save: bool = True,
-                   background: bool = False, run_id: str | None = None) -> RunResult:
-    """Prepare, train, evaluate and (when ``save``) write a run directory.
+                   background: bool = False, run_id: str | None = None, tags: dict | None = None) -> RunResult:
+    """Prepare, train, evaluate and (when ``save``) write a run directory; ``tags`` (e.g. a
+    tuning session and trial number) go into its ``metrics.json``.
 
     While it trains, the run's temporary folder holds what resuming it needs (``runs.resume``:
     its settings, the table when ``df`` is given, a checkpoint after each epoch), so a run cut
@@ -339,7 +340,7 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
         except BaseException:
             writer.abort()
             raise
-    return _train_and_save(prep, trainer, writer, callback, cancel, t_prep, save)
+    return _train_and_save(prep, trainer, writer, callback, cancel, t_prep, save, tags=tags)
 
 
 def resume_run(folder: str | Path, callback: Callable | None = None, cancel=None, background: bool = False,
@@ -375,7 +376,7 @@ def _trainer(prep: Prepared, resume: bool = False):
     from its checkpoint later) and its trainer, which checks the training settings."""
     import torch
 
-    from .predict import load_parent_weights
+    from .predict import load_parent_weights, parent_optimizer_state
     from .training.trainer import Trainer
 
     config = prep.config
@@ -383,11 +384,12 @@ def _trainer(prep: Prepared, resume: bool = False):
     model = build_run_model(prep)
     if not resume:
         load_parent_weights(model, config)
-    return Trainer(model, prep.task_infos, config.train, inverse_target=prep.preprocessor.inverse_target)
+    return Trainer(model, prep.task_infos, config.train, inverse_target=prep.preprocessor.inverse_target,
+                   parent_optimizer=None if resume else parent_optimizer_state(config))
 
 
 def _train_and_save(prep: Prepared, trainer, writer, callback, cancel, t_prep: float, save: bool,
-                    resume: dict | None = None) -> RunResult:
+                    resume: dict | None = None, tags: dict | None = None) -> RunResult:
     """Train (from ``resume``'s epoch when given), evaluate and write the run into ``writer``
     (None: nothing is written)."""
     from .runs import save_run
@@ -419,6 +421,8 @@ def _train_and_save(prep: Prepared, trainer, writer, callback, cancel, t_prep: f
     from .evaluation.explain import saved_importance
 
     metrics["importance"] = saved_importance(prep, trainer.model)  # for the Results page
+    if tags:
+        metrics["tags"] = dict(tags)
     run_dir = None
     if save and writer is not None:
         run_dir = save_run(prep, trainer.model, result, metrics, curve_data, pred_test,

@@ -162,3 +162,13 @@ def load_parent_weights(model, config) -> None:
     if getattr(model, "is_sklearn", False):
         raise DataError("The scikit-learn baseline cannot continue training; train it again on all the data.")
     model.load_state_dict(src.state_dict())
+
+
+def parent_optimizer_state(config) -> dict | None:
+    """The optimizer and schedule state ``config.parent`` ended with (None for a fresh run or
+    a parent saved without it): a continued run carries on with Adam's moments and the schedule."""
+    if not config.parent:
+        return None
+    from .runs import load_run
+
+    return load_run(config.parent).optimizer_state()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ConfigError
+from .validate import number, number_list
 
 
 @dataclass(frozen=True)
@@ -96,3 +97,19 @@ class Registry:
 
     def entries(self) -> list[Entry]:
         return list(self._entries.values())
+
+
+def setting_value(setting: Setting, value, name: str | None = None):
+    """``value`` (from a widget or a command-line option) typed for a ``Setting``: ``layers``
+    ``"64,32"`` -> ``[64, 32]``, ``int`` / ``float`` a number, ``task`` a task name or None. A ``ConfigError`` names ``name`` (default: the
+    setting's label). Ranges are checked by ``ModelConfig.validate`` and the weighting method."""
+    name = name or setting.label
+    if setting.kind == "layers":
+        return number_list(value, name, int, "64,32", lo=1, hi=8192)
+    if setting.kind == "task":
+        return None if value in (None, "") else str(value)
+    integer = setting.kind == "int"
+    if integer and isinstance(value, float) and value.is_integer():
+        value = int(value)  # a widget's 3.0
+    number(name, value, integer=integer)
+    return int(value) if integer else float(value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from mtl_core.app.state import optimisation_label
 from mtl_core.safe_text import md
 from pages import _ui
 
@@ -38,7 +39,11 @@ split = metrics.get("split") or {}
 if split:
     st.caption("Test scores on held-out rows · split sizes: " +
                ", ".join(f"{k} {int(v):,}" for k, v in split.items() if isinstance(v, (int, float))) +
-               f" · split method: {run.config.split.method}")
+               f" · split method: {run.config.split.method} · {optimisation_label(run.config.train)}")
+tags = metrics.get("tags") or {}
+if tags.get("tuning"):
+    st.caption(md(f"Trial {tags.get('trial')} of {tags.get('trials')} of tuning session {tags['tuning']} "
+                  "(trials are compared on the validation split)."))
 
 # --------------------------------------------------------------------------- warnings
 task_warns = {t: m.get("warnings") or [] for t, m in task_metrics.items() if isinstance(m, dict)}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from mtl_core import tuning
 from mtl_core.app import state as app_state
 from mtl_core.evaluation import headline_value
-from mtl_core.config import DEVICES, FULL_BATCH, INITS, OPTIMIZERS, SPLIT_METHODS
+from mtl_core.config import DEVICES, FULL_BATCH, INITS, LR_SCHEDULES, OPTIMIZERS, SPLIT_METHODS
 from mtl_core.models import MODELS
 from mtl_core.weighting import WEIGHTINGS
 from mtl_core.safe_text import md
@@ -123,7 +124,7 @@ for i, t in enumerate(tasks):
 s["task_weights"] = {t: weights[t] for t in tasks}
 
 st.subheader("Optimisation and split")
-c1, c2, c3, c4 = st.columns(4)
+c1, c2, c5, c3, c4 = st.columns(5)
 s["optimizer"] = c1.selectbox("Optimizer", OPTIMIZERS, index=_idx(OPTIMIZERS, s["optimizer"]), key="tr_opt",
                               format_func=OPT_LABELS.get,
                               help="SGD with a full batch is plain gradient descent; momentum (0.9) averages "
@@ -131,6 +132,11 @@ s["optimizer"] = c1.selectbox("Optimizer", OPTIMIZERS, index=_idx(OPTIMIZERS, s[
 lrs = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 s["lr"] = c2.select_slider("Learning rate", lrs, value=min(lrs, key=lambda v: abs(v - float(s["lr"]))),
                            key="tr_lr", format_func=lambda v: f"{v:g}")
+s["lr_schedule"] = c5.selectbox("Schedule", LR_SCHEDULES, index=_idx(LR_SCHEDULES, s["lr_schedule"]), key="tr_sched",
+                                help="Learning rate per batch: constant; cosine (linear warm-up, then cosine decay "
+                                     "to 0); onecycle (rises to the learning rate, then anneals).")
+if s["lr_schedule"] == "cosine":
+    s["warmup_epochs"] = c5.number_input("Warm-up epochs", 0.0, 50.0, float(s["warmup_epochs"]), 0.5, key="tr_warmup")
 sizes = [64, 128, 256, 512, 1024, 2048, 4096, FULL_BATCH]
 s["batch_size"] = c3.select_slider("Batch size", sizes, value=min(sizes, key=lambda v: abs(v - int(s["batch_size"]))),
                                    key="tr_bs", format_func=lambda v: "full batch" if v == FULL_BATCH else f"{v:,}",
@@ -169,24 +175,34 @@ busy = job is not None and job.status in ("queued", "running")
 if job is not None and not busy and (ss.get("job_data") or {}).get(job.id) != ss.get("data_version"):
     job = None  # a finished run of data loaded before: not this data's result
 
-c1, c2 = st.columns([1, 3], vertical_alignment="center")
+c1, c2, c3, c4 = st.columns([1, 1, 1, 3], vertical_alignment="bottom")
 clicked = c1.button("Train", key="train_go", type="primary", disabled=busy, icon=":material/play_arrow:")
+n_trials = c2.number_input("Trials", 2, tuning.search.MAX_TRIALS, tuning.DEFAULT_TRIALS, key="tune_trials", disabled=busy)
+tune_clicked = c3.button("Tune", key="tune_go", disabled=busy, icon=":material/tune:",
+                         help="Random search (seeded) over the architecture's settings, learning rate, weight decay, "
+                              "embedding size and schedule; trial 1 is the settings above. Trials are compared on "
+                              "the validation split; each is saved as a run.")
 if busy:
-    c2.caption("A run of this session is in progress; stop it or wait for it to finish.")
-if clicked and not busy:
+    c4.caption("A run of this session is in progress; stop it or wait for it to finish.")
+if (clicked or tune_clicked) and not busy:
     try:
         from mtl_core.app.jobs import recommended_threads
 
         cfg = app_state.build_config(dict(ss), s, num_threads=recommended_threads())
         df = ss["df"]
         root = _ui.runs_root()
+        n = int(n_trials) if tune_clicked else 0
 
-        def work(callback, cancel, cfg=cfg, df=df, root=root):
+        def work(callback, cancel, cfg=cfg, df=df, root=root, n=n):
             from mtl_core.pipeline import run_experiment
+            from mtl_core.tuning import tune
 
+            if n:
+                return tune(cfg, n, df, runs_root=root, callback=callback, cancel=cancel, background=True)
             return run_experiment(cfg, df, callback=callback, cancel=cancel, runs_root=root, background=True)
 
-        job = mgr.submit(work, name=cfg.name or f"{cfg.model.arch}", owner=ss["sid"])
+        job = mgr.submit(work, name=(f"tuning ({n} trials) " if n else "") + (cfg.name or cfg.model.arch),
+                         owner=ss["sid"])
         ss["job_ids"] = [*ss.get("job_ids", []), job.id][-20:]
         ss["job_data"] = {**(ss.get("job_data") or {}), job.id: ss.get("data_version")}
         ss["job_done_seen"] = None
@@ -211,6 +227,8 @@ if job is not None:
                         f"{mgr.running} run(s) are training on this server. It starts as soon as one finishes.",
                         icon=":material/hourglass_top:")
             elif status == "running":
+                if snap.get("tuning"):
+                    st.markdown(md(tuning.progress_text(snap["tuning"])))
                 frac = app_state.progress_fraction(snap)
                 sps = snap.get("samples_per_s") or 0.0
                 text = (f"Epoch {max(1, snap['epoch'])}/{snap['epochs'] or '?'} · "
@@ -223,7 +241,9 @@ if job is not None:
             elif status == "done":
                 st.success(f"Finished in {snap['elapsed_s']:.1f} s. The run is saved.", icon=":material/check_circle:")
                 task_metrics = (getattr(job.result, "metrics", None) or {}).get("tasks", {})
-                if task_metrics:
+                if isinstance(job.result, tuning.TuneResult):
+                    st.markdown("  \n".join(map(md, job.result.report().splitlines())))
+                elif task_metrics:
                     cols = st.columns(min(4, len(task_metrics)))
                     for i, (name, m) in enumerate(task_metrics.items()):
                         key, value = headline_value(m)
@@ -233,6 +253,8 @@ if job is not None:
                 msg = "Stopped. " + ("What was learnt so far is saved as a run." if snap.get("run_dir")
                                      else md(snap.get("message") or ""))
                 st.warning(msg, icon=":material/stop_circle:")
+                if isinstance(job.result, tuning.TuneResult):
+                    st.markdown("  \n".join(map(md, job.result.report().splitlines())))
             else:
                 st.error(md(snap.get("error") or "Training failed."), icon=":material/error:")
 

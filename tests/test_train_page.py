@@ -140,3 +140,24 @@ def test_initialisation_optimiser_and_full_batch_controls_flow_into_the_run_conf
     assert any("steps of 480 rows" in c.value for c in at.caption)  # 600 rows × 0.8: one step per epoch
     cfg = app_state.build_config(_state(at), at.session_state["train_settings"])
     assert (cfg.model.init, cfg.train.optimizer, cfg.train.batch_size) == ("xavier", "momentum", FULL_BATCH)
+
+
+def test_tune_button_runs_a_search_in_the_background(train_page):
+    """Tune: trial k/N in the background, then the best trial's settings and its test metrics."""
+    from apptest_support import run_until
+    from pages import _ui
+
+    at = train_page
+    assert at.selectbox(key="tr_sched").value == TrainConfig().lr_schedule
+    at.number_input(key="tr_epochs").set_value(1)
+    at.number_input(key="tune_trials").set_value(2)
+    try:
+        at.button(key="tune_go").click().run()
+        assert_no_errors(at)
+        assert run_until(at, lambda a: a.success or a.error or a.warning, 180)
+        assert_no_errors(at)
+        assert any("Finished" in s.value for s in at.success), [s.value for s in at.success]
+        text = " ".join(m.value for m in at.markdown).replace("\\", "")  # shown Markdown-escaped
+        assert "Best: trial" in text and text.count("Its test metrics") == 1
+    finally:
+        _ui.job_manager.clear()

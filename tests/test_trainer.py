@@ -42,7 +42,7 @@ def make_split(n: int, seed: int, missing: float = 0.0) -> EncodedSplit:
 def fit(arch="shared_bottom", n=1500, epochs=3, seed=0, cb=None, cancel=None, **train_kw):
     torch.manual_seed(seed)
     model = build_model(arch, FEATURES, TASKS, ModelConfig(arch=arch, hidden=[16], tower_hidden=[8]))
-    kw = {"batch_size": 256, "lr": 0.01, **train_kw}
+    kw = {"batch_size": 256, "lr": 0.01, "lr_schedule": "constant", **train_kw}
     cfg = TrainConfig(epochs=epochs, seed=seed, device="cpu", **kw)
     tr = Trainer(model, TASKS, cfg)
     res = tr.fit(make_split(n, 1), make_split(400, 2), callback=cb, cancel=cancel)

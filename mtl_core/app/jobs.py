@@ -92,6 +92,7 @@ class Progress:
         self.history: list[dict] = []  # rows {"epoch", "split", "task", "loss", <metric>...}
         self.weights: dict = {}
         self.diagnostics: dict = {}
+        self.tuning: dict = {}  # a tuning job: trial k of n, the best so far (tuning.search.TuneEvent)
         self.message = ""
         self.error: str | None = None
         self.run_dir: str | None = None
@@ -135,6 +136,10 @@ class Progress:
         diag = getattr(event, "diagnostics", None)
         if diag:
             fields["diagnostics"] = diag
+        tuning = getattr(event, "tuning", None)
+        if tuning:
+            fields["tuning"] = dict(tuning)
+            fields["history"] = []  # the live curves follow the current trial
         rows: list[dict] = []
         if kind == "epoch":
             ep = int(getattr(event, "epoch", 0) or 0)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from .. import validate
-from ..config import DEVICES, OPTIMIZERS, SPLIT_METHODS, setting_value
+from ..config import DEVICES, LR_SCHEDULES, OPTIMIZERS, SPLIT_METHODS, setting_value
 from ..errors import ConfigError
 from ..models import MODELS
 from ..weighting import WEIGHTINGS
@@ -80,6 +80,7 @@ def _fields() -> dict[str, _Field]:
         "arch": _choice(lambda: tuple(MODELS.names())), "embed_dim": _int(1, 256),
         "weighting": _choice(lambda: tuple(WEIGHTINGS.names())), "optimizer": _choice(lambda: OPTIMIZERS),
         "lr": _float(0, 10, lo_open=True), "batch_size": _int(1, 10_000_000), "epochs": _int(1, 200),
+        "lr_schedule": _choice(lambda: LR_SCHEDULES), "warmup_epochs": _float(0, 50),
         "patience": _int(0, 50), "split_method": _choice(lambda: SPLIT_METHODS), "train_frac": _float(0.5, 0.9),
         "val_frac": _float(0.05, 0.3), "seed": _int(0, 2**31 - 1), "device": _choice(lambda: DEVICES),
         "name": _Field(_name),

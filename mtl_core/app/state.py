@@ -210,6 +210,7 @@ def default_train_settings(tasks: list[str] | None = None) -> dict[str, Any]:
         **{f: widget_value(st, getattr(m, f)) for f, st in arch_settings().items()},
         "weighting": t.weighting, "weighting_params": {}, "task_weights": {k: 1.0 for k in (tasks or [])},
         "optimizer": t.optimizer, "lr": t.lr, "batch_size": t.batch_size, "epochs": t.epochs,
+        "lr_schedule": t.lr_schedule, "warmup_epochs": t.warmup_epochs,
         "patience": t.patience, "split_method": s.method, "train_frac": s.train,
         "val_frac": s.val, "seed": t.seed, "device": t.device, "name": "",
     }
@@ -275,7 +276,8 @@ def build_config(state: dict, settings: dict, num_threads: int = 0) -> RunConfig
         model=_model_config(settings),
         train=TrainConfig(
             epochs=int(settings["epochs"]), batch_size=int(settings["batch_size"]),
-            lr=float(settings["lr"]), optimizer=settings["optimizer"],
+            lr=float(settings["lr"]), optimizer=settings["optimizer"], lr_schedule=settings["lr_schedule"],
+            warmup_epochs=float(settings["warmup_epochs"]),
             weighting=settings["weighting"], task_weights=weights,
             weighting_params=_weighting_params(settings),
             patience=int(settings["patience"]), device=settings["device"],
@@ -309,6 +311,14 @@ def run_label(info: Any) -> str:
     if status and status not in ("completed", "done", "ok"):
         parts.append(str(status))
     return " · ".join(p for p in parts if p)
+
+
+def optimisation_label(train: Any) -> str:
+    """'adam, lr 0.003, cosine schedule (1 warm-up epoch), batch 1024' for a TrainConfig."""
+    schedule = {"constant": "constant learning rate", "onecycle": "one-cycle schedule",
+                "cosine": f"cosine schedule ({train.warmup_epochs:g} warm-up epoch{'s' * (train.warmup_epochs != 1)})"}
+    return (f"{train.optimizer}, lr {train.lr:g}, {schedule.get(train.lr_schedule, train.lr_schedule)}, "
+            f"batch {train.batch_size:,}")
 
 
 def progress_fraction(snap: dict) -> float:

@@ -115,6 +115,8 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
+    p.add_argument("--lr-schedule", help="constant, cosine (warm-up then cosine decay), onecycle; per batch")
+    p.add_argument("--warmup-epochs", type=float, help="cosine's linear warm-up in epochs (default 1; 0.5 allowed)")
     p.add_argument("--optimizer", help="sgd, momentum (SGD with momentum), adam, adamw")
     p.add_argument("--momentum", type=float, help="momentum of --optimizer momentum (default 0.9)")
     p.add_argument("--full-batch", action="store_true",
@@ -212,8 +214,8 @@ def config_from_args(a) -> RunConfig:
         cfg.model.arch = a.arch
     if a.embed_dim is not None:
         cfg.model.embed_dim = a.embed_dim
-    for attr in ("weighting", "epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay", "device",
-                 "patience", "early_stopping_metric"):
+    for attr in ("weighting", "epochs", "batch_size", "lr", "lr_schedule", "warmup_epochs", "optimizer", "momentum",
+                 "weight_decay", "device", "patience", "early_stopping_metric"):
         if getattr(a, attr) is not None:
             setattr(cfg.train, attr, getattr(a, attr))
     if a.full_batch:

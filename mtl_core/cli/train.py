@@ -17,6 +17,10 @@ def add_commands(sub) -> None:
                    help="continue this run on --data with its fitted preprocessing and weights (with --epochs, --out); "
                         "an interrupted run's folder (RUNS/.tmp-ID) is finished from its last completed epoch "
                         "with its own settings (--data: where its data file is now)")
+    s.add_argument("--tune", type=int, metavar="N",
+                   help="random search of N trials (trial 1 = these settings) over the architecture's settings, "
+                        "lr, weight decay, embedding size and schedule, chosen on the validation split "
+                        "(--early-stopping-metric); seeded by --seed; every trial is saved as a run")
     s.add_argument("--out", help="runs folder (default: ./runs or $MTL_LAB_RUNS)")
     s.set_defaults(func=cmd_train)
 
@@ -74,6 +78,10 @@ def cmd_train(a) -> int:
         if not quiet and ev.kind == "epoch":
             print(_epoch_line(ev), flush=True)
 
+    if a.tune is not None:
+        if a.resume:
+            raise ConfigError("--tune and --resume cannot be combined; tune a fresh run.")
+        return _tune(a, config_from_args(a), progress)
     if _interrupted(a.resume):
         res = resume_run(a.resume, callback=progress, data=a.data)
     else:
@@ -87,6 +95,26 @@ def cmd_train(a) -> int:
     summary = {"run_dir": str(res.run_dir), "status": res.status, **res.metrics}
     print(json.dumps(summary, indent=2, default=str))
     return 0
+
+
+def _tune(a, cfg, progress) -> int:
+    from ..tuning import progress_text, tune
+
+    def report(ev) -> None:
+        if ev.kind == "trial" and not a.quiet:
+            print(progress_text(ev.tuning), flush=True)
+        else:
+            progress(ev)
+
+    res = tune(cfg, a.tune, runs_root=a.out, callback=report)
+    print(res.report(), flush=True)
+    summary = {"tuning": res.session_id, "status": res.status, "metric": res.metric,
+               "best_trial": res.best.number if res.best else None, "run_dir": res.run_dir,
+               "summary_dir": str(res.summary_dir) if res.summary_dir else None,
+               "trials": [{"trial": t.number, "status": t.status, "val_score": t.val_score, "params": t.params}
+                          for t in res.trials], "best_test": res.metrics.get("tasks", {})}
+    print(json.dumps(summary, indent=2, default=str))
+    return 0 if res.best is not None else 1
 
 
 def cmd_recommend(a) -> int:

@@ -51,7 +51,7 @@ def _paper_config(arch: str, epochs: int, seed: int, tasks: list[str]) -> RunCon
         data=DataConfig(tasks=tasks),
         split=SplitConfig(method="random", seed=int(seed)),
         model=ModelConfig(arch=arch, hidden=_PAPER_HIDDEN.get(arch, [16]), tower_hidden=[8], n_experts=8),
-        train=TrainConfig(epochs=int(epochs), batch_size=128, lr=3e-3, patience=0, diagnostics=False,
+        train=TrainConfig(epochs=int(epochs), batch_size=128, lr=3e-3, lr_schedule="constant", patience=0, diagnostics=False,
                           seed=int(seed), num_threads=1),
         name=f"corrlab-paper-{arch}",
     )
@@ -69,7 +69,7 @@ def _ecommerce_config(arch: str, epochs: int, seed: int, tasks: list[str]) -> Ru
         # MMoE as in the paper's synthetic study: 8 small experts; shared bottom and single-task
         # nets use one expert-sized bottom ([16]) before their towers
         model=ModelConfig(arch=arch, embed_dim=8, hidden=[16], tower_hidden=[16], n_experts=8),
-        train=TrainConfig(epochs=int(epochs), batch_size=256, lr=3e-3, patience=0, diagnostics=False,
+        train=TrainConfig(epochs=int(epochs), batch_size=256, lr=3e-3, lr_schedule="constant", patience=0, diagnostics=False,
                           seed=int(seed), num_threads=1),  # small nets: one thread is fastest
         name=f"corrlab-{arch}",
     )

@@ -12,6 +12,7 @@ A run directory holds::
     diagnostics.json     per-epoch gradient norms, cosines and gate utilisation
     preprocessor.json    the fitted preprocessor (JSON, applied unchanged to new rows)
     model.pt             model state dict (loaded with ``torch.load(weights_only=True)``)
+    optimizer.pt         optimizer and learning-rate schedule state at the end (torch runs; for ``--resume``)
     model.json           sklearn baseline coefficients (instead of model.pt)
     model_meta.json      architecture, features, tasks, model config
     predictions.parquet  test split: ids + ``true:<task>`` / ``pred:<task>``

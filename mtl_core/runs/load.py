@@ -207,6 +207,21 @@ class LoadedRun:
                 self._model = model
         return self._model
 
+    def optimizer_state(self) -> dict | None:
+        """The optimizer's and the learning-rate schedule's state at the end of training
+        (``optimizer.pt``, torch runs), for a continued run; None when absent or unreadable
+        (the continued run then starts a fresh optimizer)."""
+        path = self.path / "optimizer.pt"
+        if not path.is_file():
+            return None
+        import torch
+
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception:  # noqa: BLE001 - refused, damaged or edited: start afresh
+            return None
+        return state if isinstance(state, dict) else None
+
     def model_bytes(self) -> bytes:
         for name in ("model.pt", "model.json"):
             p = self.path / name

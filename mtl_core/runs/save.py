@@ -107,13 +107,23 @@ def _predictions_frame(prep, pred_test: dict[str, np.ndarray]) -> pd.DataFrame:
     return pred
 
 
-def _write_model(writer: RunWriter, model) -> None:
+def _write_model(writer: RunWriter, model, optimizer_state: dict | None = None) -> None:
     if getattr(model, "is_sklearn", False):
         writer.json("model.json", model.state_dict_json())
     else:
         import torch
 
         torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, writer.path / "model.pt")
+        if optimizer_state:  # tensors and plain containers: loaded with weights_only=True
+            torch.save(_to_cpu(optimizer_state), writer.path / "optimizer.pt")
+
+
+def _to_cpu(obj):
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_cpu(v) for v in obj)
+    return obj.detach().cpu() if hasattr(obj, "detach") else obj
 
 
 def save_run(prep, model, train_result, metrics: dict, curve_data: dict,
@@ -137,7 +147,7 @@ def save_run(prep, model, train_result, metrics: dict, curve_data: dict,
         writer.frame("weights.csv", pd.DataFrame(train_result.weights_history, columns=["epoch", "task", "weight"]))
         writer.json("diagnostics.json", train_result.diagnostics)
         writer.json("preprocessor.json", prep.preprocessor.to_dict())
-        _write_model(writer, model)
+        _write_model(writer, model, getattr(train_result, "optimizer_state", None))
         catalog, users, interactions, layout = item_user_tables(prep)
         writer.json("model_meta.json", _model_meta(prep, layout))
         writer.frame("predictions.parquet", _predictions_frame(prep, pred_test))

@@ -2,7 +2,7 @@
 resumes from (the file itself is written and read by ``mtl_core.runs.resume``).
 
 A checkpoint holds everything the next epoch depends on: the model's and the optimizer's
-state, the weighting method's state (``Weighting.state_dict``), early stopping (best score,
+state, the learning-rate schedule's, the weighting method's state (``Weighting.state_dict``), early stopping (best score,
 best epoch and its weights, epochs without improvement), the epoch counter, the histories
 so far, the clock, and the random state (the epoch-order generator, torch's global generator
 and, on CUDA, the device's). A run resumed from it trains the same epochs an uninterrupted
@@ -28,6 +28,7 @@ def capture(epoch: int, loop, stopper, progress, history: list, weights_history:
     return {
         "format": FORMAT, "epoch": int(epoch),
         "model": loop.model.state_dict(), "optimizer": loop.optimizer.state_dict(),
+        "schedule": loop.schedule.state_dict(),
         "weighting": loop.weighting.state_dict(),
         "stopper": {"best_score": stopper.best_score, "best_epoch": stopper.best_epoch,
                     "bad_epochs": stopper.bad_epochs,
@@ -57,6 +58,7 @@ def restore(state: dict, loop, stopper, progress) -> tuple[int, list, list, list
     except (RuntimeError, KeyError, ValueError, TypeError) as exc:
         raise DataError(f"The checkpoint does not fit this run's model ({str(exc).splitlines()[0][:160]}), "
                         "so the run cannot be resumed; delete it.") from None
+    loop.restore_schedule(state.get("schedule"), int(state["epoch"]))  # the learning rate carries on
     s = state["stopper"]
     stopper.best_score, stopper.best_epoch, stopper.bad_epochs = s["best_score"], int(s["best_epoch"]), int(s["bad_epochs"])
     stopper.best_state = s["best_state"] if s["best_state"] is not None else {

@@ -19,9 +19,10 @@ from . import distributed
 from .device import autocast
 from .epoch_metrics import quick_metrics
 from .losses import masked_loss_sums
-from .optim import make_optimizer, training_parameters
+from .optim import load_optimizer_state, make_optimizer, training_parameters
 from .prediction import eval_losses
 from .progress import Progress
+from .schedule import Schedule, warmup_steps
 from .tensors import to_tensors
 
 
@@ -31,7 +32,7 @@ class EpochLoop:
 
     def __init__(self, model, tasks: list[TaskInfo], config: TrainConfig, device: torch.device,
                  ranks: distributed.Ranks, train: EncodedSplit, val: EncodedSplit | None,
-                 inverse_target: Callable | None = None) -> None:
+                 inverse_target: Callable | None = None, parent: dict | None = None) -> None:
         from ..weighting import build_weighting
 
         self.model, self.tasks, self.config, self.device, self.ranks = model, tasks, config, device, ranks
@@ -47,6 +48,8 @@ class EpochLoop:
         self.n = ranks.rows_per_rank(len(self.tr))  # rows per rank and epoch
         self.batch_size = min(max(1, config.batch_size // ranks.world), self.n)  # same effective batch
         self.steps = math.ceil(self.n / self.batch_size)
+        parent = parent if parent and load_optimizer_state(self.optimizer, parent.get("optimizer")) else None
+        self.restore_schedule((parent or {}).get("schedule"))
         self._autocast = autocast(device, bool(config.amp))
 
     def _epoch_batches(self):
@@ -70,6 +73,7 @@ class EpochLoop:
         if cfg.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
         self.optimizer.step()
+        self.schedule.step()
         return sums, counts
 
     def run_epoch(self, epoch: int, progress: Progress, cancel=None) -> tuple[torch.Tensor, torch.Tensor, bool]:
@@ -93,6 +97,18 @@ class EpochLoop:
         progress.end_epoch()
         self.ranks.sum_(loss_sum, cnt_sum)  # the epoch loss over all ranks' rows
         return loss_sum, cnt_sum, cancelled
+
+    def restore_schedule(self, state: dict | None, epochs_done: int = 0) -> None:
+        """The learning-rate schedule over the epochs left, continuing ``state`` (a parent
+        run's or a checkpoint's ``Schedule.state_dict``) when it has steps left."""
+        cfg = self.config
+        self.schedule = Schedule(self.optimizer, cfg.lr_schedule, (cfg.epochs - epochs_done) * self.steps,
+                                 warmup_steps(cfg.warmup_epochs, self.steps), state)
+
+    def optimizer_state(self) -> dict:
+        """The optimizer's and the schedule's state, saved with a run (``optimizer.pt``) so that
+        a continued run picks up both."""
+        return {"optimizer": self.optimizer.state_dict(), "schedule": self.schedule.state_dict()}
 
     def validate(self) -> tuple[dict[str, float], dict[str, dict]]:
         """Validation loss and metrics per task (empty without a validation split). Computed

@@ -58,3 +58,40 @@ def training_parameters(model, weighting) -> list:
     if callable(groups):
         return [{"params": list(model.parameters())}, *groups()]
     return list(model.parameters()) + list(weighting.parameters())
+
+
+_SCHEDULER_KEYS = {"initial_lr", "max_lr", "min_lr"}
+
+
+def _fits(optimizer: torch.optim.Optimizer, state: dict) -> bool:
+    """Same optimizer kind, groups and parameter shapes as ``state``."""
+    groups = state.get("param_groups") or []
+    if len(groups) != len(optimizer.param_groups):
+        return False
+    shapes = {}
+    for g, mine in zip(groups, optimizer.param_groups):
+        if set(g) - _SCHEDULER_KEYS != set(mine) - _SCHEDULER_KEYS or len(g["params"]) != len(mine["params"]):
+            return False
+        shapes.update(zip(g["params"], (tuple(p.shape) for p in mine["params"])))
+    return all(not torch.is_tensor(v) or v.dim() == 0 or tuple(v.shape) == shapes.get(i)
+               for i, st in (state.get("state") or {}).items() for v in st.values())
+
+
+def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict | None) -> bool:
+    """Restore a saved optimizer state (a continued run: Adam's moments carry on) keeping this
+    configuration's learning rates; False (nothing changed) when it does not fit, e.g. another
+    optimizer or other parameter shapes."""
+    if not state or not _fits(optimizer, state):
+        return False
+    lrs = [g["lr"] for g in optimizer.param_groups]
+    saved = optimizer.state_dict()
+    try:
+        optimizer.load_state_dict(state)
+    except (ValueError, KeyError, RuntimeError):
+        optimizer.load_state_dict(saved)
+        return False
+    for g, lr in zip(optimizer.param_groups, lrs):
+        g["lr"] = lr
+        for key in _SCHEDULER_KEYS:  # a scheduler's, rebuilt from this config
+            g.pop(key, None)
+    return True

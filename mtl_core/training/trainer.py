@@ -56,6 +56,7 @@ class TrainResult:
     weights_history: list[dict] = field(default_factory=list)
     diagnostics: list[dict] = field(default_factory=list)
     message: str = ""
+    optimizer_state: dict = field(default_factory=dict)  # optimizer + schedule at the end (optimizer.pt)
 
 
 def _divergence_message(task: str, epoch: int) -> str:
@@ -71,7 +72,7 @@ class Trainer:
     ``ConfigError`` names the bad value and the choices."""
 
     def __init__(self, model, tasks: list[TaskInfo], config: TrainConfig, device=None,
-                 inverse_target: Callable | None = None) -> None:
+                 inverse_target: Callable | None = None, parent_optimizer: dict | None = None) -> None:
         self.model = model
         self.tasks = list(tasks)
         self.task_names = [t.name for t in self.tasks]
@@ -79,6 +80,7 @@ class Trainer:
         check_metric(config.early_stopping_metric, self.tasks)
         self.device = torch.device(device) if device is not None else pick_device(config.device)
         self.inverse_target = inverse_target
+        self.parent_optimizer = parent_optimizer  # a continued run: the parent's optimizer and schedule state
         #: rank in a ``torchrun`` process group (0 otherwise); set by ``fit``
         self.rank = 0
         self.world_size = 1
@@ -126,7 +128,8 @@ class Trainer:
         self.rank, self.world_size = ranks.rank, ranks.world
         model = self.model.to(self.device)
         model.train()
-        loop = EpochLoop(model, self.tasks, cfg, self.device, ranks, train, val, self.inverse_target)
+        loop = EpochLoop(model, self.tasks, cfg, self.device, ranks, train, val, self.inverse_target,
+                         self.parent_optimizer)
         # progress and diagnostics are reported once, by rank 0
         progress = Progress(callback if ranks.rank == 0 else None, cfg.epochs, loop.steps, ranks.world)
         diagnose = diagnostics_hook(model, self.tasks, cfg) if ranks.rank == 0 else None
@@ -185,4 +188,5 @@ class Trainer:
             model.load_state_dict(stopper.best_state)
         progress.end(epoch, message or stopped)
         return TrainResult(history, stopper.best_epoch, stopped, progress.seconds, progress.samples_per_s,
-                           self.device.type, max(epoch, 0), weights_history, diagnostics, message)
+                           self.device.type, max(epoch, 0), weights_history, diagnostics, message,
+                           loop.optimizer_state())
