@@ -15,7 +15,7 @@ from pathlib import Path
 from .errors import ConfigError
 from .registry import setting_value  # noqa: F401 - typed values of registry settings, imported from here
 from .validate import choice as _choice, flag as _flag, from_dict as _from_dict, number as _number
-from .validate import number_list as _numbers, subset as _subset
+from .validate import subset as _subset
 
 
 # --------------------------------------------------------------------------- data input

@@ -411,18 +411,14 @@ def _train_and_save(prep: Prepared, trainer, writer, callback, cancel, t_prep: f
         "device": result.device, "epochs": result.epochs_run, "best_epoch": result.best_epoch,
         "stopped": result.stopped, "seconds": round(result.seconds, 3),
         "samples_per_s": round(result.samples_per_s, 1), "prepare_seconds": round(t_prep, 3),
-        "message": result.message,
+        "message": result.message, **({} if resume is None else {"resumed_after_epoch": int(resume["epoch"])}),
     }
-    if resume is not None:
-        metrics["train"]["resumed_after_epoch"] = int(resume["epoch"])
-    metrics["split"] = prep.split_report["sizes"]
-    metrics["label_rates"] = prep.split_report["label_rates"]
-    metrics["columns"] = prep.split_report.get("columns", {})  # what each column became, or why not used
+    metrics.update(split=prep.split_report["sizes"], label_rates=prep.split_report["label_rates"],
+                   columns=prep.split_report.get("columns", {}))  # columns: what each became, or why not used
     from .evaluation.explain import saved_importance
 
     metrics["importance"] = saved_importance(prep, trainer.model)  # for the Results page
-    if tags:
-        metrics["tags"] = dict(tags)
+    metrics.update({"tags": dict(tags)} if tags else {})
     run_dir = None
     if save and writer is not None:
         run_dir = save_run(prep, trainer.model, result, metrics, curve_data, pred_test,
