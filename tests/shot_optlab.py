@@ -5,9 +5,9 @@
 Runs the experiment of ``python -m mtl_core optlab --data SAMPLE --task click --task purchase
 --arch shared_bottom --epochs 6 --batch-size 128 --optimisers gd,sgd,momentum,adam --inits
 default,xavier`` on the first ROWS rows of data/sample.csv into a session's runs folder under
-$MTL_LAB_SHOT_DIR (default /tmp/mtl_optlab_shot; a result already there is reused), serves the
-app there and screenshots the Trade-off lab's Optimisers tab with Debian's Chromium (kaleido is
-not installed). Prints the summary and the explanation.
+$MTL_LAB_SHOT_DIR (default /tmp/mtl_optlab_shot; a result already there is reused) and
+screenshots its figure (``figures.optimiser_curves``, the one the lab's Optimisers tab draws) in
+Debian's headless Chromium (kaleido is not installed). Prints the summary and the explanation.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from browser_support import ROOT, assert_no_exception, chromium_page, full_page_shot, settle, streamlit_server  # noqa: E402
+from browser_support import ROOT, chromium_page  # noqa: E402
 
 ARGS = ["--task", "click", "--task", "purchase", "--arch", "shared_bottom", "--epochs", "6", "--batch-size", "128",
         "--optimisers", "gd,sgd,momentum,adam", "--inits", "default,xavier"]
@@ -34,6 +34,7 @@ def main(out: Path, rows: int) -> None:
 
     from mtl_core.app import state as app_state
     from mtl_core.cli import build_parser, config_from_args
+    from mtl_core.figures.optimisers import optimiser_curves
     from mtl_core.lab import list_optimiser_labs, load_optimiser_lab, optimiser_lab
 
     tmp = Path(os.environ.get("MTL_LAB_SHOT_DIR") or Path(tempfile.gettempdir()) / "mtl_optlab_shot")
@@ -54,16 +55,14 @@ def main(out: Path, rows: int) -> None:
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         print(table.round(4).to_string(index=False))
     print("\n".join(table.attrs["explanation"]))
-    with streamlit_server(tmp) as srv, chromium_page(timeout_ms=600_000) as pg:
-        pg.goto(f"{srv['url']}/lab?s={sid}")
-        pg.get_by_role("heading", name="Trade-off lab", exact=True).first.wait_for()
-        settle(pg, timeout=600_000)
-        pg.get_by_role("tab", name="Optimisers").click()
-        pg.locator('[role="tabpanel"]:visible .js-plotly-plot .gtitle',
-                   has_text="Optimisers and initialisations").first.wait_for(timeout=600_000)
-        settle(pg, timeout=600_000)
-        assert_no_exception(pg)
-        full_page_shot(pg, out)
+    fig = optimiser_curves(table.attrs["curves"], split="val")
+    fig.update_layout(width=1100, height=560)
+    html = tmp / "optlab.html"
+    fig.write_html(html, include_plotlyjs=True, full_html=True)  # the figure alone, offline
+    with chromium_page(timeout_ms=120_000) as pg:
+        pg.goto(html.as_uri())
+        pg.locator(".js-plotly-plot .gtitle", has_text="Optimisers and initialisations").first.wait_for()
+        pg.locator(".js-plotly-plot").first.screenshot(path=str(out))
     print(f"wrote {out}")
 
 
