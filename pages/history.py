@@ -3,8 +3,6 @@ correlation labs, two negative-transfer checks) side by side on one figure, and 
 each to download. Logic lives in ``mtl_core.lab`` and ``mtl_core.figures``."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from mtl_core import lab
@@ -80,5 +78,5 @@ from mtl_core.report import REPORT_MIME, lab_report  # noqa: E402
 d1, d2 = st.columns(2)
 for col, which, path in ((d1, "first", first), (d2, "second", second)):
     col.download_button(f"Report of the {which} (HTML)", lambda p=path: lab_report(p), mime=REPORT_MIME,
-                        file_name=f"{Path(path).name}-report.html", key=f"hist_dl_{which}_{kind}",
+                        file_name=f"{kind}-{which}-report.html", key=f"hist_dl_{which}_{kind}",
                         icon=":material/summarize:")

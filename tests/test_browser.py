@@ -74,7 +74,7 @@ def test_upload_train_results_recommend(app_server, browser_page, screenshots, t
     pg.get_by_role("button", name="Continue to training").click()
     pg.get_by_role("heading", name="Train", exact=True).first.wait_for()
     settle(pg)
-    epochs = pg.get_by_label("Epochs")
+    epochs = pg.get_by_label("Epochs", exact=True)
     epochs.fill("2")
     epochs.press("Enter")
     settle(pg)

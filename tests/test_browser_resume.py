@@ -27,7 +27,7 @@ def _token(pg) -> str:
 
 
 def _set_number(pg, label: str, value: int, role: bool = False) -> None:
-    box = pg.get_by_role("spinbutton", name=label) if role else pg.get_by_label(label)
+    box = pg.get_by_role("spinbutton", name=label) if role else pg.get_by_label(label, exact=True)
     box.fill(str(value))
     box.press("Enter")
     settle(pg)
@@ -40,7 +40,7 @@ def _start_training(pg, url: str) -> str:
     settle(pg)
     pg.get_by_role("button", name="Open the sample and train").click()
     pg.get_by_role("heading", name="Train", exact=True).first.wait_for()
-    pg.get_by_label("Epochs").wait_for(timeout=180_000)  # the first page of a fresh server is slow
+    pg.get_by_label("Epochs", exact=True).wait_for(timeout=180_000)  # the first page of a fresh server is slow
     settle(pg)
     _set_number(pg, "Epochs", EPOCHS)
     _set_number(pg, "Early-stopping patience", 0, role=True)  # all EPOCHS epochs, no early stop

@@ -107,7 +107,7 @@ def test_reload_during_training_keeps_the_data_and_reattaches_to_the_job(app_ser
     pg.get_by_role("button", name="Open the sample and train").click()
     pg.get_by_role("heading", name="Train", exact=True).first.wait_for()
     settle(pg)
-    epochs = pg.get_by_label("Epochs")
+    epochs = pg.get_by_label("Epochs", exact=True)
     epochs.fill("60")
     epochs.press("Enter")
     settle(pg)
@@ -122,7 +122,7 @@ def test_reload_during_training_keeps_the_data_and_reattaches_to_the_job(app_ser
     pg.reload()  # a new connection: the table, the choices and the running job come back
     pg.get_by_role("heading", name="Train", exact=True).first.wait_for()
     expect(pg.locator('[data-testid="stSidebar"]')).to_contain_text("sample.csv", timeout=60_000)
-    expect(pg.get_by_label("Epochs")).to_have_value("60", timeout=60_000)
+    expect(pg.get_by_label("Epochs", exact=True)).to_have_value("60", timeout=60_000)
     progress.first.wait_for(timeout=60_000)  # live progress of the same job
     _stop(pg)
     assert_no_exception(pg)

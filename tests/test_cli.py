@@ -10,6 +10,7 @@ import pytest
 
 from mtl_core.cli import main
 from mtl_core.data.synth import make_synthetic
+from mtl_core.config import TrainConfig
 from mtl_core.errors import ConfigError
 from mtl_core.models import MODELS
 from mtl_core.weighting import WEIGHTINGS
@@ -189,7 +190,7 @@ def test_initialisation_optimiser_and_full_batch_flags():
                   "--batch-size", "64")
     assert (cfg.model.init, cfg.train.optimizer, cfg.train.momentum) == ("kaiming", "momentum", 0.5)
     assert cfg.train.batch_size == FULL_BATCH  # --full-batch wins over --batch-size
-    assert _config().model.init == "default" and _config().train.batch_size == 1024
+    assert _config().model.init == "default" and _config().train.batch_size == TrainConfig().batch_size
     with pytest.raises(ConfigError, match="model.init"):
         _config("--init", "orthogonal")
 

@@ -144,6 +144,7 @@ def test_stop_mid_epoch_saves_a_cancelled_run_with_what_was_learnt(df, tmp_path,
     cfg = _cfg(epochs=10, batch_size=32)
     # the synthetic timestamps carry no signal: without time features one epoch already learns
     cfg.preprocess.time_features = False
+    cfg.train.lr_schedule = "constant"  # full learning rate from the first batch (no cosine warm-up)
     res = pipeline.run_experiment(cfg, df, callback=callback, cancel=cancel,
                                   runs_root=tmp_path)
     assert res.status == "cancelled"
