@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -308,13 +308,12 @@ def _oom_error(config: RunConfig, trainer) -> TrainingError:
     )
 
 
-def run_experiment(config: RunConfig, df: pd.DataFrame | None = None, callback: Callable | None = None, cancel=None,
+def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
+                   callback: Callable | None = None, cancel=None,
                    runs_root: str | Path | None = None, save: bool = True,
-                   background: bool = False, run_id: str | None = None, tags: dict | None = None,
-                   prepared: Prepared | None = None) -> RunResult:
-    """Prepare (unless ``prepared``: the same data, split and preprocessing, as the tuner's trials
-    share), train, evaluate and (when ``save``) write a run directory; ``tags`` (e.g. a tuning
-    session and trial number) go into its ``metrics.json``.
+                   background: bool = False, run_id: str | None = None, tags: dict | None = None) -> RunResult:
+    """Prepare, train, evaluate and (when ``save``) write a run directory; ``tags`` (e.g. a
+    tuning session and trial number) go into its ``metrics.json``.
 
     While it trains, the run's temporary folder holds what resuming it needs (``runs.resume``:
     its settings, the table when ``df`` is given, a checkpoint after each epoch), so a run cut
@@ -327,7 +326,7 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None, callback: 
 
     set_threads(config.train.num_threads, background=background)
     t0 = time.perf_counter()
-    prep = prepare(config, df) if prepared is None else replace(prepared, config=config)
+    prep = prepare(config, df)
     t_prep = time.perf_counter() - t0
     trainer = _trainer(prep)  # a model too large or a bad setting fails before any folder exists
     writer = None

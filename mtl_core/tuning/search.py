@@ -112,13 +112,12 @@ def tune(config: RunConfig, n: int, df: pd.DataFrame | None = None, runs_root: s
          callback: Callable | None = None, cancel=None, background: bool = False,
          session_id: str | None = None) -> TuneResult:
     """Train ``n`` trials of ``config`` (see the module) and return the best by validation."""
-    from ..pipeline import load_data, prepare, run_experiment
+    from ..pipeline import load_data, run_experiment
     from ..runs import new_run_id
 
     config.validate()
     _check(config, n)
     df = load_data(config) if df is None else df
-    prep = prepare(config, df)  # trials change model and training settings only: one preparation
     sid = session_id or new_run_id("tune")
     metric = config.train.early_stopping_metric
     trials = [Trial(k + 1, p) for k, p in enumerate(sample_trials(config, n, config.train.seed))]
@@ -133,8 +132,8 @@ def tune(config: RunConfig, n: int, df: pd.DataFrame | None = None, runs_root: s
         cfg = apply(config, trial.params)
         cfg.name = f"{config.name + ' · ' if config.name else ''}tuning {sid[-6:]} · trial {trial.number}/{n}"
         try:
-            res = run_experiment(cfg, df, callback=callback, cancel=cancel, runs_root=runs_root, background=background,
-                                 tags={"tuning": sid, "trial": trial.number, "trials": n}, prepared=prep)
+            res = run_experiment(cfg, df, callback=callback, cancel=cancel, runs_root=runs_root,
+                                 background=background, tags={"tuning": sid, "trial": trial.number, "trials": n})
         except MTLError as exc:
             trial.status, trial.message = ("cancelled" if cancel is not None and cancel.is_set() else "failed"), str(exc)
             continue
