@@ -85,6 +85,19 @@ def settle(pg, timeout: float = 60_000) -> None:
     pg.locator('[data-testid="stAppViewContainer"]').wait_for(state="visible")
 
 
+def wait_single_input_value(pg, label: str, value: str, timeout: float = 60_000, replacing: str | None = None) -> str:
+    """Wait until the page shows exactly one input labelled ``label`` and it holds ``value``
+    (and, with ``replacing``, is not the element with that id: a rerun re-keyed it); returns
+    its id. A rerun that re-keys a widget briefly shows the old and the new input side by
+    side, so a Playwright locator on the label can hit two elements; this waits it out."""
+    handle = pg.wait_for_function(
+        """([label, value, old]) => {
+            const els = [...document.querySelectorAll('input')].filter(e => e.getAttribute('aria-label') === label);
+            return els.length === 1 && els[0].value === value && els[0].id !== old && els[0].id;
+        }""", arg=[label, value, replacing], timeout=timeout)
+    return handle.json_value()
+
+
 def assert_no_exception(pg) -> None:
     """Fail on any exception block, traceback text or visible error alert on the page."""
     exc = pg.locator('[data-testid="stException"]')

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import assert_no_exception, full_page_shot, settle
+from browser_support import assert_no_exception, full_page_shot, settle, wait_single_input_value
 
 pytestmark = pytest.mark.browser
+NAMES = "Column names (comma-separated)"
 WAIT = 60_000  # ms: every expectation waits for its condition (the page redraws slowly under load)
 
 
@@ -47,8 +48,7 @@ def test_header_rename_threshold_and_event_labels(app_server, browser_page, scre
     settle(pg)
     expect(main).to_contain_text(f"{n:,} rows × 5 columns", timeout=WAIT)
     expect(pg.get_by_text("The first line was read as data")).to_be_visible(timeout=WAIT)
-    names = pg.get_by_label("Column names (comma-separated)")
-    expect(names).to_have_value("col_0, col_1, col_2, col_3, col_4", timeout=WAIT)
+    wait_single_input_value(pg, NAMES, "col_0, col_1, col_2, col_3, col_4", timeout=WAIT)
     assert_no_exception(pg)
 
     # "First row is: column names" reads the file again with the first event as names
@@ -56,22 +56,18 @@ def test_header_rename_threshold_and_event_labels(app_server, browser_page, scre
     first_row.get_by_text("column names", exact=True).click()
     expect(main).to_contain_text(f"{n - 1:,} rows × 5 columns", timeout=WAIT)
     settle(pg)
-    expect(pg.get_by_label("Column names (comma-separated)")).to_have_count(1, timeout=WAIT)
-    expect(pg.get_by_label("Column names (comma-separated)")).to_have_value("u00, i0, pv, 1511544077, 10",
-                                                                            timeout=WAIT)
+    wait_single_input_value(pg, NAMES, "u00, i0, pv, 1511544077, 10", timeout=WAIT)
     # ... and "data (no header)" gives the row back
     pg.locator('[data-testid="stRadio"]').filter(has_text="First row is").get_by_text("data (no header)").click()
     expect(main).to_contain_text(f"{n:,} rows × 5 columns", timeout=WAIT)
     settle(pg)
+    before = wait_single_input_value(pg, NAMES, "col_0, col_1, col_2, col_3, col_4", timeout=WAIT)
 
-    # rename the columns
-    names = pg.get_by_label("Column names (comma-separated)")
-    names.fill("user, item, event, ts, price")
+    # rename the columns: the redrawn page re-keys the input, so wait for a new one
+    pg.get_by_label(NAMES).fill("user, item, event, ts, price")
     pg.get_by_role("button", name="Rename columns").click()
+    wait_single_input_value(pg, NAMES, "user, item, event, ts, price", timeout=WAIT, replacing=before)
     settle(pg)
-    names = pg.get_by_label("Column names (comma-separated)")
-    expect(names).to_have_count(1, timeout=WAIT)  # the redrawn page's one input
-    expect(names).to_have_value("user, item, event, ts, price", timeout=WAIT)
     assert_no_exception(pg)
 
     # a threshold label on the numeric price column
