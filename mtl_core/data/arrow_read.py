@@ -69,22 +69,61 @@ def _space_before_quote(table) -> bool:
     return False
 
 
-def parse(open_source: Callable[[], Any], sep: str, names: list[str], skip: int, null_values: list[str],
-          quoted: bool) -> pd.DataFrame | None:
-    """The table behind ``open_source()`` (a path or a pyarrow input, opened afresh per pass)
-    as a DataFrame with pandas' dtypes, or ``None`` when pyarrow cannot read it as laid out."""
+def _pool():
+    """jemalloc giving freed memory back at once, for the reader alone (the peak of a large file
+    is the table plus the frame it becomes; the default pool keeps what the table frees); the
+    default pool where pyarrow was built without jemalloc."""
+    import pyarrow as pa
+
+    try:
+        pool = pa.jemalloc_memory_pool()
+        pa.jemalloc_set_decay_ms(0)
+        return pool
+    except (NotImplementedError, pa.ArrowException):
+        return pa.default_memory_pool()
+
+
+def _head_types(head: bytes, sep: str, names: list[str], skip: int, null_values: list[str], quoted: bool) -> dict:
+    """Column types pyarrow infers from ``head`` (the file's first bytes, cut after its last
+    whole line): numbers, booleans and text as inferred, dates and times as text (pandas
+    keeps them as text); columns empty so far are left to inference."""
     import pyarrow as pa
     import pyarrow.csv as pc
 
+    cut = head[: head.rfind(b"\n") + 1] or head
     try:
-        table = pc.read_csv(open_source(), **_options(sep, names, skip, null_values, quoted))
+        table = pc.read_csv(pa.BufferReader(cut), **_options(sep, names, skip, null_values, quoted))
+        del cut
+    except (pa.ArrowException, ValueError):
+        return {}
+    plain = (pa.types.is_int64, pa.types.is_float64, pa.types.is_boolean, pa.types.is_string)
+    return {f.name: (f.type if any(ok(f.type) for ok in plain) else pa.string())
+            for f in table.schema if not pa.types.is_null(f.type)}
+
+
+def parse(open_source: Callable[[], Any], head: bytes, sep: str, names: list[str], skip: int, null_values: list[str],
+          quoted: bool) -> pd.DataFrame | None:
+    """The table behind ``open_source()`` (a path or a pyarrow input, opened afresh per pass;
+    ``head`` its first bytes) as a DataFrame with pandas' dtypes, or ``None`` when pyarrow
+    cannot read it as laid out."""
+    import pyarrow as pa
+    import pyarrow.csv as pc
+
+    types = _head_types(head, sep, names, skip, null_values, quoted)
+    pool = _pool()
+    try:
+        try:  # typed from the first rows: less memory and time than inferring block by block
+            table = pc.read_csv(open_source(), **_options(sep, names, skip, null_values, quoted, types=types), memory_pool=pool)
+        except pa.ArrowInvalid:  # a later value does not fit the first rows' type: infer
+            text = {c: t for c, t in types.items() if pa.types.is_string(t)}
+            table = pc.read_csv(open_source(), **_options(sep, names, skip, null_values, quoted, types=text), memory_pool=pool)
         plans = {f.name: _plan(col) for f, col in zip(table.schema, table.columns)}
         if "careful" in plans.values():
             return None
         redo = [c for c, plan in plans.items() if plan == "text"]
         if redo:  # once more, as text, only the columns pyarrow typed differently from pandas
             text = pc.read_csv(open_source(), **_options(sep, names, skip, null_values, quoted,
-                                                         types={c: pa.string() for c in redo}, include=redo))
+                                                         types={c: pa.string() for c in redo}, include=redo), memory_pool=pool)
             for c in redo:
                 table = table.set_column(table.schema.get_field_index(c), c, text.column(c))
             del text
@@ -95,4 +134,4 @@ def parse(open_source: Callable[[], Any], sep: str, names: list[str], skip: int,
     for i, f in enumerate(table.schema):
         if pa.types.is_null(f.type):  # pandas reads an all-missing column as float NaN
             table = table.set_column(i, f.name, pa.nulls(table.num_rows, pa.float64()))
-    return table.to_pandas(split_blocks=True, self_destruct=True)
+    return table.to_pandas(split_blocks=True, self_destruct=True, memory_pool=pool)

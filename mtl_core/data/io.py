@@ -108,7 +108,7 @@ def _read_fast(open_source, head: bytes, size: int, name: str, fmt: str, options
     sample = sample_lines(text, 200)
     if len(sep) != 1 or sep in '"\r\n ' or f'{sep} "' in sample or sample.count(f"{sep} ") > sample.count(sep) / 2:
         return None  # spaces after the separator (", "): pandas skips them, pyarrow keeps them (as text)
-    df = parse(open_source, sep, names, 1 if header else 0, MISSING_MARKERS, quoted='"' in text)
+    df = parse(open_source, head, sep, names, 1 if header else 0, MISSING_MARKERS, quoted='"' in text)
     if df is None or len(df) == 0:
         return None
     if len(df) > limits.max_rows:
