@@ -181,3 +181,21 @@ def test_benchmark_data_generator_is_seeded_and_shaped():
     assert (a["y"][:, 1] <= a["y"][:, 0]).all()  # purchase => click
     assert 0 < a["y"][:, 1].mean() < a["y"][:, 0].mean() < 0.5
     assert sorted(np.concatenate([a["train_idx"], a["test_idx"]]).tolist()) == list(range(3000))
+
+
+def test_gpu_benchmark_plan_covers_both_batches_with_and_without_bf16():
+    """``bench/run_bench.py --device cuda`` (the GPU figure's command) measures batch 1024 and
+    8192, each with bf16 autocast on and off; ``--batches`` / ``--bf16`` choose explicitly."""
+    import argparse
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    import run_bench
+
+    def plan(**kw):
+        a = argparse.Namespace(**{"device": "cpu", "batches": "", "big_batch": 0, "bf16": "auto", **kw})
+        return {(kind, batch, amp) for _, kind, batch, amp in run_bench.plan(a, 1024, have_rechub=False)}
+
+    gpu = plan(device="cuda")
+    assert gpu == {(k, b, amp) for k in ("mtl", "plain") for b in (1024, 8192) for amp in (False, True)}
+    assert plan() == {("mtl", 1024, False), ("plain", 1024, False)}  # CPU: no bf16 rows unless asked
+    assert plan(batches="512,4096", bf16="on") == {(k, b, True) for k in ("mtl", "plain") for b in (512, 4096)}
