@@ -3,7 +3,8 @@
     bash bench/setup_rechub.sh            # once: bench/.venv-rechub with torch-rechub 0.9.0
     python bench/run_bench.py             # 1M rows, 3 repetitions, 2 threads, CPU
     python bench/run_bench.py --rows 50000 --reps 1          # smoke test
-    python bench/run_bench.py --device cuda                  # GPU: batch 1024 and 8192, +bf16
+    python bench/run_bench.py --device cuda                  # GPU: batch 1024 and 8192, bf16 on and off
+    python bench/run_bench.py --device cuda --batches 1024,8192 --bf16 both --skip-rechub
 
 Every measurement is a fresh process (``mtl_worker.py`` for MTL Lab and the plain loop,
 ``rechub_worker.py`` under the rechub venv's python), run in turn (rechub, MTL Lab,
@@ -69,6 +70,23 @@ def summarise(rs: list[dict]) -> dict:
             "peak_rss_mb": max(r["peak_rss_mb"] for r in rs)}
 
 
+def plan(a, default_bs: int, have_rechub: bool) -> list[tuple[str, str, int, bool]]:
+    """The measurements (label, kind, batch, amp) the options ask for. On CUDA by default:
+    batch 1024 and 8192 (``--big-batch``), each with and without bf16 autocast."""
+    if a.batches:
+        batches = [int(b) for b in a.batches.split(",") if b.strip()]
+    else:
+        big = a.big_batch or (8192 if a.device == "cuda" else 0)
+        batches = [1024] + ([default_bs] if default_bs != 1024 else []) + ([big] if big else [])
+    modes = {"on": [True], "off": [False], "both": [False, True]}.get(a.bf16, [False, True] if a.device == "cuda" else [False])
+    configs = [("torch-rechub 0.9.0 MTLTrainer", "rechub", 1024, False)] if have_rechub and False in modes else []
+    for batch in dict.fromkeys(batches):
+        for amp in modes:
+            tag = ", bf16 autocast" if amp else ""
+            configs += [(f"MTL Lab Trainer{tag}", "mtl", batch, amp), (f"plain PyTorch loop{tag}", "plain", batch, amp)]
+    return configs
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description="MTL Lab vs torch-rechub vs plain PyTorch (MMoE, Ali-CCP-shaped data)")
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -80,6 +98,11 @@ def main() -> None:
     ap.add_argument("--rechub-venv", default=str(HERE / ".venv-rechub"))
     ap.add_argument("--big-batch", type=int, default=0,
                     help="also measure MTL Lab and the plain loop at this batch size (CUDA: 8192 by default)")
+    ap.add_argument("--batches", default="",
+                    help="comma-separated batch sizes for MTL Lab and the plain loop, e.g. 1024,8192 "
+                         "(default: 1024 and the MTL Lab default, plus --big-batch)")
+    ap.add_argument("--bf16", choices=("auto", "on", "off", "both"), default="auto",
+                    help="bf16 autocast rows: auto = both on CUDA and off on CPU; on = only bf16; both = with and without")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per measurement")
     ap.add_argument("--fixed-seed", action="store_true",
                     help="seed 0 in every repetition (default: repetition i uses seed i on every side, so the "
@@ -89,25 +112,13 @@ def main() -> None:
     from mtl_core.config import TrainConfig
 
     default_bs = TrainConfig().batch_size
-    big = a.big_batch or (8192 if a.device == "cuda" else 0)
     data = make_data.ensure(a.rows, a.seed)
     have_rechub = (Path(a.rechub_venv) / "bin" / "python").exists() and not a.skip_rechub
     if not have_rechub and not a.skip_rechub:
         print("bench/.venv-rechub is missing: run `bash bench/setup_rechub.sh` first (or --skip-rechub)", file=sys.stderr)
         sys.exit(2)
-    # (label, kind, batch, amp)
-    configs = []
-    if have_rechub:
-        configs.append(("torch-rechub 0.9.0 MTLTrainer", "rechub", 1024, False))
-    configs += [("MTL Lab Trainer", "mtl", 1024, False), ("plain PyTorch loop", "plain", 1024, False)]
-    if default_bs != 1024:
-        configs.append((f"MTL Lab Trainer (default batch {default_bs})", "mtl", default_bs, False))
-    if big:
-        configs += [("MTL Lab Trainer", "mtl", big, False), ("plain PyTorch loop", "plain", big, False)]
-    if a.device == "cuda":
-        configs += [("MTL Lab Trainer, bf16 autocast", "mtl", 1024, True), ("MTL Lab Trainer, bf16 autocast", "mtl", big, True),
-                    ("plain PyTorch loop, bf16 autocast", "plain", big, True)]
-
+    configs = plan(a, default_bs, have_rechub)
+    big = max(c[2] for c in configs) if a.batches or a.big_batch or a.device == "cuda" else 0
     info = {"command": " ".join(sys.argv), "rows": a.rows, "threads": a.threads, "device": a.device,
             "seeds": "0 in every repetition" if a.fixed_seed else "repetition i uses seed i",
             "cpu_count": os.cpu_count(), "load_before": load_avg(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),

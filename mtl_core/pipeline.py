@@ -38,6 +38,7 @@ class Prepared:
     preprocessor: object  # data.preprocessing.Preprocessor
     encoded: dict[str, EncodedSplit]
     split_report: dict = field(default_factory=dict)
+    shard: dict = field(default_factory=dict)  # training.shards.shard_facts: this rank's share under torchrun
 
     @property
     def task_infos(self) -> list[TaskInfo]:
@@ -94,6 +95,7 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     from .data.schema import check_features_vs_tasks, id_like_columns, infer_schema, parse_task_spec, resolve_tasks
     from .data.usage import column_usage
     from .data.split import split_indices
+    from .training.shards import data_ranks, encode_splits
 
     config.validate()
     if df is None:
@@ -143,39 +145,37 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
         strat = np.asarray(task_target(df[spec.column], spec), dtype=float)
     splits = split_indices(df, config.split, time_col=time_col, user_col=user_col, stratify=strat)
 
-    pre, enc_train = _fit_preprocessor(config, df, df.iloc[splits["train"]], cat_cols, num_cols, tasks, time_col,
-                                       text_cols=text_cols, user_col=user_col, item_col=item_col)
+    # under torchrun each rank encodes only its shard of the training rows (training.shards)
+    ranks = data_ranks(config.train.device)
+    pre, fitted = _preprocessor(config, df, cat_cols, num_cols, tasks, time_col,
+                                text_cols=text_cols, user_col=user_col, item_col=item_col)
+    pre, encoded, shard = encode_splits(pre, fitted, df, splits, ranks)
     cat_cols, num_cols = list(pre.cat_cols), list(pre.num_cols)
-    encoded = {"train": enc_train}
-    for name in ("val", "test"):
-        encoded[name] = pre.transform(df.iloc[splits[name]])
-    # positions in the original frame of the rows that survived cleaning
-    for name in ("train", "val", "test"):
-        encoded[name].index = np.asarray(splits[name])[encoded[name].index]
     if len(encoded["train"]) == 0:
         raise DataError("Cleaning removed every training row; choose another missing-value strategy than 'drop'.")
-    if len(encoded["test"]) == 0:
+    if len(encoded["test"]) == 0 and ranks.rank == 0:
         raise DataError("The test split is empty; use more rows or a larger test fraction.")
     report = {**_split_report(encoded, pre.task_infos_), "notes": notes}
+    report["sizes"]["train"] = shard["train_rows_all"]
+    df = df if ranks.rank == 0 else df.iloc[:0]  # only rank 0 evaluates and saves from the raw rows
     report["columns"] = column_usage(schema, tasks, drop, config.preprocess.text_dims, config.preprocess.time_features,
                                      ticked=explicit)
     return Prepared(config, df, schema, tasks, cat_cols, num_cols, user_col, item_col, time_col,
-                    splits, pre, encoded, report)
+                    splits, pre, encoded, report, shard)
 
 
-def _fit_preprocessor(config: RunConfig, df, train_df, cat_cols, num_cols, tasks, time_col, **columns):
-    """A fresh preprocessor fitted on the training rows, or, for a continued run
-    (``config.parent``), the parent's fitted one applied unchanged."""
+def _preprocessor(config: RunConfig, df, cat_cols, num_cols, tasks, time_col, **columns):
+    """(preprocessor, fitted): a fresh one to fit on the training rows, or, for a continued
+    run (``config.parent``), the parent's fitted one applied unchanged."""
     from .data.preprocessing import Preprocessor
     from .predict import check_features, parent_preprocessor
 
     pre = parent_preprocessor(config)
     if pre is None:
-        pre = Preprocessor(config.preprocess, cat_cols, num_cols, tasks, time_col=time_col, limits=config.limits,
-                           **columns)  # text_cols, user_col, item_col
-        return pre, pre.fit_transform(train_df)
+        return Preprocessor(config.preprocess, cat_cols, num_cols, tasks, time_col=time_col, limits=config.limits,
+                            **columns), False  # columns: text_cols, user_col, item_col
     check_features(pre, df)
-    return pre, pre.transform(train_df)
+    return pre, True
 
 
 def _split_report(encoded: dict[str, EncodedSplit], tasks: list[TaskInfo]) -> dict:
@@ -432,7 +432,7 @@ def _fit_evaluate(prep: Prepared, trainer, callback, cancel, checkpoint, resume)
     config = prep.config
     try:
         result = trainer.fit(prep.encoded["train"], prep.encoded["val"], callback=callback, cancel=cancel,
-                             checkpoint=checkpoint, resume=resume)
+                             checkpoint=checkpoint, resume=resume, sharded=prep.shard.get("world", 1) > 1)
         if result.epochs_run == 0 and result.stopped in ("cancelled", "diverged"):
             raise TrainingError(result.message or "Training stopped before the first epoch finished; nothing was saved.")
         if not _rank0() or trainer.rank != 0:

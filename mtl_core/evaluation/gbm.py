@@ -116,7 +116,8 @@ def add_gbm_baseline(metrics: dict, prep, true_test: dict, pred_test: dict, true
     """Fill ``metrics["tasks"][T]["baselines"]["gbm"]`` (in place) on the rows the model's
     metrics used; ``{"skipped": why}`` when switched off or past the row limit."""
     tasks = [t for t in prep.task_infos if t.name in metrics.get("tasks", {})]
-    why = gbm_skip_reason(prep.config, len(prep.encoded["train"]))
+    # under torchrun rank 0 holds a shard: the limit is about the whole training split
+    why = gbm_skip_reason(prep.config, getattr(prep, "shard", {}).get("train_rows_all", len(prep.encoded["train"])))
     preds = {} if why else fit_predict_gbm(prep, tasks)
     for t in tasks:
         m = metrics["tasks"][t.name]

@@ -44,7 +44,9 @@ def item_user_tables(prep):
     built once per prepared run: catalogue ranking and the saved run both use them."""
     cached = prep.__dict__.get("_item_user_tables")
     if cached is None:
-        cached = prep.__dict__["_item_user_tables"] = _item_user_tables(prep, prep.encoded["train"].index)
+        # under torchrun rank 0 encodes only its training shard; the interactions are every rank's
+        train_pos = getattr(prep, "shard", {}).get("train_index", prep.encoded["train"].index)
+        cached = prep.__dict__["_item_user_tables"] = _item_user_tables(prep, train_pos)
     return cached
 
 

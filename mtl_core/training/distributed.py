@@ -1,7 +1,10 @@
 """Data-parallel training under ``torchrun`` (WORLD_SIZE > 1).
 
-Every rank holds the prepared tensors and trains on its shard of each epoch's permutation
-with ``batch_size / world`` rows per step (the same effective batch); DDP averages the
+The pipeline gives each rank only its shard of the training rows (``training.shards``;
+``sharded`` below): every epoch a rank trains on a seeded permutation of its own rows, as many
+as the smallest shard holds. Given every rank's rows instead (``Trainer.fit`` without
+``sharded``), each rank takes its slice of each epoch's common permutation. Either way a step
+has ``batch_size / world`` rows per rank (the same effective batch) and DDP averages the
 gradients. Validation runs once, on rank 0, and its numbers are broadcast so that every rank
 takes the same early-stopping decisions. Without torchrun all of this is a no-op.
 """
@@ -80,6 +83,21 @@ class Ranks:
         n = n_all // self.world
         if n == 0:
             raise TrainingError(f"The training split has {n_all} rows, fewer than the {self.world} processes.")
+        return n
+
+    def min_rows(self, n_local: int, device: torch.device) -> int:
+        """The fewest rows any rank holds (``n_local`` when not distributed): with sharded
+        data every rank trains on that many of its rows per epoch, so all run the same
+        number of steps (a rank with more would wait forever in DDP's gradient all-reduce)."""
+        n = n_local
+        if self.active:
+            import torch.distributed as dist
+
+            t = torch.tensor([n_local], dtype=torch.int64, device=device)
+            dist.all_reduce(t, op=dist.ReduceOp.MIN)
+            n = int(t.item())
+        if n == 0:
+            raise TrainingError(f"A process has no training rows; use more rows or fewer than {self.world} processes.")
         return n
 
     def sum_(self, *tensors: torch.Tensor) -> None:

@@ -32,7 +32,7 @@ class EpochLoop:
 
     def __init__(self, model, tasks: list[TaskInfo], config: TrainConfig, device: torch.device,
                  ranks: distributed.Ranks, train: EncodedSplit, val: EncodedSplit | None,
-                 inverse_target: Callable | None = None, parent: dict | None = None) -> None:
+                 inverse_target: Callable | None = None, parent: dict | None = None, sharded: bool = False) -> None:
         from ..weighting import build_weighting
 
         self.model, self.tasks, self.config, self.device, self.ranks = model, tasks, config, device, ranks
@@ -45,7 +45,9 @@ class EpochLoop:
         self.weighting = build_weighting(config.weighting, self.names, config, device)
         self.forward = distributed.wrap(model, device, ranks, self.weighting, config.weighting)
         self.optimizer = make_optimizer(training_parameters(model, self.weighting), config)
-        self.n = ranks.rows_per_rank(len(self.tr))  # rows per rank and epoch
+        # rows per rank and epoch: the same on every rank, so that every rank runs as many steps
+        self.sharded = sharded  # ``train`` is this rank's shard, not every rank's rows
+        self.n = ranks.min_rows(len(self.tr), device) if sharded else ranks.rows_per_rank(len(self.tr))
         self.batch_size = min(max(1, config.batch_size // ranks.world), self.n)  # same effective batch
         self.steps = math.ceil(self.n / self.batch_size)
         parent = parent if parent and load_optimizer_state(self.optimizer, parent.get("optimizer")) else None
@@ -54,7 +56,8 @@ class EpochLoop:
 
     def _epoch_batches(self):
         """This epoch's rows in a fresh seeded order (one gather, then slices)."""
-        perm = self.ranks.shard(torch.randperm(len(self.tr), generator=self.generator).to(self.device), self.n)
+        perm = torch.randperm(len(self.tr), generator=self.generator).to(self.device)
+        perm = perm[:self.n] if self.sharded else self.ranks.shard(perm, self.n)
         tr = self.tr
         return tr.cat[perm], tr.num[perm], tr.y[perm], tr.mask[perm]
 
@@ -112,12 +115,11 @@ class EpochLoop:
 
     def validate(self) -> tuple[dict[str, float], dict[str, dict]]:
         """Validation loss and metrics per task (empty without a validation split). Computed
-        once, on rank 0; every rank gets the same numbers and so takes the same decisions."""
-        if self.va is None:
-            return {}, {}
+        once, on rank 0 (the only rank with validation rows when sharded); every rank gets
+        the same numbers and so takes the same decisions."""
         val_loss: dict[str, float] = {}
         val_metrics: dict[str, dict] = {}
-        if self.ranks.rank == 0:
+        if self.ranks.rank == 0 and self.va is not None:
             val_loss, preds = eval_losses(self.model, self.va, self.tasks, self.config)
             val_metrics = quick_metrics(self.tasks, *self._va_np, preds, self.inverse_target)
         return self.ranks.from_rank0(val_loss, val_metrics)

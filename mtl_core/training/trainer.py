@@ -111,13 +111,16 @@ class Trainer:
     # -- torch models ----------------------------------------------------------------------
     def fit(self, train: EncodedSplit, val: EncodedSplit | None = None,
             callback: Callable[[TrainEvent], None] | None = None, cancel=None,
-            checkpoint: Callable[[dict], None] | None = None, resume: dict | None = None) -> TrainResult:
+            checkpoint: Callable[[dict], None] | None = None, resume: dict | None = None,
+            sharded: bool = False) -> TrainResult:
         """Train for ``config.epochs`` epochs (fewer when early stopping, ``cancel`` or a
         diverging loss end it) and leave the best epoch's weights in the model.
 
         ``checkpoint(state)`` receives the training state after each completed epoch (rank 0
         only; ``training.checkpoint``), before the epoch's event; ``resume`` is such a state:
-        training continues after its epoch, as if it had never stopped."""
+        training continues after its epoch, as if it had never stopped. ``sharded``: under
+        torchrun, ``train`` holds only this rank's rows (``training.shards``) and ``val`` may
+        be empty on every rank but 0 (which validates)."""
         cfg = self.config
         if getattr(self.model, "is_sklearn", False):
             return self._fit_sklearn(train, val, callback)
@@ -129,7 +132,7 @@ class Trainer:
         model = self.model.to(self.device)
         model.train()
         loop = EpochLoop(model, self.tasks, cfg, self.device, ranks, train, val, self.inverse_target,
-                         self.parent_optimizer)
+                         self.parent_optimizer, sharded)
         # progress and diagnostics are reported once, by rank 0
         progress = Progress(callback if ranks.rank == 0 else None, cfg.epochs, loop.steps, ranks.world)
         diagnose = diagnostics_hook(model, self.tasks, cfg) if ranks.rank == 0 else None

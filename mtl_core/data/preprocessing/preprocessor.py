@@ -226,6 +226,13 @@ class Preprocessor:
         ``EncodedSplit.index`` tells which positions remain."""
         return self._transform(df, train=False)
 
+    def transform_train(self, df: pd.DataFrame) -> EncodedSplit:
+        """Encode training rows the way ``fit_transform`` does (outlier rows dropped, gaps
+        interpolated, own interactions left out), with the fitted statistics: one torchrun
+        rank's shard of the training split (``training.shards``)."""
+        self._check_fitted()
+        return self._transform(df, train=True)
+
     def collab_block(self, user_ids: Any, item_ids: Any) -> tuple[np.ndarray, np.ndarray]:
         """(positions in ``EncodedSplit.num``, float ``[n, m]`` values) of the collaborative
         features of the pairs ``(user_ids[r], item_ids[r])`` -- for scorers that assemble
