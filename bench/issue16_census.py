@@ -124,6 +124,7 @@ class Bench:
 
         cfg = self.config(arch, "after")
         cfg.train.early_stopping_metric = "auc"
+        cfg.evaluation.gbm = False  # the reference is its own column; trials need not refit it
         with tempfile.TemporaryDirectory() as tmp:
             res = tune(cfg, trials, self.df.copy(), runs_root=tmp)
         tasks = res.metrics.get("tasks", {})
