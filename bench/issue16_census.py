@@ -43,6 +43,7 @@ CHANGES = {
     "one-cycle schedule": ({}, {}, {"lr_schedule": "onecycle"}),
     "batch 256": ({}, {}, {"batch_size": 256}),
     "20 epochs (patience 3)": ({}, {}, {"epochs": 20}),
+    "lr 2e-3": ({}, {}, {"lr": 2e-3}),
     "lr 3e-3": ({}, {}, {"lr": 3e-3}),
     "numeric encoding ple": ({"numeric_encoding": "ple"}, {}, {}),
     "numeric encoding periodic": ({"numeric_encoding": "periodic"}, {}, {}),
