@@ -169,8 +169,9 @@ def main(argv=None) -> int:
     print("Test AUC, income > 50K / never married (seed %d)\n" % a.seed)
     if a.table == "ablation":
         base = get("mmoe", "before")
-        print("| change (from before, MMoE) | income AUC | never-married AUC | Δ income | Δ never married |")
-        print("|---|---|---|---|---|")
+        print("| change (from before, MMoE) | test income | test never married | Δ income | Δ never married "
+              "| val income | val never married |")
+        print("|---|---|---|---|---|---|---|")
         for kind in ("before", *CHANGES, "after"):
             r = get("mmoe", kind) if kind != "after" or "after" in cols else None
             if not r or not base:
@@ -178,10 +179,13 @@ def main(argv=None) -> int:
             d = [r["test"][t] - base["test"][t] for t in base["test"]]
             name = {"before": "before (pre-issue-16 defaults)", "after": "all of today's defaults"}.get(kind, kind)
             print(f"| {name} | {' | '.join(f'{v:.4f}' for v in r['test'].values())} | "
-                  f"{' | '.join(f'{x:+.4f}' for x in d)} |")
+                  f"{' | '.join(f'{x:+.4f}'.replace('-0.0000', '+0.0000') for x in d)} | "
+                  f"{' | '.join(f'{v:.4f}' for v in r['val'].values())} |")
         return 0
     shared = {c: get("mmoe", c) for c in ("logistic", "gbm") if c in cols}
-    print("| architecture | " + " | ".join(cols) + " |")
+    label = {"logistic": "logistic regression", "gbm": "per-task boosting", "before": "MTL Lab before",
+             "after": "MTL Lab after (defaults)", "tuned": f"MTL Lab tuned ({a.trials} trials)"}
+    print("| architecture | " + " | ".join(label[c] for c in cols) + " |")
     print("|---|" + "---|" * len(cols))
     for arch in [x for x in a.archs.split(",") if x]:
         cells = [_pair(shared[c] if c in shared else get(arch, c)) for c in cols]
