@@ -42,7 +42,7 @@ def main(argv=None) -> int:
 
     import torch
 
-    from mtl_core.config import DataConfig, ModelConfig, ReadOptions, RunConfig, SplitConfig, TrainConfig
+    from mtl_core.config import DataConfig, ModelConfig, PreprocessConfig, ReadOptions, RunConfig, SplitConfig, TrainConfig
     from mtl_core.data.io import read_table
     from mtl_core.lab import train_eval
     from mtl_core.pipeline import prepare
@@ -62,6 +62,7 @@ def main(argv=None) -> int:
         cfg = RunConfig(
             data=DataConfig(path=str(DATA), read=read, tasks=list(TASKS), drop=["instance_weight"]),
             split=SplitConfig(method="random", train=0.8, val=0.1, test=0.1, seed=seed),
+            preprocess=PreprocessConfig(numeric_encoding="scalar"),  # as its README table was measured
             model=ModelConfig(arch="mmoe", embed_dim=8, hidden=[32], tower_hidden=[16], n_experts=4),
             train=TrainConfig(epochs=a.epochs, batch_size=1024, lr=1e-3, lr_schedule="constant", patience=3, seed=seed,
                               num_threads=a.threads, diagnostics=False),

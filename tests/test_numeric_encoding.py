@@ -127,6 +127,18 @@ def test_quantile_scaling_is_normal_and_round_trips():
     np.testing.assert_allclose(q.transform(other).num, p.transform(other).num, rtol=1e-6)
 
 
+def test_quantile_scaling_is_fitted_on_the_training_split_only():
+    """A temporal split puts the largest ``x`` in test: a transform fitted on train alone maps
+    every test row to the training maximum's value; one fitted on all rows would spread them."""
+    df = _frame()
+    prep = prepare(_config("scalar", "quantile"), df)
+    col = prep.features.num_names.index("x")
+    train, test = prep.encoded["train"].num[:, col], prep.encoded["test"].num[:, col]
+    assert df["x"].to_numpy()[prep.encoded["test"].index].min() > df["x"].to_numpy()[prep.encoded["train"].index].max()
+    np.testing.assert_allclose(test, train.max(), rtol=1e-6)
+    assert np.unique(np.round(train, 6)).size > 50
+
+
 def test_unknown_encoding_is_a_config_error():
     with pytest.raises(ConfigError, match="preprocess.numeric_encoding"):
         PreprocessConfig(numeric_encoding="fourier").validate()
@@ -184,7 +196,10 @@ def test_app_choices_reach_the_run_config():
 
     df = _frame(20)
     state = {**app_state.fresh_state(), "df": df, "schema": infer_schema(df), "tasks": ["click"]}
-    assert state["preprocess"]["numeric_encoding"] == "scalar"
-    state["preprocess"] = {**state["preprocess"], "numeric_encoding": "periodic", "scaling": "quantile"}
+    # the app starts from the library's defaults (the same as the command line)
+    assert state["preprocess"]["numeric_encoding"] == PreprocessConfig().numeric_encoding
+    assert state["preprocess"]["scaling"] == PreprocessConfig().scaling
+    other = next(e for e in NUMERIC_ENCODINGS if e != PreprocessConfig().numeric_encoding)
+    state["preprocess"] = {**state["preprocess"], "numeric_encoding": other, "scaling": "quantile"}
     cfg = app_state.build_config(state, app_state.default_train_settings(["click"]), num_threads=1)
-    assert (cfg.preprocess.numeric_encoding, cfg.preprocess.scaling) == ("periodic", "quantile")
+    assert (cfg.preprocess.numeric_encoding, cfg.preprocess.scaling) == (other, "quantile")

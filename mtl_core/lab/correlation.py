@@ -45,11 +45,12 @@ _RAW_COLUMNS = ["correlation", "seed", "model", "task", "metric", "higher", "val
 
 
 def _paper_config(arch: str, epochs: int, seed: int, tasks: list[str]) -> RunConfig:
-    from ..config import DataConfig, ModelConfig, SplitConfig, TrainConfig
+    from ..config import DataConfig, ModelConfig, PreprocessConfig, SplitConfig, TrainConfig
 
     return RunConfig(
         data=DataConfig(tasks=tasks),
         split=SplitConfig(method="random", seed=int(seed)),
+        preprocess=PreprocessConfig(numeric_encoding="scalar"),  # the setting its documented numbers used
         model=ModelConfig(arch=arch, hidden=_PAPER_HIDDEN.get(arch, [16]), tower_hidden=[8], n_experts=8),
         train=TrainConfig(epochs=int(epochs), batch_size=128, lr=3e-3, lr_schedule="constant", patience=0, diagnostics=False,
                           seed=int(seed), num_threads=1),
@@ -58,7 +59,7 @@ def _paper_config(arch: str, epochs: int, seed: int, tasks: list[str]) -> RunCon
 
 
 def _ecommerce_config(arch: str, epochs: int, seed: int, tasks: list[str]) -> RunConfig:
-    from ..config import DataConfig, ModelConfig, SplitConfig, TrainConfig
+    from ..config import DataConfig, ModelConfig, PreprocessConfig, SplitConfig, TrainConfig
     from ..data.schema import parse_task_spec
 
     keys = {parse_task_spec(t).key for t in tasks}
@@ -66,6 +67,7 @@ def _ecommerce_config(arch: str, epochs: int, seed: int, tasks: list[str]) -> Ru
         data=DataConfig(tasks=tasks, user_col="user_id", item_col="item_id", time_col="timestamp",
                         drop=[c for c in _ENGAGEMENT_COLUMNS if c not in keys]),
         split=SplitConfig(method="random", seed=int(seed)),
+        preprocess=PreprocessConfig(numeric_encoding="scalar"),  # the setting its documented numbers used
         # MMoE as in the paper's synthetic study: 8 small experts; shared bottom and single-task
         # nets use one expert-sized bottom ([16]) before their towers
         model=ModelConfig(arch=arch, embed_dim=8, hidden=[16], tower_hidden=[16], n_experts=8),
