@@ -37,7 +37,7 @@ class Limits:
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> "Limits":
-        """Defaults overridden by ``MTL_LAB_LIMIT_<FIELD>`` environment variables (e.g.
+        """Defaults (``max_bytes``/``max_rows`` sized for the machine, :mod:`.data.limits`) overridden by ``MTL_LAB_LIMIT_<FIELD>`` environment variables (e.g.
         ``MTL_LAB_LIMIT_MAX_BYTES=10485760``): how a server operator configures limits for
         the app and the CLI without code."""
         import os
@@ -53,7 +53,8 @@ class Limits:
                 values[f.name] = int(str(raw).strip().replace("_", ""))
             except ValueError:
                 raise ConfigError(f"{var} must be a whole number; got {raw!r}.") from None
-        lim = cls(**values)
+        from .data.limits import defaults  # sized for this machine's memory; variables win
+        lim = cls(**{**defaults(), **values})
         for f in dataclasses.fields(cls):
             _number(f"MTL_LAB_LIMIT_{f.name.upper()}" if f.name in values else f"limits.{f.name}",
                     getattr(lim, f.name), lo=1, integer=True)

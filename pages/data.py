@@ -28,6 +28,7 @@ with tab_up:
                           key="upload", help=f"Up to {max_mb} MB. Delimiter and encoding are detected.")
     st.caption(f"Size limit: {max_mb} MB per file. One row per user–item interaction works best "
                "(user id, item id, features, and 0/1 or numeric label columns).")
+    st.caption(md(app_state.limits_note(max_mb)))
     if up is not None:
         token = f"{up.file_id}:{up.name}:{up.size}"
         if token != ss.get("upload_token"):

@@ -96,6 +96,16 @@ def upload_limits(max_upload_mb: int, environ: dict | None = None):
     return lim
 
 
+def limits_note(max_upload_mb: int, environ: dict | None = None) -> str:
+    """What the Data page says about limits: those of an upload and of files read from disk
+    (command line, training), each with where it came from (:func:`mtl_core.data.limits.describe`)."""
+    from ..config import Limits
+    from ..data.limits import HOW, describe
+
+    return " ".join([describe(upload_limits(max_upload_mb, environ), environ, capped="upload cap", what="Uploads"),
+                     describe(Limits.from_env(environ), environ, what="Files read from disk"), HOW])
+
+
 # --------------------------------------------------------------------------- tasks
 def suggest_tasks(df: pd.DataFrame, schema: Any = None) -> list[str]:
     """Default tasks: click + purchase when present (the sample), else

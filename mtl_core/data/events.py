@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .keys import time_numbers
+from .keys import datetimes, time_numbers
 
 
 def _need(df: pd.DataFrame, col: str | None, what: str) -> None:
@@ -24,9 +24,9 @@ def _parse_time(s: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_datetime64_any_dtype(s.dtype):
         return s
     try:
-        return pd.to_datetime(s, errors="coerce", utc=True)
+        return datetimes(s, errors="coerce", utc=True)
     except (ValueError, TypeError, OverflowError):
-        return pd.to_datetime(s, errors="coerce", utc=True, format="mixed")
+        return datetimes(s, errors="coerce", utc=True, format="mixed")
 
 
 def _count_before(events: pd.DataFrame, key: str, queries: pd.DataFrame) -> np.ndarray:
@@ -77,17 +77,19 @@ def _stage_events(df: pd.DataFrame, keys: list[str], cols: list[str], event_col:
                   time_col: str | None) -> pd.DataFrame:
     """Events of a funnel stage with a key and an item: ``cols``, ``_stage`` (index in the
     funnel), ``_t`` (parsed time, or file order) and ``_k`` (float ordering key)."""
-    ev = df[event_col].astype(str).str.strip()
-    ev = ev.where(df[event_col].notna())
-    present = set(pd.unique(ev.dropna()))
-    missing = [s for s in stages if s not in present]
+    # on codes: each distinct event type is stripped and looked up once, not once per row
+    codes, uniques = pd.factorize(df[event_col])
+    names = pd.Index(uniques).astype(str).str.strip()
+    missing = [s for s in stages if s not in set(names)]
     if missing:
-        existing = ev.value_counts().index[:10]
+        counts = pd.Series(np.bincount(codes[codes >= 0], minlength=len(names)), index=names)
+        existing = counts.groupby(level=0, sort=False).sum().sort_values(ascending=False, kind="stable").index[:10]
         raise DataError(
             f"Funnel stage(s) {', '.join(repr(m) for m in missing)} do not occur in column {event_col!r}; "
             f"its values are {', '.join(repr(v) for v in existing)}."
         )
-    stage = ev.map({s: i for i, s in enumerate(stages)})
+    of_name = names.map({s: i for i, s in enumerate(stages)}).to_numpy(dtype=np.float64, na_value=np.nan)
+    stage = pd.Series(np.where(codes >= 0, of_name[codes], np.nan), index=df.index)
     keep = stage.notna() & df[keys[0]].notna() & df[keys[1]].notna()
     d = df.loc[keep, cols].copy()
     d["_stage"] = stage[keep].astype(np.int64).to_numpy()

@@ -7,21 +7,25 @@ message is one sentence.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..config import Limits, ReadOptions
 from ..errors import DataError
-from .provenance import file_source, tag
-from .sniff import (SEPARATORS, Source, check_not_binary, check_text, decode, decompress, first_row_is_data, format_of,
-                    load_bytes, sample_lines, sniff_sep)
+from .arrow_read import parse
+from .provenance import file_source, path_source, tag
+from .sniff import (HEAD_BYTES, SEPARATORS, Source, check_not_binary, check_path, check_text, decode, decompress,
+                    first_row_is_data, format_of, is_compressed, load_bytes, read_head, sample_lines, sniff_sep)
 
 MISSING_MARKERS: list[str] = ["", "?", "NaN", "nan", "null", "NULL", "None", "N/A", "n/a", "#N/A"]
 _THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?")
+_SAMPLE_CHARS = 256 * 1024  # sniffing looks at this many characters (sniff._SAMPLE)
 _SEP_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "pipes"}
 
 
@@ -32,34 +36,103 @@ def read_table(
     limits: Limits | None = None,
     filename: str | None = None,
 ) -> pd.DataFrame:
-    """Read a CSV/TSV/Parquet table (path, bytes or binary file) into a clean DataFrame."""
+    """Read a CSV/TSV/Parquet table (path, bytes or binary file) into a clean DataFrame.
+
+    Plain UTF-8 text takes pyarrow's multi-threaded reader (:mod:`.arrow_read`), straight from
+    the path or the uploaded bytes; any other file (compressed, other encodings, ragged rows,
+    broken quotes, ...) the careful pandas path, with the same result for files both can read."""
     options = options or ReadOptions()
     limits = limits or Limits.from_env()
     options.validate()
     limits.validate()
+    if isinstance(source, (str, Path)):
+        df = _read_path(source, filename, options, limits)
+        if df is not None:
+            return df
     data, name = load_bytes(source, filename, limits)
     provenance = file_source(data, name)
     data, name = decompress(data, name, limits)
-    if not data.strip():
+    if not data or data.isspace():
         raise DataError(f"{name!r} is empty; upload a file with a header line and data rows.")
     fmt = format_of(data, name, options)
     if fmt == "parquet":
         df = _read_parquet(data, name, limits)
     else:
         check_not_binary(data, name)
-        df = _read_text(data, name, fmt, options, limits)
+        df = None
+        if not isinstance(source, (str, Path)):  # a path that could take it already tried
+            df = _read_fast(lambda: _buffer(data), data[:HEAD_BYTES], len(data), name, fmt, options, limits)
+        if df is None:
+            df = _read_text(data, name, fmt, options, limits)
     return tag(df, provenance)
 
 
+def _buffer(data: bytes):
+    import pyarrow as pa
+
+    return pa.BufferReader(pa.py_buffer(data))  # a view of the bytes, no copy
+
+
+def _read_path(source: str | Path, filename: str | None, options: ReadOptions, limits: Limits) -> pd.DataFrame | None:
+    """A plain file or Parquet read from its path without loading its bytes; ``None`` for
+    files that need the careful path (compressed, other encodings, odd layouts)."""
+    path, name, size = check_path(source, filename, limits)
+    head = read_head(path, name)
+    if is_compressed(head) or not head or head.isspace():
+        return None
+    fmt = format_of(head, name, options)
+    if fmt == "parquet":
+        df = _read_parquet(str(path), name, limits)
+    else:
+        check_not_binary(head, name)
+        df = _read_fast(lambda: str(path), head, size, name, fmt, options, limits)
+    return None if df is None else tag(df, path_source(path, name, size))
+
+
+def _read_fast(open_source, head: bytes, size: int, name: str, fmt: str, options: ReadOptions,
+               limits: Limits) -> pd.DataFrame | None:
+    """pyarrow's parallel reader on plain UTF-8 text whose ``head`` sniffs cleanly, else ``None``."""
+    if options.encoding and options.encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        return None
+    if head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or head[:1] in (b"\r", b"\n"):
+        return None
+    whole = len(head) >= size
+    try:
+        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=whole)
+        check_text(text, name)
+    except (UnicodeDecodeError, DataError):
+        return None
+    if not text.strip() or not whole and len(text) <= _SAMPLE_CHARS:
+        return None
+    sep, header, names = _layout(text, name, fmt, options, limits)
+    sample = sample_lines(text, 200)
+    if len(sep) != 1 or sep in '"\r\n ' or f'{sep} "' in sample or sample.count(f"{sep} ") > sample.count(sep) / 2:
+        return None  # spaces after the separator (", "): pandas skips them, pyarrow keeps them (as text)
+    df = parse(open_source, head, sep, names, 1 if header else 0, MISSING_MARKERS, quoted='"' in text)
+    if df is None or len(df) == 0:
+        return None
+    if len(df) > limits.max_rows:
+        raise DataError(f"{name!r} has more than {limits.max_rows:,} rows (the limit); upload a sample or raise limits.max_rows.")
+    _clean_strings(df, numeric=True)
+    _check_cells(df, name, limits, total_chars=size)
+    df.attrs["header"] = bool(header)
+    return df
+
+
 # --------------------------------------------------------------------------- parquet
-def _read_parquet(data: bytes, name: str, limits: Limits) -> pd.DataFrame:
+def _read_parquet(source: bytes | str, name: str, limits: Limits) -> pd.DataFrame:
+    """A Parquet file from its bytes (a zero-copy view) or its path (read column by column)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    if data[:4] != b"PAR1":
+    if isinstance(source, str):
+        signature = read_head(Path(source), name, 4)
+    else:
+        signature, source = source[:4], _buffer(source)
+    if signature != b"PAR1":
         raise DataError(f"{name!r} is not a Parquet file (it lacks the PAR1 signature); upload a valid Parquet or a CSV file.")
     try:
-        pf = pq.ParquetFile(io.BytesIO(data))
+        pf = pq.ParquetFile(source)
         schema = pf.schema_arrow
     except Exception:  # noqa: BLE001 - pyarrow raises many types
         raise DataError(f"{name!r} is a damaged Parquet file that cannot be opened; export it again or upload a CSV.") from None
@@ -75,8 +148,9 @@ def _read_parquet(data: bytes, name: str, limits: Limits) -> pd.DataFrame:
     if n_rows > limits.max_rows:
         raise DataError(f"{name!r} has {n_rows:,} rows, more than the limit of {limits.max_rows:,}; upload a sample or raise limits.max_rows.")
     try:
-        table = pf.read()
-        df = table.to_pandas()
+        table = pf.read(columns=schema.names, use_threads=True)
+        df = table.to_pandas(split_blocks=True, self_destruct=True)
+        del table
     except Exception:  # noqa: BLE001
         raise DataError(f"{name!r} is a damaged Parquet file whose data cannot be read; export it again or upload a CSV.") from None
     if not isinstance(df.index, pd.RangeIndex):
@@ -139,13 +213,8 @@ def _check_line_count(data: bytes, name: str, limits: Limits, header: bool) -> N
         raise DataError(f"{name!r} has more than {limits.max_rows:,} rows (the limit); upload a sample or raise limits.max_rows.")
 
 
-def _read_text(data: bytes, name: str, fmt: str, options: ReadOptions, limits: Limits) -> pd.DataFrame:
-    text, enc = decode(data, name, options.encoding)
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    check_text(text, name)
-    if not text.strip():
-        raise DataError(f"{name!r} is empty; upload a file with a header line and data rows.")
+def _layout(text: str, name: str, fmt: str, options: ReadOptions, limits: Limits) -> tuple[str, bool, list[str]]:
+    """The separator, whether the first line is a header, and the column names, from the first lines."""
     sep = options.sep or ("\t" if fmt == "tsv" else sniff_sep(text))
     if sep == ", ":
         sep = ","
@@ -167,6 +236,18 @@ def _read_text(data: bytes, name: str, fmt: str, options: ReadOptions, limits: L
         names = _check_names(first, name)
     else:
         names = [f"col_{i}" for i in range(n_fields)]
+    return sep, bool(header), names
+
+
+def _read_text(data: bytes, name: str, fmt: str, options: ReadOptions, limits: Limits) -> pd.DataFrame:
+    text, enc = decode(data, name, options.encoding)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    check_text(text, name)
+    if not text or text.isspace():
+        raise DataError(f"{name!r} is empty; upload a file with a header line and data rows.")
+    sep, header, names = _layout(text, name, fmt, options, limits)
+    n_fields = len(names)
     _check_line_count(data, name, limits, header=options.header)
     buf: io.BytesIO | io.StringIO
     buf = io.BytesIO(data[3:] if enc == "utf-8-sig" else data) if enc in ("utf-8", "utf-8-sig") else io.StringIO(text)

@@ -145,6 +145,22 @@ def to_float(s: pd.Series, col: str, what: str = "numbers", strict: bool = True)
     return out, n_bad
 
 
+def datetimes(s: pd.Series, **kw: Any) -> pd.Series:
+    """``pd.to_datetime(s, **kw)`` parsing each distinct value once: logs repeat their
+    timestamps (every line of an invoice, events of one second), and text parsing, row by row
+    with ``format="mixed"``, is the slow part. The first value, from which pandas infers the
+    format, stays first, so the result is the same."""
+    if len(s) < 1000 or pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return pd.to_datetime(s, **kw)
+    codes, uniques = pd.factorize(s)
+    if len(uniques) > 0.5 * len(s):
+        return pd.to_datetime(s, **kw)
+    parsed = pd.to_datetime(pd.Series(uniques, dtype=s.dtype), **kw)
+    if not isinstance(parsed, pd.Series) or not pd.api.types.is_datetime64_any_dtype(parsed.dtype):
+        return pd.to_datetime(s, **kw)
+    return pd.Series(parsed.array.take(codes, allow_fill=True), index=s.index, name=s.name)
+
+
 def time_numbers(s: pd.Series) -> np.ndarray:
     """A time column as float64 (NaN where unreadable): numbers as they are (also numbers
     written as text), datetimes and date text as nanoseconds since 1970 in UTC (mixed
@@ -155,7 +171,7 @@ def time_numbers(s: pd.Series) -> np.ndarray:
         num = pd.to_numeric(s, errors="coerce")
         if s.notna().sum() > 0 and num.notna().sum() == s.notna().sum():
             return num.to_numpy(dtype=np.float64, na_value=np.nan)
-        s = pd.to_datetime(s, format="mixed", errors="coerce", utc=True)  # utc: mixed offsets
+        s = datetimes(s, format="mixed", errors="coerce", utc=True)  # utc: mixed offsets
     try:
         if getattr(s.dt, "tz", None) is not None:
             s = s.dt.tz_convert("UTC").dt.tz_localize(None)

@@ -38,6 +38,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..validate import choice, number
+from .keys import datetimes
 
 PERIODS = {"day": "D", "week": "W-SUN", "month": "M"}
 FORECAST_COL = "to_forecast"
@@ -97,7 +98,7 @@ def _period_index(t: pd.Series, period: str) -> tuple[np.ndarray, pd.Series]:
 
 def _clean_lines(df, key_col, time_col, quantity_col, price_col, amount_col, invoice_col, report):
     n = len(df)
-    t = pd.to_datetime(df[time_col], errors="coerce", format="mixed")
+    t = datetimes(df[time_col], errors="coerce", format="mixed")
     q = pd.to_numeric(df[quantity_col], errors="coerce")
     if amount_col is not None:
         amount = pd.to_numeric(df[amount_col], errors="coerce")

@@ -26,6 +26,7 @@ Source = Union[str, Path, bytes, bytearray, BinaryIO]
 SEPARATORS: tuple[str, ...] = (",", ";", "\t", "|")
 TABLE_EXTS = (".csv", ".tsv", ".txt", ".tab", ".dat", ".parquet", ".pq", "")
 _SAMPLE = 256 * 1024
+HEAD_BYTES = 4 * _SAMPLE  # bytes read to sniff a file read from its path (at least _SAMPLE characters)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
@@ -39,18 +40,7 @@ csv.field_size_limit(2**31 - 1)
 def load_bytes(source: Source, filename: str | None, limits: Limits) -> tuple[bytes, str]:
     """Raw bytes of ``source`` and a display name; checks ``max_bytes``."""
     if isinstance(source, (str, Path)):
-        path = Path(source)
-        name = filename or path.name
-        try:
-            st = path.stat()
-        except OSError:
-            raise DataError(f"The file {str(path)!r} does not exist or cannot be opened; check the path.") from None
-        if path.is_dir():
-            raise DataError(f"{str(path)!r} is a folder, not a file; choose a CSV, TSV or Parquet file.")
-        if not stat.S_ISREG(st.st_mode):  # /dev/zero reads forever, a FIFO blocks: refuse before opening
-            raise DataError(f"{str(path)!r} is not a regular file (a device, pipe or socket); save the table "
-                            "to a file and give that file's path.")
-        _check_bytes(st.st_size, name, limits)
+        path, name, _ = check_path(source, filename, limits)
         try:
             with open(path, "rb") as fh:  # never more than the limit, whatever the reported size
                 data = fh.read(limits.max_bytes + 1)
@@ -73,6 +63,37 @@ def load_bytes(source: Source, filename: str | None, limits: Limits) -> tuple[by
         raise DataError(f"Cannot read a table from a {type(source).__name__}; give a file path, bytes or an open binary file.")
     _check_bytes(len(data), name, limits)
     return data, name
+
+
+def check_path(source: str | Path, filename: str | None, limits: Limits) -> tuple[Path, str, int]:
+    """The path, display name and size of a regular file within ``max_bytes`` (else a ``DataError``)."""
+    path = Path(source)
+    name = filename or path.name
+    try:
+        st = path.stat()
+    except OSError:
+        raise DataError(f"The file {str(path)!r} does not exist or cannot be opened; check the path.") from None
+    if path.is_dir():
+        raise DataError(f"{str(path)!r} is a folder, not a file; choose a CSV, TSV or Parquet file.")
+    if not stat.S_ISREG(st.st_mode):  # /dev/zero reads forever, a FIFO blocks: refuse before opening
+        raise DataError(f"{str(path)!r} is not a regular file (a device, pipe or socket); save the table "
+                        "to a file and give that file's path.")
+    _check_bytes(st.st_size, name, limits)
+    return path, name, st.st_size
+
+
+def read_head(path: Path, name: str, n: int = HEAD_BYTES) -> bytes:
+    """The first ``n`` bytes of the file at ``path`` (for sniffing without reading it all)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(n)
+    except OSError as exc:
+        raise DataError(f"The file {name!r} cannot be read ({exc.strerror or exc}); check its permissions.") from None
+
+
+def is_compressed(data: bytes) -> bool:
+    """Whether ``data`` starts like a gzip or zip file."""
+    return data[:2] == b"\x1f\x8b" or data[:2] == b"PK"
 
 
 def _size(n: int) -> str:
