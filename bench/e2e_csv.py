@@ -128,7 +128,7 @@ def load_avg() -> str:
 
 
 COLUMNS = ("rows", "CSV MB", "read s", "read MB/s", "profile s", "prepare s", "train s", "evaluate s", "total s",
-           "peak RSS GB", "peak / CSV", "test AUC click / purchase", "load avg (start -> end)")
+           "peak RSS GiB", "peak / CSV", "test AUC click / purchase", "load avg (start -> end)")
 
 
 def table_row(s: dict) -> list[str]:
