@@ -89,6 +89,7 @@ def _feature_columns(df: pd.DataFrame, schema, skip: set, text_dims: int) -> tup
 
 def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     """Validate the configuration against the data, split and fit preprocessing."""
+    from .data.compact import narrow_ints
     from .data.keys import canonical_ids
     from .data.provenance import source_of
     from .data.sales import adapt_for_training
@@ -129,6 +130,7 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     cat_cols, num_cols, text_cols = _feature_columns(df, schema, drop | task_cols, config.preprocess.text_dims)
     if not cat_cols and not num_cols and not text_cols:
         raise DataError("No feature columns are left: mark at least one column as categorical, numeric, user id or item id.")
+    narrow_ints(df, cat_cols, task_cols)  # in place, same values: the frame is not held twice
     user_col = schema.user_col
     item_col = schema.item_col
     time_col = schema.time_col
@@ -284,30 +286,6 @@ def _catalog_metrics(prep: Prepared, model, device=None) -> dict:
                            batch_size=prep.config.train.eval_batch_size)
 
 
-def _is_out_of_memory(exc: BaseException) -> bool:
-    import torch
-
-    oom = getattr(torch.cuda, "OutOfMemoryError", None)
-    return (oom is not None and isinstance(exc, oom)) or "out of memory" in str(exc).lower()
-
-
-def _oom_error(config: RunConfig, trainer) -> TrainingError:
-    import torch
-
-    try:
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except Exception:  # noqa: BLE001 - freeing memory is best effort
-        pass
-    bs = int(config.train.batch_size)
-    smaller = max(1, bs // 4)
-    where = getattr(getattr(trainer, "device", None), "type", "the device")
-    return TrainingError(
-        f"Training ran out of memory on {where} with batch size {bs}; "
-        f"try a smaller batch size, e.g. {smaller}, or a smaller embedding size or fewer experts."
-    )
-
-
 def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
                    callback: Callable | None = None, cancel=None,
                    runs_root: str | Path | None = None, save: bool = True,
@@ -444,6 +422,8 @@ def _fit_evaluate(prep: Prepared, trainer, callback, cancel, checkpoint, resume)
                             "so the model cannot be scored; use more rows, a larger test share or another split.")
         return result, metrics, curve_data, pred_test
     except RuntimeError as exc:
-        if not _is_out_of_memory(exc):
+        from .training.oom import is_out_of_memory, oom_error
+
+        if not is_out_of_memory(exc):
             raise
-        raise _oom_error(config, trainer) from None
+        raise oom_error(config, trainer) from None

@@ -101,7 +101,7 @@ class FeatureSpec:
 class EncodedSplit:
     """One split after preprocessing, as numpy arrays ready to become tensors.
 
-    - ``cat``: int64 ``[n, n_cat]`` (0 = unknown/missing)
+    - ``cat``: int32 ``[n, n_cat]`` (0 = unknown/missing)
     - ``num``: float32 ``[n, n_num]`` (finite)
     - ``labels``: task name -> float32 ``[n]``; NaN marks a missing label (masked out of
       that task's loss). Binary: 0/1. Regression: scaled target (see the preprocessor's

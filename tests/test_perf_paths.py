@@ -123,7 +123,7 @@ def test_to_tensors_puts_everything_on_the_device():
     t = to_tensors(make_split(10, 0), ["click", "buy"], dev)
     for x in (t.cat, t.num, t.y, t.mask):
         assert x.device == dev
-    assert t.cat.dtype == torch.int64 and t.num.dtype == torch.float32 and t.mask.dtype == torch.bool
+    assert t.cat.dtype == torch.int32 and t.num.dtype == torch.float32 and t.mask.dtype == torch.bool
     cpu = to_tensors(make_split(10, 0), ["click", "buy"], torch.device("cpu"))
     assert all(x.device.type == "cpu" for x in (cpu.cat, cpu.num, cpu.y, cpu.mask))
 

@@ -30,7 +30,7 @@ def test_shapes_and_types():
     df = _train()
     enc = _pp().fit_transform(df)
     assert isinstance(enc, EncodedSplit)
-    assert enc.cat.dtype == np.int64 and enc.cat.shape == (200, 1)
+    assert enc.cat.dtype == np.int32 and enc.cat.shape == (200, 1)
     assert enc.num.dtype == np.float32 and enc.num.shape == (200, 1)
     assert set(enc.labels) == {"click", "price_paid"}
     assert all(v.dtype == np.float32 for v in enc.labels.values())

@@ -28,7 +28,7 @@ class FeatureEmbedding(nn.Module):
     piecewise-linear / periodic embeddings of ``embed_dim`` each).
 
     All fields share one big table with per-field offsets (one gather instead of one
-    embedding call per field): input ``cat [B, C]`` int64, ``num [B, D]`` float ->
+    embedding call per field): input ``cat [B, C]`` int32 or int64, ``num [B, D]`` float ->
     output ``[B, C * embed_dim + D]`` (``[B, (C + D) * embed_dim]`` with a numeric embedding).
     """
 

@@ -30,7 +30,7 @@ def predict(model, split: EncodedSplit | TensorSplit, tasks: list[TaskInfo], dev
     was_training = model.training
     model.eval()
     if isinstance(split, EncodedSplit):
-        cat = torch.as_tensor(np.ascontiguousarray(split.cat, dtype=np.int64))
+        cat = torch.as_tensor(np.ascontiguousarray(split.cat, dtype=np.int32))
         num = torch.as_tensor(np.ascontiguousarray(split.num, dtype=np.float32))
     else:
         cat, num = split.cat, split.num

@@ -11,7 +11,7 @@ from ..types import EncodedSplit
 
 @dataclass
 class TensorSplit:
-    cat: torch.Tensor  # [n, C] long
+    cat: torch.Tensor  # [n, C] int32 (embedding indices)
     num: torch.Tensor  # [n, D] float
     y: torch.Tensor  # [n, T] float (0 where missing)
     mask: torch.Tensor  # [n, T] bool (label present)
@@ -25,7 +25,7 @@ def to_tensors(split: EncodedSplit, task_names: list[str], device: torch.device)
     mask = ~np.isnan(y)
     y = np.where(mask, y, 0.0).astype(np.float32)
     return TensorSplit(
-        cat=torch.as_tensor(np.ascontiguousarray(split.cat, dtype=np.int64)).to(device),
+        cat=torch.as_tensor(np.ascontiguousarray(split.cat, dtype=np.int32)).to(device),  # shares the array on CPU
         num=torch.as_tensor(np.ascontiguousarray(split.num, dtype=np.float32)).to(device),
         y=torch.as_tensor(y).to(device),
         mask=torch.as_tensor(mask).to(device),

@@ -26,6 +26,9 @@ from .collab import CollabFeatures
 from . import text as text_features
 from . import time as time_features
 
+#: categorical codes (``EncodedSplit.cat``): torch embeddings take int32 indices, half the
+#: memory of int64 at every step from encoding to the training batches
+CODE_DTYPE = np.int32
 FORMAT_VERSION = 3  # 3: collaborative features (written only when used); 2: the scaler's scikit-learn attributes
 
 
@@ -192,7 +195,7 @@ class Preprocessor:
         return X, keep, rep
 
     def _encode_cats(self, df: pd.DataFrame) -> np.ndarray:
-        out = np.zeros((len(df), len(self.cat_cols)), dtype=np.int64)
+        out = np.zeros((len(df), len(self.cat_cols)), dtype=CODE_DTYPE)  # vocabularies < 2**31
         cache = self.__dict__.setdefault("_vocab_index", {})
         for j, col in enumerate(self.cat_cols):
             if col not in cache:
