@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -38,6 +39,9 @@ class Prepared:
     preprocessor: object  # data.preprocessing.Preprocessor
     encoded: dict[str, EncodedSplit]
     split_report: dict = field(default_factory=dict)
+    #: what depends on the data and split only (the boosting reference's predictions, the
+    #: recommendation tables), computed once: the tuner's trials share it
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def task_infos(self) -> list[TaskInfo]:
@@ -284,35 +288,12 @@ def _catalog_metrics(prep: Prepared, model, device=None) -> dict:
                            batch_size=prep.config.train.eval_batch_size)
 
 
-def _is_out_of_memory(exc: BaseException) -> bool:
-    import torch
-
-    oom = getattr(torch.cuda, "OutOfMemoryError", None)
-    return (oom is not None and isinstance(exc, oom)) or "out of memory" in str(exc).lower()
-
-
-def _oom_error(config: RunConfig, trainer) -> TrainingError:
-    import torch
-
-    try:
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-    except Exception:  # noqa: BLE001 - freeing memory is best effort
-        pass
-    bs = int(config.train.batch_size)
-    smaller = max(1, bs // 4)
-    where = getattr(getattr(trainer, "device", None), "type", "the device")
-    return TrainingError(
-        f"Training ran out of memory on {where} with batch size {bs}; "
-        f"try a smaller batch size, e.g. {smaller}, or a smaller embedding size or fewer experts."
-    )
-
-
-def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
-                   callback: Callable | None = None, cancel=None,
+def run_experiment(config: RunConfig, df: pd.DataFrame | None = None, callback: Callable | None = None, cancel=None,
                    runs_root: str | Path | None = None, save: bool = True,
-                   background: bool = False, run_id: str | None = None, tags: dict | None = None) -> RunResult:
-    """Prepare, train, evaluate and (when ``save``) write a run directory; ``tags`` (e.g. a
+                   background: bool = False, run_id: str | None = None, tags: dict | None = None,
+                   prepared: Prepared | None = None) -> RunResult:
+    """Prepare (unless ``prepared``: the same data, split and preprocessing, which the tuner's
+    trials share), train, evaluate and (when ``save``) write a run directory; ``tags`` (e.g. a
     tuning session and trial number) go into its ``metrics.json``.
 
     While it trains, the run's temporary folder holds what resuming it needs (``runs.resume``:
@@ -326,7 +307,7 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
 
     set_threads(config.train.num_threads, background=background)
     t0 = time.perf_counter()
-    prep = prepare(config, df)
+    prep = prepare(config, df) if prepared is None else dataclasses.replace(prepared, config=config)
     t_prep = time.perf_counter() - t0
     trainer = _trainer(prep)  # a model too large or a bad setting fails before any folder exists
     writer = None
@@ -444,6 +425,8 @@ def _fit_evaluate(prep: Prepared, trainer, callback, cancel, checkpoint, resume)
                             "so the model cannot be scored; use more rows, a larger test share or another split.")
         return result, metrics, curve_data, pred_test
     except RuntimeError as exc:
-        if not _is_out_of_memory(exc):
+        from .training.device import is_out_of_memory, out_of_memory_error
+
+        if not is_out_of_memory(exc):
             raise
-        raise _oom_error(config, trainer) from None
+        raise out_of_memory_error(config.train.batch_size, trainer) from None

@@ -78,3 +78,30 @@ def autocast(device, enabled: bool):
             "train.amp: bf16 autocast is only used on CPU and CUDA; training in float32 on %s", device.type)
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    import torch
+
+    oom = getattr(torch.cuda, "OutOfMemoryError", None)
+    return (oom is not None and isinstance(exc, oom)) or "out of memory" in str(exc).lower()
+
+
+def out_of_memory_error(batch_size: int, trainer):
+    """The ``TrainingError`` for a run that ran out of memory, with a smaller batch size."""
+    import torch
+
+    from ..errors import TrainingError
+
+    try:
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except Exception:  # noqa: BLE001 - freeing memory is best effort
+        pass
+    bs = int(batch_size)
+    smaller = max(1, bs // 4)
+    where = getattr(getattr(trainer, "device", None), "type", "the device")
+    return TrainingError(
+        f"Training ran out of memory on {where} with batch size {bs}; "
+        f"try a smaller batch size, e.g. {smaller}, or a smaller embedding size or fewer experts."
+    )
