@@ -151,7 +151,7 @@ class PreprocessConfig:
     iqr_factor: float = 1.5
     z_threshold: float = 3.0
     scaling: str = "zscore"
-    numeric_encoding: str = "scalar"
+    numeric_encoding: str = "periodic"  # default chosen on Census validation AUC (bench/issue16_search.py)
     scale_targets: bool = True
     min_frequency: int = 1
     log_target: str = "auto"  # regression targets: log1p when strongly skewed (auto), always (on), never (off)
@@ -286,10 +286,10 @@ class TrainConfig:
     ``patience`` 0 disables early stopping; the best epoch's weights are restored either way.
     """
 
-    # app and CLI defaults alike, chosen by experiment (bench/defaults_search.py, docs/PERFORMANCE.md)
+    # app and CLI defaults alike, chosen by experiment (bench/defaults_search.py, issue16_search.py; docs/PERFORMANCE.md)
     epochs: int = 10
     batch_size: int = 256
-    lr: float = 1e-3
+    lr: float = 2e-3
     lr_schedule: str = "cosine"  # constant | cosine (warm-up, then cosine to 0) | onecycle
     warmup_epochs: float = 1.0  # cosine's linear warm-up, in epochs (fractions allowed)
     optimizer: str = "adam"

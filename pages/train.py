@@ -7,7 +7,7 @@ import streamlit as st
 from mtl_core import tuning
 from mtl_core.app import state as app_state
 from mtl_core.evaluation import headline_value
-from mtl_core.config import DEVICES, FULL_BATCH, INITS, LR_SCHEDULES, OPTIMIZERS, SPLIT_METHODS
+from mtl_core.config import DEVICES, FULL_BATCH, INITS, LR_SCHEDULES, OPTIMIZERS, SPLIT_METHODS, TrainConfig
 from mtl_core.models import MODELS
 from mtl_core.weighting import WEIGHTINGS
 from mtl_core.safe_text import md
@@ -129,7 +129,7 @@ s["optimizer"] = c1.selectbox("Optimizer", OPTIMIZERS, index=_idx(OPTIMIZERS, s[
                               format_func=OPT_LABELS.get,
                               help="SGD with a full batch is plain gradient descent; momentum (0.9) averages "
                                    "past steps; Adam and AdamW scale each parameter's step.")
-lrs = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
+lrs = sorted({1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, TrainConfig().lr})  # the default is always a stop
 s["lr"] = c2.select_slider("Learning rate", lrs, value=min(lrs, key=lambda v: abs(v - float(s["lr"]))),
                            key="tr_lr", format_func=lambda v: f"{v:g}")
 s["lr_schedule"] = c5.selectbox("Schedule", LR_SCHEDULES, index=_idx(LR_SCHEDULES, s["lr_schedule"]), key="tr_sched",

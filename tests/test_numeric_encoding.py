@@ -184,7 +184,10 @@ def test_app_choices_reach_the_run_config():
 
     df = _frame(20)
     state = {**app_state.fresh_state(), "df": df, "schema": infer_schema(df), "tasks": ["click"]}
-    assert state["preprocess"]["numeric_encoding"] == "scalar"
-    state["preprocess"] = {**state["preprocess"], "numeric_encoding": "periodic", "scaling": "quantile"}
+    # the app starts from the library's defaults (the same as the command line)
+    assert state["preprocess"]["numeric_encoding"] == PreprocessConfig().numeric_encoding
+    assert state["preprocess"]["scaling"] == PreprocessConfig().scaling
+    other = next(e for e in NUMERIC_ENCODINGS if e != PreprocessConfig().numeric_encoding)
+    state["preprocess"] = {**state["preprocess"], "numeric_encoding": other, "scaling": "quantile"}
     cfg = app_state.build_config(state, app_state.default_train_settings(["click"]), num_threads=1)
-    assert (cfg.preprocess.numeric_encoding, cfg.preprocess.scaling) == ("periodic", "quantile")
+    assert (cfg.preprocess.numeric_encoding, cfg.preprocess.scaling) == (other, "quantile")

@@ -42,7 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "tasks": [],  # label columns chosen as tasks
     "task_kinds": {},  # column -> auto|binary|regression|multiclass
     "task_positive": {},  # column -> positive value (binary from a categorical)
-    "preprocess": {"missing": "median", "outliers": "none", "scaling": "zscore", "numeric_encoding": "scalar"},
+    "preprocess": {k: getattr(PreprocessConfig(), k) for k in ("missing", "outliers", "scaling", "numeric_encoding")},
     "train_settings": {},  # the Train page's widget values (see default_train_settings)
     "job_ids": [],  # jobs submitted from this session, newest last
     "selected_run": None,  # run directory (str) shown on Results / Recommend
