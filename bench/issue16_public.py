@@ -9,9 +9,8 @@ beside it) of
   model for regression) on the same encoded features;
 - ``gbm``: the per-task gradient-boosting reference every run computes (``baselines.gbm``:
   scikit-learn's histogram gradient boosting at default settings, same rows);
-- ``before``: MMoE with the training defaults before issue 16 (constant learning rate, batch
-  1,024; everything else as now: lr 1e-3, 10 epochs with early stopping, patience 3, embed 8,
-  scalar numeric features);
+- ``before``: MMoE with the defaults before issue 16 (lr 1e-3 constant, batch 1,024, scalar
+  numeric features; as now: 10 epochs with early stopping, patience 3, embed 8);
 - ``after``: MMoE with today's defaults (``RunConfig()``) — trial 1 of the tuning session, which
   is the base configuration itself, trained on the same prepared data;
 - ``tuned``: ``tune(config, N)`` (``--tune N``; seeded random search, chosen on the
@@ -85,8 +84,9 @@ def config(tasks, before: bool = False, arch: str = "mmoe") -> RunConfig:
     c.data.tasks = list(tasks)
     c.model.arch = arch
     c.train.diagnostics = False
-    if before:  # the training defaults before issue 16
-        c.train.lr_schedule, c.train.batch_size = "constant", 1024
+    if before:  # the defaults before issue 16
+        c.train.lr, c.train.lr_schedule, c.train.batch_size = 1e-3, "constant", 1024
+        c.preprocess.numeric_encoding = "scalar"
     if arch == "sklearn":
         c.train.early_stopping_metric = "auc"  # a metric the scikit-learn models report
     return c.validate()
