@@ -367,6 +367,8 @@ def column_usage_note(key: str) -> None:
         return
     try:
         usage = column_usage(schema.with_roles(ss.get("roles") or {}), ss.get("tasks") or [], ss.get("drop") or [],
+                             time_features=bool(ss.get("pre_time_features",  # the box below, this run
+                                                       (ss.get("preprocess") or {}).get("time_features", True))),
                              ticked=ss.get("ticked_tasks") or [])
     except Exception as exc:  # noqa: BLE001 - a bad role is reported where it is set
         show_error(exc)

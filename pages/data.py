@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from mtl_core.app import state as app_state
-from mtl_core.config import MISSING_STRATEGIES, NUMERIC_ENCODINGS, OUTLIER_STRATEGIES, SCALERS
+from mtl_core.config import MISSING_STRATEGIES, NUMERIC_ENCODINGS, OUTLIER_STRATEGIES, SCALERS, PreprocessConfig
 from mtl_core.safe_text import md, md_list
 from pages import _ui
 
@@ -264,16 +264,22 @@ pre["missing"] = c1.selectbox("Missing numbers", MISSING_STRATEGIES, index=MISSI
                                    "take the last training value.")
 pre["outliers"] = c2.selectbox("Outliers", OUTLIER_STRATEGIES, index=OUTLIER_STRATEGIES.index(pre.get("outliers", "none")),
                                key="pre_outliers", help="iqr / zscore clip extreme numbers; drop removes training rows outside the IQR fences.")
-pre["scaling"] = c3.selectbox("Scaling", SCALERS, index=SCALERS.index(pre.get("scaling", "zscore")),
+pre["scaling"] = c3.selectbox("Scaling", SCALERS, index=SCALERS.index(pre.get("scaling", PreprocessConfig().scaling)),
                               key="pre_scaling", help="Fitted on the training split. quantile: ranks mapped to a "
                                    "normal bell (skewed amounts and counts spread out).")
 pre["numeric_encoding"] = c4.selectbox(
-    "Numeric encoding", NUMERIC_ENCODINGS, index=NUMERIC_ENCODINGS.index(pre.get("numeric_encoding", "scalar")),
+    "Numeric encoding", NUMERIC_ENCODINGS, index=NUMERIC_ENCODINGS.index(pre.get("numeric_encoding", PreprocessConfig().numeric_encoding)),
     key="pre_numeric_encoding", help="How every neural model reads numbers. scalar: one input each; ple: "
     "piecewise-linear encoding on quantile bins of the training split; periodic: learned sine/cosine "
     "features (Gorishniy et al., NeurIPS 2022). ple and periodic give each number an embedding.")
 collab_names = {"mf": "matrix factorisation (user/item factors, affinity)",
                 "graph": "interaction graph (degrees, co-occurrence)"}
+time_col = app_state.id_columns(schema, ss.get("roles") or {})["time_col"]
+pre["time_features"] = st.checkbox(
+    "Time features", value=bool(pre.get("time_features", PreprocessConfig().time_features)), key="pre_time_features",
+    disabled=time_col is None, help=f"Calendar (hour, weekday, month) and recency features from {md(time_col)}, fitted on the "
+    "training split. Off: the timestamp only orders a temporal split." if time_col is not None
+    else "No timestamp column: set a column's role to timestamp to use it.")
 pre["collab"] = st.multiselect(
     "Collaborative features", list(collab_names), default=[m for m in pre.get("collab", []) if m in collab_names],
     format_func=collab_names.get, key="pre_collab",

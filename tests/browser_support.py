@@ -85,6 +85,15 @@ def settle(pg, timeout: float = 60_000) -> None:
     pg.locator('[data-testid="stAppViewContainer"]').wait_for(state="visible")
 
 
+def set_number(pg, label: str, value, role: bool = False) -> None:
+    """Type ``value`` into the number box labelled exactly ``label`` (``role``: find it as a
+    spinbutton by accessible name), submit it and wait for the rerun."""
+    box = pg.get_by_role("spinbutton", name=label) if role else pg.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    settle(pg)
+
+
 def wait_single_input_value(pg, label: str, value: str, timeout: float = 60_000, replacing: str | None = None) -> str:
     """Wait until the page shows exactly one input labelled ``label`` and it holds ``value``
     (and, with ``replacing``, is not the element with that id: a rerun re-keyed it); returns

@@ -519,3 +519,29 @@ def test_recommend_page_explains_an_item_and_answers_what_if(run_session):
     item = at.selectbox(key=next(s.key for s in at.selectbox if s.key.startswith("why_item_")))
     item.set_value(item.options[1]).run()
     assert_no_errors(at)
+
+
+def test_time_features_switch_reaches_the_config_and_the_column_note(runs_root):
+    at = open_page("pages/data.py")
+    at.button(key="data_sample").click().run()
+    assert_no_errors(at)
+    box = at.checkbox(key="pre_time_features")
+    assert box.value is True and not box.disabled  # the sample has a timestamp column
+    note = next(c.value for c in at.caption if "columns are model inputs" in c.value)
+    box.uncheck().run()
+    assert_no_errors(at)
+    assert at.session_state["preprocess"]["time_features"] is False
+    note_off = next(c.value for c in at.caption if "columns are model inputs" in c.value)
+    assert note_off != note and "time features are off" in note_off
+    settings = app_state.default_train_settings(["click"])
+    state = {k: at.session_state[k] for k in ("df", "schema", "roles", "drop", "tasks", "preprocess")}
+    cfg = app_state.build_config({**app_state.fresh_state(), **state}, settings)
+    assert cfg.preprocess.time_features is False
+
+
+def test_app_cleaning_defaults_are_the_library_defaults():
+    from mtl_core.config import PreprocessConfig
+
+    pre, lib = app_state.fresh_state()["preprocess"], PreprocessConfig()
+    assert pre and all(pre[k] == getattr(lib, k) for k in pre)
+    assert set(pre) >= {"missing", "outliers", "scaling", "numeric_encoding", "time_features"}

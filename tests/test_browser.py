@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import assert_no_exception, full_page_shot, region_shot, settle
+from browser_support import assert_no_exception, full_page_shot, region_shot, set_number, settle
 
 pytestmark = pytest.mark.browser
 
@@ -74,10 +74,7 @@ def test_upload_train_results_recommend(app_server, browser_page, screenshots, t
     pg.get_by_role("button", name="Continue to training").click()
     pg.get_by_role("heading", name="Train", exact=True).first.wait_for()
     settle(pg)
-    epochs = pg.get_by_label("Epochs", exact=True)
-    epochs.fill("2")
-    epochs.press("Enter")
-    settle(pg)
+    set_number(pg, "Epochs", 2)
     _chart(pg, "MMoE")  # architecture diagram
     pg.get_by_role("button", name="Train", exact=True).click()
     _chart(pg, "Loss per task", timeout=120_000)

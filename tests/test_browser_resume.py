@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from browser_support import CHROMIUM, assert_no_exception, chromium_page, settle, streamlit_server
+from browser_support import CHROMIUM, assert_no_exception, chromium_page, settle, set_number, streamlit_server
 from mtl_core.runs import list_interrupted
 
 pytestmark = pytest.mark.browser
@@ -26,13 +26,6 @@ def _token(pg) -> str:
     return parse_qs(urlparse(pg.url).query).get("s", [""])[0]
 
 
-def _set_number(pg, label: str, value: int, role: bool = False) -> None:
-    box = pg.get_by_role("spinbutton", name=label) if role else pg.get_by_label(label, exact=True)
-    box.fill(str(value))
-    box.press("Enter")
-    settle(pg)
-
-
 def _start_training(pg, url: str) -> str:
     """Open the sample, start a run of EPOCHS epochs; returns the session token."""
     pg.goto(url)
@@ -42,8 +35,8 @@ def _start_training(pg, url: str) -> str:
     pg.get_by_role("heading", name="Train", exact=True).first.wait_for()
     pg.get_by_label("Epochs", exact=True).wait_for(timeout=180_000)  # the first page of a fresh server is slow
     settle(pg)
-    _set_number(pg, "Epochs", EPOCHS)
-    _set_number(pg, "Early-stopping patience", 0, role=True)  # all EPOCHS epochs, no early stop
+    set_number(pg, "Epochs", EPOCHS)
+    set_number(pg, "Early-stopping patience", 0, role=True)  # all EPOCHS epochs, no early stop
     pg.get_by_role("button", name="Train", exact=True).click()
     return _token(pg)
 

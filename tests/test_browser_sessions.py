@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from browser_support import assert_no_exception, settle
+from browser_support import assert_no_exception, set_number, settle
 
 pytestmark = pytest.mark.browser
 
@@ -107,14 +107,8 @@ def test_reload_during_training_keeps_the_data_and_reattaches_to_the_job(app_ser
     pg.get_by_role("button", name="Open the sample and train").click()
     pg.get_by_role("heading", name="Train", exact=True).first.wait_for()
     settle(pg)
-    epochs = pg.get_by_label("Epochs", exact=True)
-    epochs.fill("60")
-    epochs.press("Enter")
-    settle(pg)
-    patience = pg.get_by_role("spinbutton", name="Early-stopping patience")  # 0: no early stop before the reload
-    patience.fill("0")
-    patience.press("Enter")
-    settle(pg)
+    set_number(pg, "Epochs", 60)
+    set_number(pg, "Early-stopping patience", 0, role=True)  # 0: no early stop before the reload
     pg.get_by_role("button", name="Train", exact=True).click()
     progress = pg.locator('[data-testid="stProgress"]').filter(has_text="Epoch")
     progress.first.wait_for(timeout=120_000)

@@ -102,6 +102,9 @@ def test_no_gbm_flag_and_config_validation(tmp_path):
     assert config_from_args(a).evaluation.gbm is True
     a = build_parser().parse_args(["train", "--data", str(data), "--task", "y", "--no-gbm"])
     assert config_from_args(a).evaluation.gbm is False
+    assert config_from_args(a).preprocess.time_features is True
+    a = build_parser().parse_args(["train", "--data", str(data), "--task", "y", "--no-time-features"])
+    assert config_from_args(a).preprocess.time_features is False
     cfg = RunConfig()
     cfg.evaluation.gbm = "yes"
     with pytest.raises(ConfigError, match="evaluation.gbm"):

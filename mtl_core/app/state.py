@@ -30,6 +30,9 @@ SAMPLE_TASKS = ["click", "purchase"]
 
 _SID_RE = re.compile(r"[0-9a-f]{32}")
 
+#: the cleaning settings the Data page sets (their defaults are PreprocessConfig's, as on the command line)
+APP_PREPROCESS_KEYS = ("missing", "outliers", "scaling", "numeric_encoding", "time_features", "collab")
+
 #: session-state keys the pages share, with their initial values
 DEFAULTS: dict[str, Any] = {
     "df": None,  # the working table (pandas DataFrame)
@@ -42,7 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "tasks": [],  # label columns chosen as tasks
     "task_kinds": {},  # column -> auto|binary|regression|multiclass
     "task_positive": {},  # column -> positive value (binary from a categorical)
-    "preprocess": {k: getattr(PreprocessConfig(), k) for k in ("missing", "outliers", "scaling", "numeric_encoding")},
+    "preprocess": {k: getattr(PreprocessConfig(), k) for k in APP_PREPROCESS_KEYS if k != "collab"},
     "train_settings": {},  # the Train page's widget values (see default_train_settings)
     "job_ids": [],  # jobs submitted from this session, newest last
     "selected_run": None,  # run directory (str) shown on Results / Recommend
@@ -269,8 +272,7 @@ def build_config(state: dict, settings: dict, num_threads: int = 0) -> RunConfig
             source=dict(state.get("data_source") or {}),
             **ids,
         ),
-        preprocess=PreprocessConfig(**{k: v for k, v in pre.items()
-                                       if k in ("missing", "outliers", "scaling", "numeric_encoding", "collab")}),
+        preprocess=PreprocessConfig(**{k: v for k, v in pre.items() if k in APP_PREPROCESS_KEYS}),
         split=SplitConfig(method=settings["split_method"], train=train_frac, val=val_frac,
                           test=test_frac, seed=int(settings["seed"])),
         model=_model_config(settings),

@@ -135,6 +135,9 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scaling", help="numeric scaling: none, minmax, zscore, robust, quantile")
     p.add_argument("--no-gbm", action="store_true", default=None,
                    help="skip the per-task gradient-boosting reference (evaluation.gbm = false)")
+    p.add_argument("--no-time-features", action="store_true", default=None,
+                   help="do not turn the timestamp column into calendar and recency features "
+                        "(preprocess.time_features = false; it still orders a temporal split)")
     p.add_argument("--collab", help="collaborative features of the user-item pair from the training "
                                     "interactions: mf, graph or mf,graph (needs user and item columns); "
                                     "'none' turns them off")
@@ -233,6 +236,8 @@ def config_from_args(a) -> RunConfig:
             setattr(cfg.preprocess, attr, getattr(a, attr))
     if getattr(a, "no_gbm", None):
         cfg.evaluation.gbm = False
+    if getattr(a, "no_time_features", None):
+        cfg.preprocess.time_features = False
     if getattr(a, "collab", None) is not None:
         methods = [m.lower() for m in split_list(a.collab)]
         cfg.preprocess.collab = [] if methods in ([], ["none"]) else methods
