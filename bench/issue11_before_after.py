@@ -159,13 +159,23 @@ def census(out: dict) -> None:
         before=None, after=run(df, tasks, True))
 
 
-def rees46(out: dict) -> None:
+def rees46_log() -> tuple[bytes, pd.DataFrame]:
+    """(the log's bytes without the header line, the log read from them: a headerless export)."""
     raw = locate("rees46/2019-Oct-head.csv").read_bytes()
-    body = raw.split(b"\n", 1)[1]  # the same log without its header line: a headerless export
-    log = read_table(body, filename="rees46.csv")
+    body = raw.split(b"\n", 1)[1]
+    return body, read_table(body, filename="rees46.csv")
+
+
+def rees46_funnel(log: pd.DataFrame, labels: str = "event") -> pd.DataFrame:
+    """The user × product funnel table (view → cart → purchase) of the REES46 log."""
+    return build_funnel_table(log, user_col="col_7", item_col="col_2", event_col="col_1", time_col="col_0",
+                              funnel=["view", "cart", "purchase"], labels=labels)
+
+
+def rees46(out: dict) -> None:
+    body, log = rees46_log()
     roles = infer_schema(log)
-    t = {lab: build_funnel_table(log, user_col="col_7", item_col="col_2", event_col="col_1", time_col="col_0",
-                                 funnel=["view", "cart", "purchase"], labels=lab) for lab in ("reached", "event")}
+    t = {lab: rees46_funnel(log, lab) for lab in ("reached", "event")}
     sch = infer_schema(t["event"])
     out["rees46"] = dict(
         name="REES46 event log (headerless export, 17,433 events → user×product funnel)",
@@ -176,10 +186,15 @@ def rees46(out: dict) -> None:
         before=run(t["event"], ["cart", "purchase"], False), after=run(t["event"], ["cart", "purchase"], True))
 
 
-def retail(out: dict) -> None:
+def retail_table(rows: int = 60_000) -> pd.DataFrame:
+    """``rows`` seeded lines of Online Retail II with a customer and a positive quantity, by date."""
     df = pd.read_parquet(locate("online_retail_ii/online_retail_ii_2009_2010.parquet"))
-    df = df[df["Customer ID"].notna() & (df["Quantity"] > 0)].sample(60_000, random_state=0).sort_values("InvoiceDate")
-    df = df.drop(columns=["Invoice"]).reset_index(drop=True)
+    df = df[df["Customer ID"].notna() & (df["Quantity"] > 0)].sample(rows, random_state=0).sort_values("InvoiceDate")
+    return df.drop(columns=["Invoice"]).reset_index(drop=True)
+
+
+def retail(out: dict) -> None:
+    df = retail_table()
     tasks = ["Quantity:binary>=12"]
     out["retail"] = dict(
         name="Online Retail II (transaction log, 60k rows; threshold label Quantity ≥ 12)",
@@ -188,11 +203,16 @@ def retail(out: dict) -> None:
         before=run(df, tasks, False), after=run(df, tasks, True))
 
 
-def reviews(out: dict, sklearn: bool) -> None:
+def reviews_table() -> tuple[pd.DataFrame, str]:
+    """(the reviews without blank rows and index columns, the name of the 'Recommended IND' column)."""
     df = pd.read_csv(locate("womens_clothing_reviews/Womens Clothing E-Commerce Reviews.csv"))
     df = df.dropna(how="all", subset=[c for c in df.columns if not c.startswith("Unnamed")])
     df = df.drop(columns=[c for c in df.columns if c.startswith("Unnamed")]).reset_index(drop=True)
-    rec = next(c for c in df.columns if c.replace(" ", "").lower() == "recommendedind")
+    return df, next(c for c in df.columns if c.replace(" ", "").lower() == "recommendedind")
+
+
+def reviews(out: dict, sklearn: bool) -> None:
+    df, rec = reviews_table()
     tasks = [rec, "Rating:binary>=4"]
     entry = dict(
         name=f"Women's clothing reviews (free text; {len(df):,} reviews)",
@@ -204,13 +224,17 @@ def reviews(out: dict, sklearn: bool) -> None:
     out["reviews"] = entry
 
 
-def movielens(out: dict) -> None:
+def movielens_table() -> pd.DataFrame:
+    """MovieLens ratings, with titles and genres where ``movies.csv`` is there."""
     ratings = pd.read_csv(locate("movielens/ratings.csv"))
     try:
-        movies = pd.read_csv(locate("movielens/movies.csv"))
-        ratings = ratings.merge(movies, on="movieId", how="left")
+        return ratings.merge(pd.read_csv(locate("movielens/movies.csv")), on="movieId", how="left")
     except FileNotFoundError:
-        pass
+        return ratings
+
+
+def movielens(out: dict) -> None:
+    ratings = movielens_table()
     tasks = ["rating:binary>=4"]
     s = infer_schema(ratings)
     out["movielens"] = dict(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -39,6 +40,9 @@ class Prepared:
     encoded: dict[str, EncodedSplit]
     split_report: dict = field(default_factory=dict)
     shard: dict = field(default_factory=dict)  # training.shards.shard_facts: this rank's share under torchrun
+    #: what depends on the data and split only (the boosting reference's predictions, the
+    #: recommendation tables), computed once: the tuner's trials share it
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def task_infos(self) -> list[TaskInfo]:
@@ -286,11 +290,12 @@ def _catalog_metrics(prep: Prepared, model, device=None) -> dict:
                            batch_size=prep.config.train.eval_batch_size)
 
 
-def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
-                   callback: Callable | None = None, cancel=None,
+def run_experiment(config: RunConfig, df: pd.DataFrame | None = None, callback: Callable | None = None, cancel=None,
                    runs_root: str | Path | None = None, save: bool = True,
-                   background: bool = False, run_id: str | None = None, tags: dict | None = None) -> RunResult:
-    """Prepare, train, evaluate and (when ``save``) write a run directory; ``tags`` (e.g. a
+                   background: bool = False, run_id: str | None = None, tags: dict | None = None,
+                   prepared: Prepared | None = None) -> RunResult:
+    """Prepare (unless ``prepared``: the same data, split and preprocessing, which the tuner's
+    trials share), train, evaluate and (when ``save``) write a run directory; ``tags`` (e.g. a
     tuning session and trial number) go into its ``metrics.json``.
 
     While it trains, the run's temporary folder holds what resuming it needs (``runs.resume``:
@@ -304,7 +309,7 @@ def run_experiment(config: RunConfig, df: pd.DataFrame | None = None,
 
     set_threads(config.train.num_threads, background=background)
     t0 = time.perf_counter()
-    prep = prepare(config, df)
+    prep = prepare(config, df) if prepared is None else dataclasses.replace(prepared, config=config)
     t_prep = time.perf_counter() - t0
     trainer = _trainer(prep)  # a model too large or a bad setting fails before any folder exists
     writer = None

@@ -145,3 +145,39 @@ def test_job_progress_shows_the_trial_and_follows_its_curves():
     snap = p.snapshot()
     assert snap["tuning"] == state and snap["history"] == []
     assert progress_text(snap["tuning"]) == "Trial 3/10 · best so far: trial 2, validation auc 0.8123 (lr 0.003)"
+
+
+def test_trials_share_one_preparation_and_one_boosting_fit_with_the_same_results(df, tmp_path, monkeypatch):
+    import mtl_core.evaluation.gbm as gbm
+    import mtl_core.pipeline as pipeline
+    from mtl_core.pipeline import run_experiment
+
+    calls = {"prepare": 0, "gbm": 0}
+
+    def counted(name, fn):
+        def wrapper(*a, **k):
+            calls[name] += 1
+            return fn(*a, **k)
+        return wrapper
+
+    monkeypatch.setattr(pipeline, "prepare", counted("prepare", pipeline.prepare))
+    monkeypatch.setattr(gbm, "fit_predict_gbm", counted("gbm", gbm.fit_predict_gbm))
+    res = tune(_config(), 2, df, runs_root=tmp_path)
+    assert [t.status for t in res.trials] == ["finished", "finished"]
+    assert calls == {"prepare": 1, "gbm": 1}
+    # a trial is the run its settings give on their own, boosting reference included
+    alone = run_experiment(apply(_config(), res.trials[1].params), df, save=False)
+    assert calls == {"prepare": 2, "gbm": 2}
+    trial = load_run(res.trials[1].run_dir).metrics["tasks"]
+    for task, m in alone.metrics["tasks"].items():
+        assert trial[task]["auc"] == pytest.approx(m["auc"])
+        assert trial[task]["baselines"]["gbm"] == pytest.approx(m["baselines"]["gbm"])
+
+
+def test_a_trial_changing_the_preparation_prepares_again():
+    from mtl_core.tuning.search import same_preparation
+
+    base = _config()
+    assert same_preparation(base, apply(base, {"model.embed_dim": 8, "train.lr": 0.003}))
+    assert not same_preparation(base, apply(base, {"preprocess.numeric_encoding": "ple"}))
+    assert not same_preparation(base, apply(base, {"split.seed": 5}))

@@ -26,7 +26,8 @@ import numpy as np
 from .baselines import BINARY_KEYS
 from .metrics import binary_metrics, evaluated_rows, multiclass_metrics, regression_metrics
 
-__all__ = ["gbm_features", "fit_predict_gbm", "add_gbm_baseline", "gbm_skip_reason", "MAX_NATIVE_CATEGORIES"]
+__all__ = ["gbm_features", "fit_predict_gbm", "add_gbm_baseline", "gbm_skip_reason", "cached_gbm_predictions",
+           "MAX_NATIVE_CATEGORIES"]
 
 MAX_NATIVE_CATEGORIES = 255  # the booster's limit for a native categorical feature (max_bins)
 SEED = 0
@@ -99,6 +100,15 @@ def fit_predict_gbm(prep, tasks=None, splits=("val", "test")) -> dict[str, dict[
     return out
 
 
+def cached_gbm_predictions(prep, tasks) -> dict[str, dict[str, np.ndarray]]:
+    """``fit_predict_gbm(prep, tasks)``, fitted once per prepared data (``Prepared.cache``): the
+    boosters depend on the training rows only, so the tuner's trials share them."""
+    key = ("gbm", tuple(t.name for t in tasks))
+    if key not in prep.cache:
+        prep.cache[key] = fit_predict_gbm(prep, tasks)
+    return prep.cache[key]
+
+
 def _score(task, y, p, y_val, p_val, threshold_setting) -> dict:
     from .thresholds import choose_threshold
 
@@ -118,7 +128,7 @@ def add_gbm_baseline(metrics: dict, prep, true_test: dict, pred_test: dict, true
     tasks = [t for t in prep.task_infos if t.name in metrics.get("tasks", {})]
     # under torchrun rank 0 holds a shard: the limit is about the whole training split
     why = gbm_skip_reason(prep.config, getattr(prep, "shard", {}).get("train_rows_all", len(prep.encoded["train"])))
-    preds = {} if why else fit_predict_gbm(prep, tasks)
+    preds = {} if why else cached_gbm_predictions(prep, tasks)
     for t in tasks:
         m = metrics["tasks"][t.name]
         base = m.setdefault("baselines", {})

@@ -64,13 +64,14 @@ def _context_defaults(prep, train: pd.DataFrame, cols: list[str]) -> dict:
 
 def item_user_tables(prep):
     """Catalogue, users, training interactions and their layout (see ``_item_user_tables``),
-    built once per prepared run: catalogue ranking and the saved run both use them."""
-    cached = prep.__dict__.get("_item_user_tables")
-    if cached is None:
+    built once per prepared data (``Prepared.cache``): catalogue ranking, the saved run and the
+    tuner's trials all use them."""
+    cache = prep.cache
+    if "item_user_tables" not in cache:
         # under torchrun rank 0 encodes only its training shard; the interactions are every rank's
         train_pos = getattr(prep, "shard", {}).get("train_index", prep.encoded["train"].index)
-        cached = prep.__dict__["_item_user_tables"] = _item_user_tables(prep, train_pos)
-    return cached
+        cache["item_user_tables"] = _item_user_tables(prep, train_pos)
+    return cache["item_user_tables"]
 
 
 def _item_user_tables(prep, train_pos: np.ndarray):

@@ -112,12 +112,13 @@ def tune(config: RunConfig, n: int, df: pd.DataFrame | None = None, runs_root: s
          callback: Callable | None = None, cancel=None, background: bool = False,
          session_id: str | None = None) -> TuneResult:
     """Train ``n`` trials of ``config`` (see the module) and return the best by validation."""
-    from ..pipeline import load_data, run_experiment
+    from ..pipeline import load_data, prepare, run_experiment
     from ..runs import new_run_id
 
     config.validate()
     _check(config, n)
     df = load_data(config) if df is None else df
+    prep = prepare(config, df)  # read, split and preprocessed once; the boosting reference fitted once
     sid = session_id or new_run_id("tune")
     metric = config.train.early_stopping_metric
     trials = [Trial(k + 1, p) for k, p in enumerate(sample_trials(config, n, config.train.seed))]
@@ -132,8 +133,9 @@ def tune(config: RunConfig, n: int, df: pd.DataFrame | None = None, runs_root: s
         cfg = apply(config, trial.params)
         cfg.name = f"{config.name + ' · ' if config.name else ''}tuning {sid[-6:]} · trial {trial.number}/{n}"
         try:
-            res = run_experiment(cfg, df, callback=callback, cancel=cancel, runs_root=runs_root,
-                                 background=background, tags={"tuning": sid, "trial": trial.number, "trials": n})
+            res = run_experiment(cfg, df, callback=callback, cancel=cancel, runs_root=runs_root, background=background,
+                                 tags={"tuning": sid, "trial": trial.number, "trials": n},
+                                 prepared=prep if same_preparation(config, cfg) else None)
         except MTLError as exc:
             trial.status, trial.message = ("cancelled" if cancel is not None and cancel.is_set() else "failed"), str(exc)
             continue
@@ -149,6 +151,12 @@ def tune(config: RunConfig, n: int, df: pd.DataFrame | None = None, runs_root: s
                         _test_metrics(best))
     result.summary_dir = _save(result, runs_root, config)
     return result
+
+
+def same_preparation(a: RunConfig, b: RunConfig) -> bool:
+    """Whether ``b`` prepares the data as ``a`` does: only its model and training settings (what
+    the search space draws) differ, so a trial can reuse ``a``'s ``Prepared``."""
+    return all(getattr(a, s) == getattr(b, s) for s in ("data", "preprocess", "split", "evaluation", "limits"))
 
 
 def _state(trial: Trial, n: int, best: Trial | None, metric: str) -> dict:
