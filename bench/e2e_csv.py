@@ -50,6 +50,9 @@ def main() -> None:
     ap.add_argument("--profile", default="", help="stage to run under cProfile: read|profile|prepare|train|evaluate")
     ap.add_argument("--table", default="", help="comma-separated row counts: run each in a fresh process, print a table")
     ap.add_argument("--json", default="", help="also write the summary to this file")
+    ap.add_argument("--numeric-encoding", default="scalar",
+                    help="preprocess.numeric_encoding (scalar: the model of issue 15's before table; the app's "
+                         "default, periodic, costs about twice the model's forward on these 8 dense columns)")
     ap.add_argument("--gbm", action="store_true", help="also fit the gradient-boosting reference (evaluation.gbm; "
                     "off by default: the app skips it past 2 M training rows, so only the 1 M run would pay for it)")
     a = ap.parse_args()
@@ -92,6 +95,7 @@ def main() -> None:
     cfg.data.tasks = ["click", "purchase"]
     cfg.split = SplitConfig(method="random", train=0.8, val=0.1, test=0.1, seed=0)
     cfg.model = ModelConfig(arch="mmoe", embed_dim=4, hidden=[16], tower_hidden=[8], n_experts=8)
+    cfg.preprocess.numeric_encoding = a.numeric_encoding
     cfg.evaluation.gbm = a.gbm
     cfg.train = TrainConfig(epochs=1, batch_size=a.batch, lr=1e-3, weight_decay=1e-4, patience=0, device="cpu",
                             seed=0, num_threads=a.threads)
@@ -149,7 +153,8 @@ def table(sizes: list[int], a) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "summary.json"
             cmd = [sys.executable, str(Path(__file__).resolve()), "--rows", str(n), "--seed", str(a.seed),
-                   "--threads", str(a.threads), "--batch", str(a.batch), "--json", str(out)] + (["--gbm"] if a.gbm else [])
+                   "--threads", str(a.threads), "--batch", str(a.batch), "--json", str(out),
+                   "--numeric-encoding", a.numeric_encoding] + (["--gbm"] if a.gbm else [])
             print(f"# {' '.join(cmd[1:])}   (load {load_avg()})", file=sys.stderr, flush=True)
             done = subprocess.run(cmd, stdout=sys.stderr)
             if done.returncode != 0 or not out.exists():
@@ -160,7 +165,8 @@ def table(sizes: list[int], a) -> None:
     print("|" + "---|" * len(COLUMNS))
     for r in rows:
         print("| " + " | ".join(r) + " |")
-    print(f"\n{a.threads} torch threads, MMoE (embeddings 4, 8 experts of 16, towers 8), batch {a.batch}, one epoch; "
+    print(f"\n{a.threads} torch threads, MMoE (embeddings 4, 8 experts of 16, towers 8), {a.numeric_encoding} numerics, batch {a.batch}, "
+          f"one epoch; "
           f"gradient-boosting reference {'on' if a.gbm else 'off'}; CSV MB = 10^6 bytes; peak = the process's maximum RSS.")
 
 
