@@ -172,7 +172,10 @@ st.caption(f"Budget: {int(s['epochs'])} epochs × {_steps:,} steps of {_batch:,}
 mgr = _ui.job_manager()
 job = mgr.latest_for(ss["sid"])  # survives a page reload: the session id is in the URL
 busy = job is not None and job.status in ("queued", "running")
-if job is not None and not busy and (ss.get("job_data") or {}).get(job.id) != ss.get("data_version"):
+if job is not None and job.id not in (ss.get("job_data") or {}):
+    # reattached after a reload or restart: the job belongs to the data restored with the session
+    ss["job_data"] = {**(ss.get("job_data") or {}), job.id: ss.get("data_version")}
+if job is not None and not busy and ss["job_data"].get(job.id) != ss.get("data_version"):
     job = None  # a finished run of data loaded before: not this data's result
 
 c1, c2, c3, c4 = st.columns([1, 1, 1, 3], vertical_alignment="bottom")

@@ -349,6 +349,14 @@ def test_train_page_shows_finished_run_and_links_results(run_session):
     assert set(aucs) == {"click · test AUC", "purchase · test AUC"}
     assert all(0 <= v <= 1 for v in aucs.values())
 
+    # after a reload the session state is rebuilt without the job -> data map: the finished
+    # job of this session is reattached to the restored data, not hidden
+    at.session_state["job_data"] = {}
+    at.run()
+    assert_no_errors(at)
+    assert any("Finished in" in s.value for s in at.success)
+    assert at.button(key="train_to_results")
+
 
 # --------------------------------------------------------------------------- app_state
 def _schema(df):
