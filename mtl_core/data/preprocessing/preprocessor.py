@@ -18,6 +18,7 @@ import pandas as pd
 
 from ...config import Limits, PreprocessConfig
 from ...errors import DataError
+from ..compact import fill_columns
 from ...types import EncodedSplit, FeatureSpec, TaskInfo, TaskSpec
 from ...values import finite as _f
 from ...values import json_safe
@@ -118,7 +119,8 @@ class Preprocessor:
         self.target_state_ = {info.name: st for info, st in fitted}
         # the scaler sees the cleaned training matrix (the rows fit_transform keeps)
         X, keep, col_report = self._clean(df, train=True, raw=raw, order=order)
-        self.scaler_ = numeric.fit_scaler(cfg.scaling, X[keep])
+        self.scaler_ = numeric.fit_scaler(cfg.scaling, X if keep.all() else X[keep])
+        del X
         self._fit_derived(df[keep] if not keep.all() else df)
         self.feature_spec_ = FeatureSpec(
             cat_names=list(self.cat_cols),
@@ -175,7 +177,7 @@ class Preprocessor:
                order: np.ndarray | None = None):
         """Imputed + clipped numeric matrix (float64), the rows kept, and per-column counts."""
         keep = np.ones(len(df), dtype=bool)
-        X = np.zeros((len(df), len(self.num_cols)), dtype=np.float64)
+        X = np.empty((len(df), len(self.num_cols)), dtype=np.float64)  # every column is written below
         rep: dict[str, dict[str, int]] = {}
         if order is None and train:  # other splits never interpolate between their own rows
             order = self._order(df, [self.num_state_[c]["missing"] for c in self.num_cols])
@@ -194,13 +196,15 @@ class Preprocessor:
                 keep &= ~miss
         return X, keep, rep
 
-    def _encode_cats(self, df: pd.DataFrame) -> np.ndarray:
-        out = np.zeros((len(df), len(self.cat_cols)), dtype=CODE_DTYPE)  # vocabularies < 2**31
+    def _encode_cats(self, df: pd.DataFrame, group: int = 8) -> np.ndarray:
+        out = np.empty((len(df), len(self.cat_cols)), dtype=CODE_DTYPE)  # vocabularies < 2**31
         cache = self.__dict__.setdefault("_vocab_index", {})
-        for j, col in enumerate(self.cat_cols):
-            if col not in cache:
-                cache[col] = pd.Index(self.cat_vocab_[col], dtype=object)
-            out[:, j] = categorical.encode(df[col], cache[col])
+        for g in range(0, len(self.cat_cols), group):  # a few columns' codes at a time, written by row blocks
+            cols = self.cat_cols[g:g + group]
+            for col in cols:
+                if col not in cache:
+                    cache[col] = categorical.Lookup(self.cat_vocab_[col])
+            fill_columns(out, g, [cache[col].encode(df[col]) for col in cols])
         return out
 
     def _transform(self, df: pd.DataFrame, train: bool) -> EncodedSplit:
