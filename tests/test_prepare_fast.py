@@ -122,3 +122,25 @@ def test_prepare_reuses_the_given_schema(monkeypatch):
     # a schema of other columns is not used
     prepare(cfg, _frame().drop(columns="y"), schema=given)
     assert calls == [1]
+
+
+@pytest.mark.parametrize("options", [{}, {"missing": "drop", "outliers": "drop"},
+                                     {"missing": "interpolate", "outliers": "iqr"}, {"missing": "mean", "scaling": "robust"}])
+def test_fit_transform_reuses_the_fit_matrix_with_the_same_result(options):
+    """fit_transform encodes the training rows with the matrix the fit cleaned; the result is
+    what fitting and then encoding them again gives (rows dropped, gaps filled, clipping)."""
+    df = _frame()
+    df.loc[df.index[::7], "x"] = np.nan
+    df.loc[df.index[::11], "y"] = 50.0  # outliers
+    cols = (["user_id", "item_id", "shop"], ["x", "y"], [TaskSpec(column="click", kind="binary")])
+    one = Preprocessor(PreprocessConfig(**options), *cols)
+    a = one.fit_transform(df)
+    two = Preprocessor(PreprocessConfig(**options), *cols).fit(df)
+    b = two.transform_train(df)
+    assert one.to_dict() == two.to_dict() and one.last_report_ == two.last_report_
+    np.testing.assert_array_equal(a.index, b.index)
+    np.testing.assert_array_equal(a.cat, b.cat)
+    np.testing.assert_array_equal(a.num, b.num)
+    np.testing.assert_array_equal(a.labels["click"], b.labels["click"])
+    if options.get("missing") == "drop":
+        assert len(a) < len(df)

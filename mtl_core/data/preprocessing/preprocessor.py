@@ -86,13 +86,14 @@ class Preprocessor:
         return self
 
     def fit_transform(self, df: pd.DataFrame) -> EncodedSplit:
-        self._fit(df)
-        enc = self._transform(df, train=True)
+        # the training rows' cleaned numeric matrix from the fit: not computed twice
+        enc = self._transform(df, train=True, cleaned=self._fit(df))
         if self.config.numeric_encoding == "ple":
             self.feature_spec_.num_bins = numeric.fit_bins(enc.num)
         return enc
 
-    def _fit(self, df: pd.DataFrame) -> None:
+    def _fit(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Learn every statistic; returns what ``_clean`` made of the rows (matrix, rows kept, report)."""
         cfg = self.config.validate()
         for name in list(vars(self)):
             if name.endswith("_") and not name.startswith("_"):
@@ -120,7 +121,6 @@ class Preprocessor:
         # the scaler sees the cleaned training matrix (the rows fit_transform keeps)
         X, keep, col_report = self._clean(df, train=True, raw=raw, order=order)
         self.scaler_ = numeric.fit_scaler(cfg.scaling, X if keep.all() else X[keep])
-        del X
         self._fit_derived(df[keep] if not keep.all() else df)
         self.feature_spec_ = FeatureSpec(
             cat_names=list(self.cat_cols),
@@ -133,6 +133,7 @@ class Preprocessor:
         report["rows_out"] = int(keep.sum())
         report["rows_dropped"] = int(len(df) - keep.sum())
         self.report_ = report
+        return X, keep, col_report
 
     def _fit_derived(self, df: pd.DataFrame) -> None:
         """Text and time features from the training rows (sklearn TF-IDF/SVD; calendar/recency)."""
@@ -184,7 +185,8 @@ class Preprocessor:
         imputers = self.__dict__.setdefault("_imputers", {})
         for j, col in enumerate(self.num_cols):
             st = self.num_state_[col]
-            x = raw[col].copy() if raw is not None and col in raw else numeric.coerce(df[col], col, strict=False)[0]
+            # the fit's coerced column, released once used (clean_column never writes into x)
+            x = raw.pop(col) if raw is not None and col in raw else numeric.coerce(df[col], col, strict=False)[0]
             if col not in imputers:
                 imputers[col] = numeric.imputer_from_state(st)
             X[:, j], rep[col] = numeric.clean_column(x, st, imputers[col], train, keep, order)
@@ -207,11 +209,13 @@ class Preprocessor:
             fill_columns(out, g, [cache[col].encode(df[col]) for col in cols])
         return out
 
-    def _transform(self, df: pd.DataFrame, train: bool) -> EncodedSplit:
+    def _transform(self, df: pd.DataFrame, train: bool, cleaned: tuple | None = None) -> EncodedSplit:
         self._check_fitted()
         self._check_columns(df, labels=False)
-        X, keep, rep = self._clean(df, train=train)
+        X, keep, rep = cleaned if cleaned is not None else self._clean(df, train=train)
+        del cleaned  # the float64 matrix is freed once scaled
         num = numeric.scale(self.scaler_, X)
+        del X
         derived, text = self._derived(df, train)
         if derived.shape[1]:
             num = np.hstack([num, derived.astype(num.dtype)])
