@@ -144,3 +144,27 @@ def test_fit_transform_reuses_the_fit_matrix_with_the_same_result(options):
     np.testing.assert_array_equal(a.labels["click"], b.labels["click"])
     if options.get("missing") == "drop":
         assert len(a) < len(df)
+
+
+def test_rows_read_by_column_encode_like_a_copy_of_the_rows():
+    from mtl_core.data.preprocessing.rows import Rows
+
+    df = _frame()
+    df.loc[df.index[::9], "x"] = np.nan
+    pos = np.sort(np.random.default_rng(1).choice(len(df), 2000, replace=False))
+    cols = (["user_id", "item_id", "shop"], ["x", "y"], [TaskSpec(column="click", kind="binary")])
+    cfg = PreprocessConfig(missing="drop", outliers="iqr")
+    one, two = Preprocessor(cfg, *cols), Preprocessor(cfg, *cols)
+    view = one.rows(df, pos)
+    assert isinstance(view, Rows) and len(view) == 2000 and len(view[np.arange(2000) < 5]) == 5
+    pd.testing.assert_series_equal(view["x"], df.iloc[pos]["x"])
+    a, b = one.fit_transform(view), two.fit_transform(df.iloc[pos])
+    assert one.to_dict() == two.to_dict() and len(a) < 2000
+    for x, y in ((a, b), (one.transform(one.rows(df, np.arange(100))), two.transform(df.iloc[:100]))):
+        np.testing.assert_array_equal(x.index, y.index)
+        np.testing.assert_array_equal(x.cat, y.cat)
+        np.testing.assert_array_equal(x.num, y.num)
+        np.testing.assert_array_equal(x.labels["click"], y.labels["click"])
+    # time features read a frame: those preprocessors get a copy of the rows
+    timed = Preprocessor(PreprocessConfig(), *cols, time_col="ts")
+    assert isinstance(timed.rows(df.assign(ts=0), pos), pd.DataFrame)

@@ -37,11 +37,11 @@ def encode_splits(pre, fitted: bool, df, splits: dict, ranks: Ranks) -> tuple[ob
     shard only, and ``val``/``test`` are empty on every rank but 0."""
     train_pos = np.asarray(splits["train"])
     if not ranks.active:
-        train_df = df.iloc[train_pos]
+        train_df = pre.rows(df, train_pos)  # each column's rows read when encoded: no copy of the frame's rows
         encoded = {"train": pre.transform(train_df) if fitted else pre.fit_transform(train_df)}
         del train_df
         for name in ("val", "test"):
-            encoded[name] = pre.transform(df.iloc[splits[name]])
+            encoded[name] = pre.transform(pre.rows(df, splits[name]))
         positions = {name: np.asarray(splits[name]) for name in encoded}
     else:
         if not fitted:

@@ -24,6 +24,7 @@ from ...values import finite as _f
 from ...values import json_safe
 from . import categorical, labels, numeric
 from .collab import CollabFeatures
+from .rows import take as rows_of
 from . import text as text_features
 from . import time as time_features
 
@@ -229,6 +230,14 @@ class Preprocessor:
                             labels={k: v[keep] for k, v in y.items()},
                             index=np.flatnonzero(keep).astype(np.int64),
                             text={c: X[keep] for c, X in text.items()} or None)
+
+    def rows(self, df: pd.DataFrame, positions: np.ndarray):
+        """The rows ``positions`` of ``df`` to fit or transform: read a column at a time
+        (:mod:`.rows`: no copy of the frame's rows) unless text, time or collaborative
+        features need a frame (then ``df.iloc[positions]``). Either gives the same encoding."""
+        cfg = self.config
+        frame = bool(self.text_cols and cfg.text_dims > 0) or bool(cfg.time_features and self.time_col) or bool(cfg.collab)
+        return rows_of(df, positions, frame)
 
     def transform(self, df: pd.DataFrame) -> EncodedSplit:
         """Encode new rows (any split but the training one) with the statistics learnt in
