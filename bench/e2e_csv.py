@@ -49,6 +49,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=1024)
     ap.add_argument("--profile", default="", help="stage to run under cProfile: read|profile|prepare|train|evaluate")
     ap.add_argument("--table", default="", help="comma-separated row counts: run each in a fresh process, print a table")
+    ap.add_argument("--stop-after", default="", help="stage after which to stop (e.g. prepare: no training)")
     ap.add_argument("--json", default="", help="also write the summary to this file")
     ap.add_argument("--numeric-encoding", default="scalar",
                     help="preprocess.numeric_encoding (scalar: the model of issue 15's before table; the app's "
@@ -76,7 +77,10 @@ def main() -> None:
         else:
             out = fn()
         stages[name], cpu[name] = time.perf_counter() - t0, time.process_time() - c0
-        print(f"{name:<9} {stages[name]:7.2f} s  (CPU {cpu[name]:6.1f} s)  peak RSS {rss_mb():7,.0f} MB", flush=True)
+        print(f"{name:<9} {stages[name]:7.2f} s  (CPU {cpu[name]:6.1f} s)  peak RSS {rss_mb():7,.0f} MB  "
+              f"load {load_avg()}", flush=True)
+        if a.stop_after == name:
+            sys.exit(0)
         return out
 
     import torch  # noqa: F401  (import time is reported separately below)
@@ -102,7 +106,7 @@ def main() -> None:
     df = stage("read", lambda: read_table(str(path), cfg.data.read, cfg.limits))
     schema = stage("profile", lambda: infer_schema(df))
     roles = {c.name: getattr(c.role, "value", c.role) for c in schema.columns}
-    prep = stage("prepare", lambda: prepare(cfg, df))
+    prep = stage("prepare", lambda: prepare(cfg, df, schema=schema))  # the profile step's schema, reused
 
     def train():
         torch.manual_seed(0)

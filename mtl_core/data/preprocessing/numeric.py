@@ -178,8 +178,8 @@ def scale(sc, X: np.ndarray) -> np.ndarray:
     """Scaled float32 matrix, always finite."""
     out = sc.transform(X) if sc is not None and X.shape[1] and len(X) else X
     with np.errstate(over="ignore"):  # beyond float32: clamped to its largest value below
-        out = np.asarray(out).astype(np.float32)
-    return np.nan_to_num(out, nan=0.0, posinf=np.finfo(np.float32).max, neginf=np.finfo(np.float32).min)
+        out = np.asarray(out).astype(np.float32)  # a new array: cleaned in place below
+    return np.nan_to_num(out, copy=False, nan=0.0, posinf=np.finfo(np.float32).max, neginf=np.finfo(np.float32).min)
 
 
 def scaler_state(kind: str, sc) -> dict[str, Any] | None:

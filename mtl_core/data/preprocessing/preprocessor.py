@@ -18,11 +18,13 @@ import pandas as pd
 
 from ...config import Limits, PreprocessConfig
 from ...errors import DataError
+from ..compact import fill_columns
 from ...types import EncodedSplit, FeatureSpec, TaskInfo, TaskSpec
 from ...values import finite as _f
 from ...values import json_safe
 from . import categorical, labels, numeric
 from .collab import CollabFeatures
+from .rows import take as rows_of
 from . import text as text_features
 from . import time as time_features
 
@@ -85,13 +87,14 @@ class Preprocessor:
         return self
 
     def fit_transform(self, df: pd.DataFrame) -> EncodedSplit:
-        self._fit(df)
-        enc = self._transform(df, train=True)
+        # the training rows' cleaned numeric matrix from the fit: not computed twice
+        enc = self._transform(df, train=True, cleaned=self._fit(df))
         if self.config.numeric_encoding == "ple":
             self.feature_spec_.num_bins = numeric.fit_bins(enc.num)
         return enc
 
-    def _fit(self, df: pd.DataFrame) -> None:
+    def _fit(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Learn every statistic; returns what ``_clean`` made of the rows (matrix, rows kept, report)."""
         cfg = self.config.validate()
         for name in list(vars(self)):
             if name.endswith("_") and not name.startswith("_"):
@@ -118,7 +121,7 @@ class Preprocessor:
         self.target_state_ = {info.name: st for info, st in fitted}
         # the scaler sees the cleaned training matrix (the rows fit_transform keeps)
         X, keep, col_report = self._clean(df, train=True, raw=raw, order=order)
-        self.scaler_ = numeric.fit_scaler(cfg.scaling, X[keep])
+        self.scaler_ = numeric.fit_scaler(cfg.scaling, X if keep.all() else X[keep])
         self._fit_derived(df[keep] if not keep.all() else df)
         self.feature_spec_ = FeatureSpec(
             cat_names=list(self.cat_cols),
@@ -131,6 +134,7 @@ class Preprocessor:
         report["rows_out"] = int(keep.sum())
         report["rows_dropped"] = int(len(df) - keep.sum())
         self.report_ = report
+        return X, keep, col_report
 
     def _fit_derived(self, df: pd.DataFrame) -> None:
         """Text and time features from the training rows (sklearn TF-IDF/SVD; calendar/recency)."""
@@ -175,14 +179,15 @@ class Preprocessor:
                order: np.ndarray | None = None):
         """Imputed + clipped numeric matrix (float64), the rows kept, and per-column counts."""
         keep = np.ones(len(df), dtype=bool)
-        X = np.zeros((len(df), len(self.num_cols)), dtype=np.float64)
+        X = np.empty((len(df), len(self.num_cols)), dtype=np.float64)  # every column is written below
         rep: dict[str, dict[str, int]] = {}
         if order is None and train:  # other splits never interpolate between their own rows
             order = self._order(df, [self.num_state_[c]["missing"] for c in self.num_cols])
         imputers = self.__dict__.setdefault("_imputers", {})
         for j, col in enumerate(self.num_cols):
             st = self.num_state_[col]
-            x = raw[col].copy() if raw is not None and col in raw else numeric.coerce(df[col], col, strict=False)[0]
+            # the fit's coerced column, released once used (clean_column never writes into x)
+            x = raw.pop(col) if raw is not None and col in raw else numeric.coerce(df[col], col, strict=False)[0]
             if col not in imputers:
                 imputers[col] = numeric.imputer_from_state(st)
             X[:, j], rep[col] = numeric.clean_column(x, st, imputers[col], train, keep, order)
@@ -194,20 +199,24 @@ class Preprocessor:
                 keep &= ~miss
         return X, keep, rep
 
-    def _encode_cats(self, df: pd.DataFrame) -> np.ndarray:
-        out = np.zeros((len(df), len(self.cat_cols)), dtype=CODE_DTYPE)  # vocabularies < 2**31
+    def _encode_cats(self, df: pd.DataFrame, group: int = 8) -> np.ndarray:
+        out = np.empty((len(df), len(self.cat_cols)), dtype=CODE_DTYPE)  # vocabularies < 2**31
         cache = self.__dict__.setdefault("_vocab_index", {})
-        for j, col in enumerate(self.cat_cols):
-            if col not in cache:
-                cache[col] = pd.Index(self.cat_vocab_[col], dtype=object)
-            out[:, j] = categorical.encode(df[col], cache[col])
+        for g in range(0, len(self.cat_cols), group):  # a few columns' codes at a time, written by row blocks
+            cols = self.cat_cols[g:g + group]
+            for col in cols:
+                if col not in cache:
+                    cache[col] = categorical.Lookup(self.cat_vocab_[col])
+            fill_columns(out, g, [cache[col].encode(df[col]) for col in cols])
         return out
 
-    def _transform(self, df: pd.DataFrame, train: bool) -> EncodedSplit:
+    def _transform(self, df: pd.DataFrame, train: bool, cleaned: tuple | None = None) -> EncodedSplit:
         self._check_fitted()
         self._check_columns(df, labels=False)
-        X, keep, rep = self._clean(df, train=train)
+        X, keep, rep = cleaned if cleaned is not None else self._clean(df, train=train)
+        del cleaned  # the float64 matrix is freed once scaled
         num = numeric.scale(self.scaler_, X)
+        del X
         derived, text = self._derived(df, train)
         if derived.shape[1]:
             num = np.hstack([num, derived.astype(num.dtype)])
@@ -221,6 +230,14 @@ class Preprocessor:
                             labels={k: v[keep] for k, v in y.items()},
                             index=np.flatnonzero(keep).astype(np.int64),
                             text={c: X[keep] for c, X in text.items()} or None)
+
+    def rows(self, df: pd.DataFrame, positions: np.ndarray):
+        """The rows ``positions`` of ``df`` to fit or transform: read a column at a time
+        (:mod:`.rows`: no copy of the frame's rows) unless text, time or collaborative
+        features need a frame (then ``df.iloc[positions]``). Either gives the same encoding."""
+        cfg = self.config
+        frame = bool(self.text_cols and cfg.text_dims > 0) or bool(cfg.time_features and self.time_col) or bool(cfg.collab)
+        return rows_of(df, positions, frame)
 
     def transform(self, df: pd.DataFrame) -> EncodedSplit:
         """Encode new rows (any split but the training one) with the statistics learnt in
