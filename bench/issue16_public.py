@@ -27,7 +27,7 @@ All runs share the split (random 80/10/10, seed 0) and therefore the test rows. 
   ``liked`` = rating ≥ 4.
 
     python bench/issue16_public.py [--only NAME ...] [--columns lr,gbm,before,after,tuned]
-                                   [--trials 6] [--json results.json]
+                                   [--trials 6] [--json results.json] [--threads N]
 
 With ``--json`` the results are merged into that file (so the columns can be run at different
 times, e.g. before and after a change of the defaults) and the table printed is the file's
@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -80,11 +81,15 @@ def movielens(rows: int = 20_000):
 DATASETS = {"reviews": reviews, "rees46": rees46, "retail": retail, "movielens": movielens}
 
 
+THREADS = 0  # --threads: torch threads of every run (0 = choose for this machine)
+
+
 def config(tasks, before: bool = False, arch: str = "mmoe") -> RunConfig:
     c = RunConfig()
     c.data.tasks = list(tasks)
     c.model.arch = arch
     c.train.diagnostics = False
+    c.train.num_threads = THREADS
     if before:  # the defaults before issue 16
         c.train.lr, c.train.lr_schedule, c.train.batch_size = 1e-3, "constant", 1024
         c.preprocess.numeric_encoding = "scalar"
@@ -111,20 +116,29 @@ def run_columns(name: str, df: pd.DataFrame, tasks: list, columns: set, trials: 
     from mtl_core.tuning.space import describe
 
     res: dict = {}
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     if columns & {"lr", "gbm"}:
         s = scores(run_experiment(config(tasks, arch="sklearn"), df, save=False).metrics)
         res.update({k: s[v] for k, v in (("lr", "model"), ("gbm", "gbm")) if k in columns})
     if "before" in columns:
         res["before"] = scores(run_experiment(config(tasks, before=True), df, save=False).metrics)["model"]
     if columns & {"after", "tuned"}:
+        n = trials if "tuned" in columns else 1  # "after" alone: trial 1 only (the defaults)
         with tempfile.TemporaryDirectory() as root:
-            t = tune(config(tasks), trials, df, runs_root=root)
-            res["after"] = scores(load_run(t.trials[0].run_dir).metrics)["model"]  # trial 1: the defaults
-            res["tuned"] = scores(t.metrics)["model"]
-            res["tuned_trial"] = f"trial {t.best.number}/{trials}: {describe(t.best.params)}"
-    res["seconds_" + "_".join(sorted(columns))] = round(time.perf_counter() - t0)
-    print(f"{name}: {sorted(columns)} in {res['seconds_' + '_'.join(sorted(columns))]} s", file=sys.stderr)
+            t = tune(config(tasks), n, df, runs_root=root)
+            first = scores(load_run(t.trials[0].run_dir).metrics)
+            # trial 1: the defaults; a tuned-only run keeps its own trial 1 apart (to compare, not to overwrite)
+            res["after" if "after" in columns else "after_in_tuning"] = first["model"]
+            res["gbm_" + "_".join(sorted(columns & {"after", "tuned"}))] = first["gbm"]  # same rows as "gbm"?
+            if "tuned" in columns:
+                res["tuned"] = scores(t.metrics)["model"]
+                res["tuned_trial"] = f"trial {t.best.number}/{n}: {describe(t.best.params)}"
+    key = "_".join(sorted(columns))
+    res["seconds_" + key] = round(time.perf_counter() - t0)
+    res["cpu_seconds_" + key] = round(time.process_time() - cpu0)
+    res["load_" + key] = [round(x, 2) for x in os.getloadavg()]  # 1, 5, 15 min at the end
+    print(f"{name}: {sorted(columns)} in {res['seconds_' + key]} s ({res['cpu_seconds_' + key]} CPU s, "
+          f"load {res['load_' + key]})", file=sys.stderr)
     return res
 
 
@@ -156,7 +170,10 @@ def main(argv=None) -> int:
     ap.add_argument("--columns", default=",".join(COLUMNS), help="which columns to compute: " + ",".join(COLUMNS))
     ap.add_argument("--trials", type=int, default=6, help="tuning trials (--tune N)")
     ap.add_argument("--json", help="merge the results into this JSON file and print its table")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads per run (0 = choose for this machine)")
     args = ap.parse_args(argv)
+    global THREADS
+    THREADS = args.threads
     columns = {c.strip() for c in args.columns.split(",") if c.strip()}
     unknown = columns - set(COLUMNS)
     if unknown:
