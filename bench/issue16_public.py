@@ -27,7 +27,7 @@ All runs share the split (random 80/10/10, seed 0) and therefore the test rows. 
   ``liked`` = rating ≥ 4.
 
     python bench/issue16_public.py [--only NAME ...] [--columns lr,gbm,before,after,tuned]
-                                   [--trials 6] [--json results.json] [--threads N]
+                                   [--trials 6] [--json results.json] [--threads N] [--tune-time S]
 
 With ``--json`` the results are merged into that file (so the columns can be run at different
 times, e.g. before and after a change of the defaults) and the table printed is the file's
@@ -82,6 +82,7 @@ DATASETS = {"reviews": reviews, "rees46": rees46, "retail": retail, "movielens":
 
 
 THREADS = 0  # --threads: torch threads of every run (0 = choose for this machine)
+TUNE_TIME = None  # --tune-time: the tuner's time budget in seconds (None: none)
 
 
 def config(tasks, before: bool = False, arch: str = "mmoe") -> RunConfig:
@@ -125,14 +126,15 @@ def run_columns(name: str, df: pd.DataFrame, tasks: list, columns: set, trials: 
     if columns & {"after", "tuned"}:
         n = trials if "tuned" in columns else 1  # "after" alone: trial 1 only (the defaults)
         with tempfile.TemporaryDirectory() as root:
-            t = tune(config(tasks), n, df, runs_root=root)
+            t = tune(config(tasks), n, df, runs_root=root, time_budget_s=TUNE_TIME)
             first = scores(load_run(t.trials[0].run_dir).metrics)
             # trial 1: the defaults; a tuned-only run keeps its own trial 1 apart (to compare, not to overwrite)
             res["after" if "after" in columns else "after_in_tuning"] = first["model"]
             res["gbm_" + "_".join(sorted(columns & {"after", "tuned"}))] = first["gbm"]  # same rows as "gbm"?
             if "tuned" in columns:
                 res["tuned"] = scores(t.metrics)["model"]
-                res["tuned_trial"] = f"trial {t.best.number}/{n}: {describe(t.best.params)}"
+                ran = f" ({len(t.trials)} of {n} trials ran, status {t.status})" if len(t.trials) < n else ""
+                res["tuned_trial"] = f"trial {t.best.number}/{n}{ran}: {describe(t.best.params) or 'the defaults'}"
     key = "_".join(sorted(columns))
     res["seconds_" + key] = round(time.perf_counter() - t0)
     res["cpu_seconds_" + key] = round(time.process_time() - cpu0)
@@ -171,9 +173,10 @@ def main(argv=None) -> int:
     ap.add_argument("--trials", type=int, default=6, help="tuning trials (--tune N)")
     ap.add_argument("--json", help="merge the results into this JSON file and print its table")
     ap.add_argument("--threads", type=int, default=0, help="torch threads per run (0 = choose for this machine)")
+    ap.add_argument("--tune-time", type=float, help="tuned: the tuner's time budget in seconds (default none)")
     args = ap.parse_args(argv)
-    global THREADS
-    THREADS = args.threads
+    global THREADS, TUNE_TIME
+    THREADS, TUNE_TIME = args.threads, args.tune_time
     columns = {c.strip() for c in args.columns.split(",") if c.strip()}
     unknown = columns - set(COLUMNS)
     if unknown:
