@@ -135,6 +135,9 @@ def run_columns(name: str, df: pd.DataFrame, tasks: list, columns: set, trials: 
                 res["tuned"] = scores(t.metrics)["model"]
                 ran = f" ({len(t.trials)} of {n} trials ran, status {t.status})" if len(t.trials) < n else ""
                 res["tuned_trial"] = f"trial {t.best.number}/{n}{ran}: {describe(t.best.params) or 'the defaults'}"
+                res["tuned_trials"] = [{"trial": x.number, "status": x.status, "val": x.val_score,
+                                        "settings": describe(x.params)} for x in t.trials]
+                res["tuned_metric"] = t.metric
     key = "_".join(sorted(columns))
     res["seconds_" + key] = round(time.perf_counter() - t0)
     res["cpu_seconds_" + key] = round(time.process_time() - cpu0)
