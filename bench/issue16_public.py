@@ -13,8 +13,11 @@ beside it) of
   numeric features; as now: 10 epochs with early stopping, patience 3, embed 8);
 - ``after``: MMoE with today's defaults (``RunConfig()``) — trial 1 of the tuning session, which
   is the base configuration itself, trained on the same prepared data;
-- ``tuned``: ``tune(config, N)`` (``--tune N``; seeded random search, chosen on the
-  validation loss), the chosen trial's test metrics, reported once.
+- ``tuned``: ``tune(config, N)`` (``--tune N``; seeded random search, each drawn model at most
+  the tuner's cost bound times the defaults' cost per row, chosen on the validation loss), the
+  chosen trial's test metrics, reported once; every trial's validation score and settings are
+  kept in the JSON (``tuned_trials``). A "tuned" run also stores its trial 1 (``after_in_tuning``)
+  and its boosting reference (``gbm_tuned``): equal to ``after`` and ``gbm`` when the rows match.
 
 All runs share the split (random 80/10/10, seed 0) and therefore the test rows. Data sets
 (``rows`` caps keep the cost down on a shared 2-core machine):
@@ -27,7 +30,7 @@ All runs share the split (random 80/10/10, seed 0) and therefore the test rows. 
   ``liked`` = rating ≥ 4.
 
     python bench/issue16_public.py [--only NAME ...] [--columns lr,gbm,before,after,tuned]
-                                   [--trials 6] [--json results.json]
+                                   [--trials 4] [--json results.json] [--threads N] [--tune-time S]
 
 With ``--json`` the results are merged into that file (so the columns can be run at different
 times, e.g. before and after a change of the defaults) and the table printed is the file's
@@ -38,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -80,11 +84,16 @@ def movielens(rows: int = 20_000):
 DATASETS = {"reviews": reviews, "rees46": rees46, "retail": retail, "movielens": movielens}
 
 
+THREADS = 0  # --threads: torch threads of every run (0 = choose for this machine)
+TUNE_TIME = None  # --tune-time: the tuner's time budget in seconds (None: none)
+
+
 def config(tasks, before: bool = False, arch: str = "mmoe") -> RunConfig:
     c = RunConfig()
     c.data.tasks = list(tasks)
     c.model.arch = arch
     c.train.diagnostics = False
+    c.train.num_threads = THREADS
     if before:  # the defaults before issue 16
         c.train.lr, c.train.lr_schedule, c.train.batch_size = 1e-3, "constant", 1024
         c.preprocess.numeric_encoding = "scalar"
@@ -111,20 +120,33 @@ def run_columns(name: str, df: pd.DataFrame, tasks: list, columns: set, trials: 
     from mtl_core.tuning.space import describe
 
     res: dict = {}
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     if columns & {"lr", "gbm"}:
         s = scores(run_experiment(config(tasks, arch="sklearn"), df, save=False).metrics)
         res.update({k: s[v] for k, v in (("lr", "model"), ("gbm", "gbm")) if k in columns})
     if "before" in columns:
         res["before"] = scores(run_experiment(config(tasks, before=True), df, save=False).metrics)["model"]
     if columns & {"after", "tuned"}:
+        n = trials if "tuned" in columns else 1  # "after" alone: trial 1 only (the defaults)
         with tempfile.TemporaryDirectory() as root:
-            t = tune(config(tasks), trials, df, runs_root=root)
-            res["after"] = scores(load_run(t.trials[0].run_dir).metrics)["model"]  # trial 1: the defaults
-            res["tuned"] = scores(t.metrics)["model"]
-            res["tuned_trial"] = f"trial {t.best.number}/{trials}: {describe(t.best.params)}"
-    res["seconds_" + "_".join(sorted(columns))] = round(time.perf_counter() - t0)
-    print(f"{name}: {sorted(columns)} in {res['seconds_' + '_'.join(sorted(columns))]} s", file=sys.stderr)
+            t = tune(config(tasks), n, df, runs_root=root, time_budget_s=TUNE_TIME)
+            first = scores(load_run(t.trials[0].run_dir).metrics)
+            # trial 1: the defaults; a tuned-only run keeps its own trial 1 apart (to compare, not to overwrite)
+            res["after" if "after" in columns else "after_in_tuning"] = first["model"]
+            res["gbm_" + "_".join(sorted(columns & {"after", "tuned"}))] = first["gbm"]  # same rows as "gbm"?
+            if "tuned" in columns:
+                res["tuned"] = scores(t.metrics)["model"]
+                ran = f" ({len(t.trials)} of {n} trials ran, status {t.status})" if len(t.trials) < n else ""
+                res["tuned_trial"] = f"trial {t.best.number}/{n}{ran}: {describe(t.best.params) or 'the defaults'}"
+                res["tuned_trials"] = [{"trial": x.number, "status": x.status, "val": x.val_score,
+                                        "settings": describe(x.params)} for x in t.trials]
+                res["tuned_metric"] = t.metric
+    key = "_".join(sorted(columns))
+    res["seconds_" + key] = round(time.perf_counter() - t0)
+    res["cpu_seconds_" + key] = round(time.process_time() - cpu0)
+    res["load_" + key] = [round(x, 2) for x in os.getloadavg()]  # 1, 5, 15 min at the end
+    print(f"{name}: {sorted(columns)} in {res['seconds_' + key]} s ({res['cpu_seconds_' + key]} CPU s, "
+          f"load {res['load_' + key]})", file=sys.stderr)
     return res
 
 
@@ -154,9 +176,13 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", nargs="*", choices=sorted(DATASETS), help="run only these data sets")
     ap.add_argument("--columns", default=",".join(COLUMNS), help="which columns to compute: " + ",".join(COLUMNS))
-    ap.add_argument("--trials", type=int, default=6, help="tuning trials (--tune N)")
+    ap.add_argument("--trials", type=int, default=4, help="tuning trials (--tune N)")
     ap.add_argument("--json", help="merge the results into this JSON file and print its table")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads per run (0 = choose for this machine)")
+    ap.add_argument("--tune-time", type=float, help="tuned: the tuner's time budget in seconds (default none)")
     args = ap.parse_args(argv)
+    global THREADS, TUNE_TIME
+    THREADS, TUNE_TIME = args.threads, args.tune_time
     columns = {c.strip() for c in args.columns.split(",") if c.strip()}
     unknown = columns - set(COLUMNS)
     if unknown:

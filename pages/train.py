@@ -178,13 +178,17 @@ if job is not None and job.id not in (ss.get("job_data") or {}):
 if job is not None and not busy and ss["job_data"].get(job.id) != ss.get("data_version"):
     job = None  # a finished run of data loaded before: not this data's result
 
-c1, c2, c3, c4 = st.columns([1, 1, 1, 3], vertical_alignment="bottom")
+c1, c2, c5, c3, c4 = st.columns([1, 1, 1, 1, 2], vertical_alignment="bottom")
 clicked = c1.button("Train", key="train_go", type="primary", disabled=busy, icon=":material/play_arrow:")
 n_trials = c2.number_input("Trials", 2, tuning.search.MAX_TRIALS, tuning.DEFAULT_TRIALS, key="tune_trials", disabled=busy)
+tune_minutes = c5.number_input("Time budget (minutes, 0 = none)", 0.0, 24 * 60.0, 0.0, 5.0, key="tune_minutes",
+                               disabled=busy, help="Tuning starts no further trial once this time has passed (the "
+                                                   "running trial finishes); the report says how many trials ran.")
 tune_clicked = c3.button("Tune", key="tune_go", disabled=busy, icon=":material/tune:",
                          help="Random search (seeded) over the architecture's settings, learning rate, weight decay, "
-                              "embedding size and schedule; trial 1 is the settings above. Trials are compared on "
-                              "the validation split; each is saved as a run.")
+                              "embedding size and schedule; trial 1 is the settings above, and no trial's model costs "
+                              "more than 4× theirs per row. Trials are compared on the validation split; each is "
+                              "saved as a run.")
 if busy:
     c4.caption("A run of this session is in progress; stop it or wait for it to finish.")
 if (clicked or tune_clicked) and not busy:
@@ -195,13 +199,15 @@ if (clicked or tune_clicked) and not busy:
         df = ss["df"]
         root = _ui.runs_root()
         n = int(n_trials) if tune_clicked else 0
+        budget_s = float(tune_minutes) * 60 or None
 
-        def work(callback, cancel, cfg=cfg, df=df, root=root, n=n):
+        def work(callback, cancel, cfg=cfg, df=df, root=root, n=n, budget_s=budget_s):
             from mtl_core.pipeline import run_experiment
             from mtl_core.tuning import tune
 
             if n:
-                return tune(cfg, n, df, runs_root=root, callback=callback, cancel=cancel, background=True)
+                return tune(cfg, n, df, runs_root=root, callback=callback, cancel=cancel, background=True,
+                            time_budget_s=budget_s)
             return run_experiment(cfg, df, callback=callback, cancel=cancel, runs_root=root, background=True)
 
         job = mgr.submit(work, name=(f"tuning ({n} trials) " if n else "") + (cfg.name or cfg.model.arch),

@@ -226,7 +226,7 @@ def test_training_options_are_the_same_for_train_baseline_and_sweep():
 
     train = options("train")
     assert {"--gradnorm-alpha", "--n-experts", "--early-stopping-metric", "--config", "--resume"} <= train
-    train -= {"--resume", "--tune"}  # continuing a saved run and tuning are train's alone
+    train -= {"--resume", "--tune", "--tune-time"}  # continuing a saved run and tuning are train's alone
     assert options("baseline") - {"--seeds"} == train
     assert options("sweep") - {"--points", "--learned", "--no-single", "--seeds"} == train
 

@@ -143,14 +143,16 @@ def test_initialisation_optimiser_and_full_batch_controls_flow_into_the_run_conf
 
 
 def test_tune_button_runs_a_search_in_the_background(train_page):
-    """Tune: trial k/N in the background, then the best trial's settings and its test metrics."""
+    """Tune: trial k/N in the background within the time budget, then the best trial's settings
+    and its test metrics."""
     from apptest_support import run_until
     from pages import _ui
 
     at = train_page
     assert at.selectbox(key="tr_sched").value == TrainConfig().lr_schedule
     at.number_input(key="tr_epochs").set_value(1)
-    at.number_input(key="tune_trials").set_value(2)
+    at.number_input(key="tune_trials").set_value(3)
+    at.number_input(key="tune_minutes").set_value(1e-6)  # spent once trial 1 ends: trials 2 and 3 never start
     try:
         at.button(key="tune_go").click().run()
         assert_no_errors(at)
@@ -158,6 +160,7 @@ def test_tune_button_runs_a_search_in_the_background(train_page):
         assert_no_errors(at)
         assert any("Finished" in s.value for s in at.success), [s.value for s in at.success]
         text = " ".join(m.value for m in at.markdown).replace("\\", "")  # shown Markdown-escaped
-        assert "Best: trial" in text and text.count("Its test metrics") == 1
+        assert "Best: trial 1" in text and text.count("Its test metrics") == 1
+        assert "1 of 3 trial(s)" in text and "time budget" in text
     finally:
         _ui.job_manager.clear()

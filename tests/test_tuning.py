@@ -1,8 +1,10 @@
 """The tuner: seeded trials (same seed, same trials and same best), selection on the
-validation split only, cancel between trials keeping the finished ones, every trial a run
-tagged with its session, the CLI's --tune and the job progress it reports."""
+validation split only, cancel between trials keeping the finished ones, the time budget and
+the cost bound of a trial's model, every trial a run tagged with its session, the CLI's
+--tune / --tune-time and the job progress it reports."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 
@@ -13,9 +15,12 @@ from mtl_core.config import RunConfig
 from mtl_core.data.synth import make_synthetic
 from mtl_core.errors import ConfigError
 from mtl_core.models import MODELS
+from mtl_core.pipeline import prepare
 from mtl_core.runs import list_results, list_runs, load_run
 from mtl_core.tuning import Trial, TuneEvent, best_trial, sample_trials, tune
-from mtl_core.tuning.space import apply
+from mtl_core.tuning.space import MAX_COST, apply, model_cost
+
+TORCH_ARCHS = [a for a in MODELS.names() if not getattr(MODELS.get(a), "is_sklearn", False)]
 
 
 def _config(arch: str = "mmoe", metric: str = "loss", epochs: int = 1) -> RunConfig:
@@ -110,6 +115,50 @@ def test_cancel_inside_a_trial_never_chooses_it(df, tmp_path):
     assert len(list_runs(tmp_path)) == 2  # the stopped trial is kept as a (cancelled) run
 
 
+def test_a_spent_time_budget_starts_no_further_trial(df, tmp_path):
+    events = []
+    res = tune(_config(), 4, df, runs_root=tmp_path, time_budget_s=1e-6,
+               callback=lambda ev: events.append(ev.tuning) if isinstance(ev, TuneEvent) else None)
+    # trial 1 always runs (it is the base settings); the budget is spent before trial 2 starts
+    assert res.status == "budget" and res.requested == 4
+    assert [(t.number, t.status) for t in res.trials] == [(1, "finished")] and res.best.number == 1
+    assert [e["trial"] for e in events] == [1] and events[0]["time_budget_s"] == 1e-6
+    assert len(list_runs(tmp_path)) == 1
+    assert "1 of 4 trial(s)" in res.report() and "time budget" in res.report()
+    saved = list_results(tmp_path, "tuning", "tuning.json")[0]
+    assert (saved["status"], saved["requested"], len(saved["trials"])) == ("budget", 4, 1)
+    with pytest.raises(ConfigError, match="--tune-time"):
+        tune(_config(), 2, df, time_budget_s=-1)
+
+
+@pytest.mark.parametrize("arch", TORCH_ARCHS)
+def test_every_drawn_trial_respects_the_cost_bound(arch, df):
+    cfg = _config(arch)
+    prep = prepare(cfg, df)
+    cost = model_cost(prep.features, prep.task_infos)
+    base = cost(cfg)
+    assert base > 0
+    bounded = sample_trials(cfg, 12, seed=1, cost=cost)
+    assert bounded == sample_trials(cfg, 12, seed=1, cost=cost)  # still seeded
+    assert all(cost(apply(cfg, t)) <= MAX_COST * base for t in bounded)
+    tight = sample_trials(cfg, 6, seed=1, cost=cost, max_cost=1.0)  # shrunk when no redraw fits
+    assert all(cost(apply(cfg, t)) <= base for t in tight) and all("train.lr" in t for t in tight[1:])
+
+
+def test_the_cost_bound_changes_what_an_unbounded_search_draws(df):
+    cfg = _config("ple")
+    prep = prepare(cfg, df)
+    cost = model_cost(prep.features, prep.task_infos)
+    free = sample_trials(cfg, 8, seed=1)
+    assert max(cost(apply(cfg, t)) for t in free) > MAX_COST * cost(cfg)  # the bound has work to do
+    # the cost counts the layers a row goes through, not the embedding tables' vocabulary
+    assert cost(apply(cfg, {"model.hidden": [256, 128]})) > cost(cfg)
+    big = dataclasses.replace(prep.features, cat_cardinalities=[100 * c for c in prep.features.cat_cardinalities])
+    assert model_cost(big, prep.task_infos)(cfg) == cost(cfg)
+    with pytest.raises(ConfigError, match="max_cost"):
+        sample_trials(cfg, 2, seed=1, cost=cost, max_cost=0.5)
+
+
 def test_tuning_needs_a_validation_split_and_a_metric_for_sklearn(df):
     cfg = _config()
     cfg.split.train, cfg.split.val, cfg.split.test = 0.8, 0.0, 0.2
@@ -130,8 +179,24 @@ def test_cli_tune(tmp_path, capsys, df):
     assert code == 0
     summary = json.loads(out[out.index("\n{") + 1:])
     assert summary["best_trial"] in (1, 2) and len(summary["trials"]) == 2
-    assert summary["trials"][1]["params"] == sample_trials(_config(), 2, seed=3)[1]
+    prep = prepare(_config(), df)
+    cost = model_cost(prep.features, prep.task_infos)
+    assert summary["trials"][1]["params"] == sample_trials(_config(), 2, seed=3, cost=cost)[1]
     assert out.count("Its test metrics") == 1
+
+
+def test_cli_tune_time_ends_the_search_and_needs_tune(tmp_path, capsys, df):
+    path = tmp_path / "d.csv"
+    df.to_csv(path, index=False)
+    args = ["train", "--data", str(path), "--task", "click", "--task", "purchase", "--epochs", "1",
+            "--batch-size", "128", "--out", str(tmp_path / "runs"), "--quiet"]
+    assert main([*args, "--tune", "3", "--tune-time", "0.000001"]) == 0
+    out = capsys.readouterr().out
+    summary = json.loads(out[out.index("\n{") + 1:])
+    assert summary["status"] == "budget" and summary["requested"] == 3 and len(summary["trials"]) == 1
+    assert "1 of 3 trial(s)" in out and "the time budget (1e-06 s) ended the search" in out
+    assert main([*args, "--tune-time", "60"]) == 2
+    assert "--tune-time is the time budget of --tune N" in capsys.readouterr().err
 
 
 def test_job_progress_shows_the_trial_and_follows_its_curves():

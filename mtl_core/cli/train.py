@@ -20,7 +20,11 @@ def add_commands(sub) -> None:
     s.add_argument("--tune", type=int, metavar="N",
                    help="random search of N trials (trial 1 = these settings) over the architecture's settings, "
                         "lr, weight decay, embedding size and schedule, chosen on the validation split "
-                        "(--early-stopping-metric); seeded by --seed; every trial is saved as a run")
+                        "(--early-stopping-metric); seeded by --seed; every trial is saved as a run; a trial's model "
+                        "costs at most 4x the base model per row")
+    s.add_argument("--tune-time", type=float, metavar="SECONDS",
+                   help="with --tune: start no further trial once this many seconds have passed (the running trial "
+                        "finishes; 0 = no budget)")
     s.add_argument("--out", help="runs folder (default: ./runs or $MTL_LAB_RUNS)")
     s.set_defaults(func=cmd_train)
 
@@ -82,6 +86,8 @@ def cmd_train(a) -> int:
         if a.resume:
             raise ConfigError("--tune and --resume cannot be combined; tune a fresh run.")
         return _tune(a, config_from_args(a), progress)
+    if a.tune_time is not None:
+        raise ConfigError("--tune-time is the time budget of --tune N; add --tune.")
     if _interrupted(a.resume):
         res = resume_run(a.resume, callback=progress, data=a.data)
     else:
@@ -106,9 +112,9 @@ def _tune(a, cfg, progress) -> int:
         else:
             progress(ev)
 
-    res = tune(cfg, a.tune, runs_root=a.out, callback=report)
+    res = tune(cfg, a.tune, runs_root=a.out, callback=report, time_budget_s=a.tune_time)
     print(res.report(), flush=True)
-    summary = {"tuning": res.session_id, "status": res.status, "metric": res.metric,
+    summary = {"tuning": res.session_id, "status": res.status, "metric": res.metric, "requested": res.requested,
                "best_trial": res.best.number if res.best else None, "run_dir": res.run_dir,
                "summary_dir": str(res.summary_dir) if res.summary_dir else None,
                "trials": [{"trial": t.number, "status": t.status, "val_score": t.val_score, "params": t.params}

@@ -7,6 +7,11 @@ VALIDATION split only: the score of the early-stopping metric (``train.early_sto
 e.g. ``loss`` or ``auc:click``) at the trial's kept epoch. The test metrics of the chosen
 trial are reported once, at the end; those of the other trials play no part.
 
+``time_budget_s`` bounds the session's wall-clock time: once it is spent, no further trial
+starts (the running one finishes), the status is ``budget`` and the report says how many
+trials ran. Every drawn trial's model costs at most ``max_cost`` times the base model per
+row (``space``: the cost bound), so a trial cannot be many times dearer than the defaults.
+
 ``cancel`` (a ``threading.Event``) stops between trials or, through the trainer, inside one:
 finished trials are kept and the best of them is reported; a trial stopped half-way is saved
 as a cancelled run but never chosen. The session's summary (every trial's settings and
@@ -16,6 +21,7 @@ validation score, the best trial, its test metrics) is saved with the lab result
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -25,7 +31,7 @@ import pandas as pd
 from ..config import RunConfig
 from ..errors import ConfigError, MTLError
 from ..validate import number
-from .space import apply, describe, sample_trials
+from .space import MAX_COST, apply, describe, model_cost, sample_trials
 
 MAX_TRIALS = 500
 DEFAULT_TRIALS = 10  # the Train page's starting value
@@ -58,9 +64,12 @@ class TuneResult:
     metric: str
     trials: list[Trial]
     best: Trial | None
-    status: str  # completed | cancelled
+    status: str  # completed | cancelled | budget (the time budget ended the search)
     metrics: dict = field(default_factory=dict)  # the best trial's test metrics (metrics.json)
     summary_dir: Path | None = None
+    requested: int = 0  # the number of trials asked for
+    time_budget_s: float | None = None
+    elapsed_s: float = 0.0
 
     @property
     def run_dir(self) -> str | None:  # what a job's panel links to: the best trial's run
@@ -95,10 +104,12 @@ def best_trial(trials: list[Trial], higher_is_better: bool) -> Trial | None:
     return min(scored, key=lambda t: (key(t), t.number))
 
 
-def _check(config: RunConfig, n: int) -> None:
+def _check(config: RunConfig, n: int, time_budget_s: float | None) -> None:
     from ..models import MODELS
 
     number("--tune (the number of trials)", n, lo=1, hi=MAX_TRIALS, integer=True)
+    if time_budget_s is not None:
+        number("--tune-time (the tuning time budget in seconds, 0 = none)", time_budget_s, lo=0)
     if config.split.val <= 0:
         raise ConfigError("Tuning compares trials on the validation split; set a validation share above 0.")
     if config.parent:
@@ -110,23 +121,33 @@ def _check(config: RunConfig, n: int) -> None:
 
 def tune(config: RunConfig, n: int, df: pd.DataFrame | None = None, runs_root: str | Path | None = None,
          callback: Callable | None = None, cancel=None, background: bool = False,
-         session_id: str | None = None) -> TuneResult:
-    """Train ``n`` trials of ``config`` (see the module) and return the best by validation."""
+         session_id: str | None = None, time_budget_s: float | None = None, max_cost: float = MAX_COST) -> TuneResult:
+    """Train up to ``n`` trials of ``config`` (see the module) and return the best by validation.
+    ``time_budget_s`` (seconds; None or 0: none) starts no trial once spent; ``max_cost`` bounds
+    a trial's model cost per row, times the base model's."""
     from ..pipeline import load_data, prepare, run_experiment
     from ..runs import new_run_id
 
     config.validate()
-    _check(config, n)
+    _check(config, n, time_budget_s)
+    budget = float(time_budget_s) if time_budget_s else None
+    t0 = time.monotonic()
     df = load_data(config) if df is None else df
     prep = prepare(config, df)  # read, split and preprocessed once; the boosting reference fitted once
     sid = session_id or new_run_id("tune")
     metric = config.train.early_stopping_metric
-    trials = [Trial(k + 1, p) for k, p in enumerate(sample_trials(config, n, config.train.seed))]
+    draws = sample_trials(config, n, config.train.seed, cost=model_cost(prep.features, prep.task_infos),
+                          max_cost=max_cost)
+    trials = [Trial(k + 1, p) for k, p in enumerate(draws)]
     higher, status = False, "completed"
     for trial in trials:
+        if budget is not None and trial.number > 1 and time.monotonic() - t0 >= budget:
+            status = "budget"
+            break
         best = best_trial(trials, higher)
         if callback is not None:
-            callback(TuneEvent("trial", _state(trial, n, best, metric), f"trial {trial.number}/{n}"))
+            state = _state(trial, n, best, metric) | {"time_budget_s": budget, "elapsed_s": time.monotonic() - t0}
+            callback(TuneEvent("trial", state, f"trial {trial.number}/{n}"))
         if cancel is not None and cancel.is_set():
             status = "cancelled"
             break
@@ -139,18 +160,25 @@ def tune(config: RunConfig, n: int, df: pd.DataFrame | None = None, runs_root: s
         except MTLError as exc:
             trial.status, trial.message = ("cancelled" if cancel is not None and cancel.is_set() else "failed"), str(exc)
             continue
-        trial.run_dir = str(res.run_dir) if res.run_dir else None
-        trial.best_epoch = int(res.metrics.get("train", {}).get("best_epoch") or 0)
-        trial.val_score, higher = _val_score(res.history, trial.best_epoch, metric)
-        trial.status = "cancelled" if res.status == "cancelled" else "finished"
-        trial.message = res.message
+        higher = _record(trial, res, metric)
     if cancel is not None and cancel.is_set():
         status = "cancelled"
     best = best_trial(trials, higher)
     result = TuneResult(sid, metric, [t for t in trials if t.status != "pending"], best, status,
-                        _test_metrics(best))
+                        _test_metrics(best), requested=n, time_budget_s=budget, elapsed_s=time.monotonic() - t0)
     result.summary_dir = _save(result, runs_root, config)
     return result
+
+
+def _record(trial: Trial, res, metric: str) -> bool:
+    """Set a finished (or stopped) trial's run, kept epoch and validation score; whether a
+    higher score is better."""
+    trial.run_dir = str(res.run_dir) if res.run_dir else None
+    trial.best_epoch = int(res.metrics.get("train", {}).get("best_epoch") or 0)
+    trial.val_score, higher = _val_score(res.history, trial.best_epoch, metric)
+    trial.status = "cancelled" if res.status == "cancelled" else "finished"
+    trial.message = res.message
+    return higher
 
 
 def same_preparation(a: RunConfig, b: RunConfig) -> bool:
@@ -178,7 +206,8 @@ def _save(result: TuneResult, runs_root, config: RunConfig) -> Path | None:
     table = pd.DataFrame([{"trial": t.number, "status": t.status, "val_score": t.val_score, "best_epoch": t.best_epoch,
                            "settings": describe(t.params), "run_dir": t.run_dir} for t in result.trials])
     summary = {"session": result.session_id, "metric": result.metric, "status": result.status,
-               "trials": [asdict(t) for t in result.trials], "best": asdict(result.best) if result.best else None,
+               "requested": result.requested, "time_budget_s": result.time_budget_s,
+               "elapsed_s": round(result.elapsed_s, 1), "trials": [asdict(t) for t in result.trials], "best": asdict(result.best) if result.best else None,
                "best_test": (result.metrics or {}).get("tasks", {}), "base_config": config.to_dict()}
     from ..values import json_safe
 
@@ -194,6 +223,8 @@ def progress_text(state: dict) -> str:
     if state.get("best_trial"):
         text += (f" · best so far: trial {state['best_trial']}, validation {state['metric']} "
                  f"{state['best_score']:.4f} ({state['best_params']})")
+    if state.get("time_budget_s"):
+        text += f" · time budget {state['time_budget_s'] / 60:g} min"
     return text
 
 
@@ -203,9 +234,11 @@ def report_text(result: TuneResult) -> str:
     from ..evaluation import headline_value
 
     done = sum(t.status == "finished" for t in result.trials)
-    lines = [f"Tuning {result.session_id}: {len(result.trials)} trial(s), {done} finished"
-             f"{' (stopped by the user)' if result.status == 'cancelled' else ''}; "
-             f"chosen on the validation {result.metric}."]
+    ran = len(result.trials)
+    why = {"cancelled": " (stopped by the user)",
+           "budget": f"; the time budget ({result.time_budget_s or 0:g} s) ended the search after {result.elapsed_s:.0f} s"}
+    lines = [f"Tuning {result.session_id}: {ran}{f' of {result.requested}' if result.requested > ran else ''} trial(s), "
+             f"{done} finished{why.get(result.status, '')}; chosen on the validation {result.metric}."]
     b = result.best
     if b is None:
         return "\n".join(lines + ["No trial finished, so there is no best trial."])
