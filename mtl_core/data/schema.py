@@ -171,15 +171,24 @@ def _looks_datetime(s: pd.Series) -> bool:
 _UNIX_RANGES = ((946_684_800, 4_102_444_800), (946_684_800_000, 4_102_444_800_000))  # 2000..2100, s and ms
 
 
-def _looks_unix_time(s: pd.Series) -> bool:
+def _looks_unix_time(s: pd.Series, full: pd.Series | None = None) -> bool:
     """Numbers that are all Unix seconds or milliseconds between 2000 and 2100, with many
-    distinct values (a timestamp, not a constant or a code)."""
+    distinct values (a timestamp, not a constant or a code); the range is checked on
+    ``full`` (all rows) when ``s`` is a sample of it."""
     if not pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
         return False
     x = s.to_numpy(dtype=np.float64, na_value=np.nan)
     x = x[np.isfinite(x)]
     if len(x) < 2 or len(np.unique(x[:5000])) < min(10, len(x)):
         return False
+    in_range = _in_unix_range(x)
+    if in_range and full is not None:  # a sample out of range already answers for all rows
+        x = full.to_numpy(dtype=np.float64, na_value=np.nan)
+        in_range = _in_unix_range(x[np.isfinite(x)])
+    return in_range
+
+
+def _in_unix_range(x: np.ndarray) -> bool:
     lo, hi = float(x.min()), float(x.max())
     return any(a <= lo and hi <= b for a, b in _UNIX_RANGES)
 
@@ -192,14 +201,48 @@ def _nunique(s: pd.Series) -> int:
         x = s.to_numpy()
         lo, hi = int(x.min()), int(x.max())
         if hi - lo <= 4 * len(x) + 1024:
-            return int(np.count_nonzero(np.bincount(x.astype(np.int64, copy=False) - lo)))
+            x = x.astype(np.int64, copy=False)
+            return int(np.count_nonzero(np.bincount(x - lo if lo else x)))
     return int(s.nunique(dropna=True))
 
 
-def _infer_one(name: str, s: pd.Series) -> ColumnInfo:
-    n = len(s)
-    nunique = _nunique(s)
-    missing = float(s.isna().mean()) if n else 0.0
+#: tables longer than this have their value-based rules read on a seeded sample of this many rows
+SAMPLE_ROWS = 200_000
+#: a non-integer column with more distinct values than this in the sample is continuous: no
+#: role rule depends on its exact distinct count, which is then estimated from the sample
+_CONTINUOUS = 1000
+
+
+def _estimated_nunique(counts: np.ndarray, n_sample: int, n_rows: int) -> int:
+    """Distinct values of a column of ``n_rows`` non-missing rows from the value ``counts``
+    of a uniform sample of ``n_sample`` rows of it: the larger of the GEE estimate (sqrt(N/n)
+    x values seen once + values seen more often; high for repeated values) and Chao1's
+    (seen + once^2 / 2 twice; right for a column of unique values), within [distinct in the
+    sample, ``n_rows``]."""
+    once, twice = int(np.count_nonzero(counts == 1)), int(np.count_nonzero(counts == 2))
+    gee = np.sqrt(n_rows / max(n_sample, 1)) * once + (len(counts) - once)
+    chao1 = len(counts) + once * (once - 1) / (2.0 * (twice + 1))
+    return int(min(max(round(max(gee, chao1)), len(counts)), n_rows))
+
+
+def _counts(s: pd.Series, sample: pd.Series | None) -> tuple[int, int]:
+    """(distinct values, missing values) of the whole column ``s``: exact, except for a
+    continuous non-integer column of a sampled table (see ``_CONTINUOUS``)."""
+    missing = int(s.isna().sum())
+    if sample is not None and not (isinstance(s.dtype, np.dtype) and s.dtype.kind in "iub"):
+        counts = sample.value_counts(dropna=True).to_numpy() if pd.api.types.is_numeric_dtype(s.dtype) else []
+        if len(counts) > _CONTINUOUS:
+            return _estimated_nunique(counts, len(sample), len(s) - missing), missing
+    return _nunique(s), missing
+
+
+def _infer_one(name: str, full: pd.Series, sample: pd.Series | None = None) -> ColumnInfo:
+    """The role of one column. Counts (rows, missing, distinct) are the whole column's;
+    rules that read values (dates, Unix times, text length) read ``sample`` when given."""
+    s = full if sample is None else sample
+    n = len(full)
+    nunique, n_missing = _counts(full, sample)
+    missing = n_missing / n if n else 0.0
     dtype = str(s.dtype)
     key = _norm(name)
     words = re.findall(r"[a-z]+", str(name).lower())
@@ -212,21 +255,21 @@ def _infer_one(name: str, s: pd.Series) -> ColumnInfo:
     elif key in _SESSION:
         role = Role.session_id
     elif key in _TIME or (_looks_datetime(s) and not numeric) \
-            or (numeric and not key.endswith(("id", "key", "code")) and _looks_unix_time(s)):
+            or (numeric and not key.endswith(("id", "key", "code")) and _looks_unix_time(s, None if sample is None else full)):
         role = Role.timestamp
     elif key.endswith(("id", "code", "key")) and not numeric or (key.endswith(("id", "key")) and numeric):
         role = Role.categorical
     elif (any(w.startswith(lw) for w in words for lw in _LABEL_WORDS) and not _FEATURE_HINTS.intersection(words)) \
             or key in ("y", "istarget"):
         role = Role.label
-        label_kind = targets.suggest_kind(s)
+        label_kind = targets.suggest_kind(full)
         if label_kind is None and numeric and nunique > 1:
             label_kind = "regression"
         if label_kind == "multiclass" and numeric and any(w.startswith(r) for w in words for r in _REGRESSION_WORDS):
             label_kind = "regression"
     elif nunique <= 1 and n > 1:
         role = Role.ignore
-    elif pd.api.types.is_bool_dtype(s.dtype):
+    elif pd.api.types.is_bool_dtype(full.dtype):
         role = Role.categorical
         label_kind = "binary"
     elif numeric:
@@ -237,7 +280,7 @@ def _infer_one(name: str, s: pd.Series) -> ColumnInfo:
     elif _is_text(s):
         sample = s.dropna().astype(str).iloc[:1000]
         avg_len = float(sample.str.len().mean()) if len(sample) else 0.0
-        high_card = nunique > 0.5 * max(1, n - int(s.isna().sum()))
+        high_card = nunique > 0.5 * max(1, n - n_missing)
         role = Role.text if (avg_len >= 30 and high_card) or avg_len >= 80 else Role.categorical
         if role == Role.categorical and nunique == 2:
             label_kind = "binary"
@@ -250,7 +293,12 @@ def infer_schema(df: pd.DataFrame, overrides: dict[str, Role | str] | None = Non
     """Guess each column's role from its name and values; then apply the roles the table
     carries in ``df.attrs["roles"]`` (the funnel builder's user/item/time/session choices),
     and ``overrides`` last."""
-    cols = [_infer_one(str(c), df[c]) for c in df.columns]
+    # Performance: past SAMPLE_ROWS rows the value-based rules read a seeded sample of rows
+    # (counts stay exact where a rule needs them; tables up to SAMPLE_ROWS are read whole)
+    rows = None
+    if len(df) > SAMPLE_ROWS:
+        rows = np.sort(np.random.default_rng(0).choice(len(df), SAMPLE_ROWS, replace=False))
+    cols = [_infer_one(str(c), df[c], None if rows is None else df[c].iloc[rows]) for c in df.columns]
     carried = {c: r for c, r in (df.attrs.get("roles") or {}).items() if c in set(map(str, df.columns))}
     for c in cols:
         if c.name in carried:
