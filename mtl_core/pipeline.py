@@ -7,7 +7,7 @@ import logging
 import os
 import dataclasses
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -17,40 +17,12 @@ import pandas as pd
 
 from .config import RunConfig
 from .errors import ConfigError, DataError, TrainingError
-from .types import EncodedSplit, FeatureSpec, TaskInfo, TaskSpec
+from .prepared import Prepared, assemble  # noqa: F401  (Prepared: part of this module's interface)
+from .types import TaskInfo, TaskSpec
 
 log = logging.getLogger(__name__)
 
 FEATURE_ROLES = {"user_id", "item_id", "categorical", "numeric"}
-
-
-@dataclass
-class Prepared:
-    config: RunConfig
-    df: pd.DataFrame
-    schema: object  # schema.Schema
-    tasks: list[TaskSpec]
-    cat_cols: list[str]
-    num_cols: list[str]
-    user_col: str | None
-    item_col: str | None
-    time_col: str | None
-    splits: dict[str, np.ndarray]
-    preprocessor: object  # data.preprocessing.Preprocessor
-    encoded: dict[str, EncodedSplit]
-    split_report: dict = field(default_factory=dict)
-    shard: dict = field(default_factory=dict)  # training.shards.shard_facts: this rank's share under torchrun
-    #: what depends on the data and split only (the boosting reference's predictions, the
-    #: recommendation tables), computed once: the tuner's trials share it
-    cache: dict = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def task_infos(self) -> list[TaskInfo]:
-        return self.preprocessor.task_infos_
-
-    @property
-    def features(self) -> FeatureSpec:
-        return self.preprocessor.feature_spec_
 
 
 @dataclass
@@ -92,17 +64,46 @@ def _feature_columns(df: pd.DataFrame, schema, skip: set, text_dims: int) -> tup
 
 
 def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
-    """Validate the configuration against the data, split and fit preprocessing."""
+    """Validate the configuration against the data, split and fit preprocessing. Under
+    torchrun only rank 0 reads the data; it sends each other rank its training rows
+    (``training.shards``)."""
+    from .training.shards import data_ranks, send_error
+
+    config.validate()
+    ranks = data_ranks(config.train.device)
+    if ranks.rank > 0:
+        return _follow(config, ranks)
+    context: dict = {}
+    try:
+        return _prepare(config, df, ranks, context)
+    except BaseException as e:
+        if ranks.active and not context.get("sent"):
+            send_error(ranks, e)
+        raise
+
+
+def _follow(config: RunConfig, ranks) -> Prepared:
+    """Another torchrun rank than 0: prepare this rank's shard from what rank 0 sent."""
+    from .data.preprocessing import Preprocessor
+    from .training.shards import encode_splits, receive_shard
+
+    ctx, rows = receive_shard(ranks)
+    for f in dataclasses.fields(config):  # rank 0's settings, as preparing the data left them
+        setattr(config, f.name, getattr(ctx["config"], f.name))
+    splits = {"train": ctx["train_positions"]}
+    pre, encoded, shard = encode_splits(Preprocessor.from_dict(ctx["preprocessor"]), ctx["fitted"], rows, splits, ranks)
+    return assemble(config, rows.iloc[:0], ctx, splits, pre, encoded, shard, ranks)
+
+
+def _prepare(config: RunConfig, df: pd.DataFrame | None, ranks, context: dict) -> Prepared:
     from .data.compact import narrow_ints
     from .data.keys import canonical_ids
     from .data.provenance import source_of
     from .data.sales import adapt_for_training
     from .data.schema import check_features_vs_tasks, id_like_columns, infer_schema, parse_task_spec, resolve_tasks
-    from .data.usage import column_usage
     from .data.split import split_indices
-    from .training.shards import data_ranks, encode_splits
+    from .training.shards import encode_splits
 
-    config.validate()
     if df is None:
         df = load_data(config)
     if not config.data.source:
@@ -152,22 +153,11 @@ def prepare(config: RunConfig, df: pd.DataFrame | None = None) -> Prepared:
     splits = split_indices(df, config.split, time_col=time_col, user_col=user_col, stratify=strat)
 
     # under torchrun each rank encodes only its shard of the training rows (training.shards)
-    ranks = data_ranks(config.train.device)
     pre, fitted = _preprocessor(config, df, cat_cols, num_cols, tasks, time_col,
                                 text_cols=text_cols, user_col=user_col, item_col=item_col)
-    pre, encoded, shard = encode_splits(pre, fitted, df, splits, ranks)
-    cat_cols, num_cols = list(pre.cat_cols), list(pre.num_cols)
-    if len(encoded["train"]) == 0:
-        raise DataError("Cleaning removed every training row; choose another missing-value strategy than 'drop'.")
-    if len(encoded["test"]) == 0 and ranks.rank == 0:
-        raise DataError("The test split is empty; use more rows or a larger test fraction.")
-    report = {**_split_report(encoded, pre.task_infos_), "notes": notes}
-    report["sizes"]["train"] = shard["train_rows_all"]
-    df = df if ranks.rank == 0 else df.iloc[:0]  # only rank 0 evaluates and saves from the raw rows
-    report["columns"] = column_usage(schema, tasks, drop, config.preprocess.text_dims, config.preprocess.time_features,
-                                     ticked=explicit)
-    return Prepared(config, df, schema, tasks, cat_cols, num_cols, user_col, item_col, time_col,
-                    splits, pre, encoded, report, shard)
+    context.update(config=config, schema=schema, tasks=tasks, drop=drop, explicit=explicit, notes=notes)
+    pre, encoded, shard = encode_splits(pre, fitted, df, splits, ranks, context)
+    return assemble(config, df, context, splits, pre, encoded, shard, ranks)
 
 
 def _preprocessor(config: RunConfig, df, cat_cols, num_cols, tasks, time_col, **columns):
@@ -182,23 +172,6 @@ def _preprocessor(config: RunConfig, df, cat_cols, num_cols, tasks, time_col, **
                             **columns), False  # columns: text_cols, user_col, item_col
     check_features(pre, df)
     return pre, True
-
-
-def _split_report(encoded: dict[str, EncodedSplit], tasks: list[TaskInfo]) -> dict:
-    sizes = {n: len(e) for n, e in encoded.items()}
-    rates: dict = {}
-    for n, e in encoded.items():
-        rates[n] = {}
-        for t in tasks:
-            y = e.labels[t.name]
-            y = y[~np.isnan(y)]
-            if t.kind == "binary":
-                rates[n][t.name] = float(y.mean()) if y.size else None
-            elif t.kind == "multiclass":
-                rates[n][t.name] = {t.classes[int(k)]: float(np.mean(y == k)) for k in range(len(t.classes))} if y.size else None
-            else:
-                rates[n][t.name] = None
-    return {"sizes": sizes, "label_rates": rates}
 
 
 # --------------------------------------------------------------------------- training + evaluation

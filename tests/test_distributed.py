@@ -3,9 +3,10 @@
 1. Trainer level: 2 ranks with batch_size B (each rank B/2 rows per step, rows interleaved
    from the same seeded permutation) end with the same weights as one process with
    batch B (DDP averages the ranks' gradients).
-2. CLI level: ``torchrun --nproc_per_node 2 -m mtl_core train ...``: each rank prepares only
-   its half of the training rows (``training.shards``), ONE run directory is written, with
-   test metrics close to a single-process run's.
+2. CLI level: ``torchrun --nproc_per_node 2 -m mtl_core train ...``: only rank 0 reads the
+   file; each rank prepares only its half of the training rows (``training.shards``), ONE run
+   directory is written, with test metrics close to a single-process run's; an error of rank 0
+   (a label with one class) ends both ranks with its one sentence.
 """
 from __future__ import annotations
 
@@ -148,6 +149,9 @@ def test_torchrun_cli_ranks_hold_their_shard_and_match_a_single_process(tmp_path
     # validation, test and the raw table live on rank 0 only
     assert (r0["val_rows"], r0["test_rows"]) == (one["val_rows"], one["test_rows"]) and r0["test_rows"] > 0
     assert (r1["val_rows"], r1["test_rows"], r1["df_rows"]) == (0, 0, 0) and r0["df_rows"] == 4000
+    # only rank 0 read the file: rank 1 received its own training rows, never the whole table
+    assert r0["raw_rows"] == one["raw_rows"] == 4000
+    assert r1["train_rows"] <= r1["raw_rows"] <= 4000 * 0.8 / 2  # half of the 80% training split
     runs = [d for d in (tmp_path / "ddp").iterdir() if d.is_dir()]
     assert len(runs) == 1, [d.name for d in (tmp_path / "ddp").iterdir()]  # written once, by rank 0
     (single_run,) = [d for d in (tmp_path / "single").iterdir() if d.is_dir()]
@@ -158,3 +162,26 @@ def test_torchrun_cli_ranks_hold_their_shard_and_match_a_single_process(tmp_path
     for task, tol in (("click", 0.02), ("purchase", 0.05)):
         a, b = m_ddp["tasks"][task]["auc"], m_single["tasks"][task]["auc"]
         assert np.isfinite(a) and abs(a - b) < tol, (task, a, b)
+
+
+def test_torchrun_rank0_error_reaches_the_other_rank(tmp_path):
+    """Rank 0 alone reads the file: when it refuses the data, the command ends (rank 1, which
+    waits for its rows, gets the same error; torchrun stops it if rank 0 exits first) with
+    the one-sentence error, no traceback of ours (torchrun prints its own report), no run."""
+    from mtl_core.data.synth import make_synthetic
+
+    df = make_synthetic(rows=600, seed=0)
+    df["purchase"] = 0  # a label with one class
+    data = tmp_path / "one_class.csv"
+    df.to_csv(data, index=False)
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    env.pop("WORLD_SIZE", None)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "mtl_core",
+           "train", "--data", str(data), "--task", "purchase", "--epochs", "1", "--device", "cpu", "--no-gbm",
+           "--out", str(tmp_path / "runs")]
+    p = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode != 0
+    out = p.stdout + p.stderr
+    assert "holds a single value ('0'); a label needs two classes" in out, out[-3000:]
+    assert "mtl_core/" not in out.split("torch.distributed.elastic")[0], out[-3000:]  # no traceback of ours
+    assert not any((tmp_path / "runs").glob("*/metrics.json"))

@@ -77,8 +77,9 @@ class Periodic(nn.Module):
     """``[sin(2 pi c x), cos(2 pi c x)]`` with learned frequencies ``c`` per feature, then
     ``_PerFeatureLinear``."""
 
-    def __init__(self, n: int, dim: int, k: int = N_FREQUENCIES, sigma: float = SIGMA) -> None:
+    def __init__(self, n: int, dim: int, k: int | None = None, sigma: float | None = None) -> None:
         super().__init__()
+        k, sigma = k or N_FREQUENCIES, SIGMA if sigma is None else sigma  # module constants read at build time
         self.frequencies = nn.Parameter(torch.randn(n, k) * sigma)
         self.linear = _PerFeatureLinear(n, 2 * k, dim)
         self.output_dim = n * dim
