@@ -169,3 +169,38 @@ def test_canonical_ids():
     assert df["user_id"].dtype == float  # the input is not changed
     assert same_key(df["user_id"], "14911").tolist() == [True, False, False]
     assert same_key(out["user_id"], 14911.0).tolist() == [True, False, False]
+
+
+def test_a_long_table_gets_the_roles_of_all_its_rows_from_a_sample(monkeypatch):
+    """Past SAMPLE_ROWS rows the value rules read a seeded sample: same roles, kinds and missing
+    shares as reading every row, exact distinct counts except for a continuous column's (an
+    estimate), and a rare value outside the sample still counts."""
+    import mtl_core.data.schema as schema_mod
+
+    n = 30_000
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({
+        "user_id": rng.integers(0, 3000, n), "item_id": rng.integers(0, 800, n).astype(str),
+        "ts": pd.date_range("2024-01-01", periods=n, freq="min").astype(str),
+        "epoch": rng.integers(1_600_000_000, 1_700_000_000, n),
+        "price": np.round(rng.gamma(2.0, 10.0, n), 2), "level": rng.integers(0, 5, n),
+        "flag": np.where(rng.random(n) < 0.5, 1.5, 2.5), "colour": rng.choice(["red", "blue", None], n),
+        "note": [f"a fairly long free text note about the row number {i}" for i in range(n)],
+        "click": rng.integers(0, 2, n), "amount": rng.random(n), "const": 7.0,
+    })
+    df.loc[rng.random(n) < 0.05, "price"] = np.nan
+    df.loc[n - 1, "flag"] = 9.0  # a third value, in (almost surely) no sample: not a binary column
+    whole = infer_schema(df)
+    monkeypatch.setattr(schema_mod, "SAMPLE_ROWS", 2_000)
+    sampled = infer_schema(df)
+    for a, b in zip(whole.columns, sampled.columns):
+        assert (a.name, a.role, a.dtype, a.missing_share, a.label_kind) == (b.name, b.role, b.dtype, b.missing_share,
+                                                                             b.label_kind)
+        if a.name != "amount" and a.name != "price":
+            assert a.cardinality == b.cardinality, a.name
+    info = {c.name: c for c in sampled.columns}
+    assert info["flag"].cardinality == 3 and info["flag"].label_kind is None
+    assert info["epoch"].role == Role.timestamp and info["note"].role == Role.text
+    # continuous columns: the distinct count is estimated, within a factor of two here
+    for c in ("amount", "price"):
+        assert 0.5 < info[c].cardinality / whole.columns[whole.names.index(c)].cardinality < 2.0

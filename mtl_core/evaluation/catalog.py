@@ -148,10 +148,10 @@ class _PairScorer:
 
 
 def _pairs(uindex: pd.Index, iindex: pd.Index, users, items) -> tuple[np.ndarray, np.ndarray]:
-    u = uindex.get_indexer(users)
-    i = iindex.get_indexer(items)
-    keep = u >= 0
-    return u[keep], i[keep]
+    """(user position, item position or -1) of the rows whose user is in ``uindex``: only
+    those rows are looked up (a few sampled users among millions of training rows)."""
+    rows = np.flatnonzero(pd.Series(users, copy=False).isin(uindex).to_numpy())
+    return uindex.get_indexer(users[rows]), iindex.get_indexer(items[rows])
 
 
 def _sample_users(users: np.ndarray, n_items: int, max_pairs: int, seed: int) -> tuple[np.ndarray, bool]:
@@ -181,7 +181,7 @@ def catalog_ranking(model, pre, tasks, df: pd.DataFrame, encoded: dict, catalog:
     for t in binary:
         any_pos |= te.labels[t.name] == 1
     all_users = pd.unique(te_u[any_pos])
-    chosen, sampled = _sample_users(np.asarray(all_users, dtype=object), len(iindex), max_pairs, seed)
+    chosen, sampled = _sample_users(np.asarray(all_users), len(iindex), max_pairs, seed)
     uindex = pd.Index(chosen)
     n_items = len(iindex)
     su, si = _pairs(uindex, iindex, tr_u, tr_i)

@@ -32,6 +32,7 @@ from sklearn import metrics as skm
 
 from ..values import finite as _f
 from ..values import json_safe
+from . import binary_curve as bc
 from .common import as_1d, binary_labels
 from .headline import HEADLINE, headline, headline_value
 from .ranking import ranking_metrics
@@ -71,38 +72,47 @@ def _downsampled(max_points: int, **arrays: np.ndarray) -> dict[str, list[float]
 
 
 # --------------------------------------------------------------------------- binary
-def binary_at_threshold(y: Any, p: Any, threshold: float = 0.5) -> dict:
-    """Accuracy/precision/recall/F1 and the 2×2 confusion ``[[tn, fp], [fn, tp]]`` at ``p >= threshold``.
+def _at_threshold(yt: np.ndarray, pp: np.ndarray, threshold: float) -> dict:
+    tn, fp, fn, tp = bc.counts_at(yt, pp, float(threshold))
+    n = tn + fp + fn + tp
 
-    ``support`` is the number of positive rows.
-    """
-    yt = binary_labels(y)
-    pp = as_1d(p)
-    yhat = (pp >= float(threshold)).astype(np.int64)
-    cm = skm.confusion_matrix(yt, yhat, labels=[0, 1]) if yt.size else np.zeros((2, 2), int)
+    def ratio(a: int, b: int) -> float:
+        return a / b if b else 0.0  # scikit-learn's zero_division=0
+
     return {
-        "accuracy": _f(skm.accuracy_score(yt, yhat)) if yt.size else None,
-        "precision": _f(skm.precision_score(yt, yhat, labels=[0, 1], zero_division=0)),
-        "recall": _f(skm.recall_score(yt, yhat, labels=[0, 1], zero_division=0)),
-        "f1": _f(skm.f1_score(yt, yhat, labels=[0, 1], zero_division=0)),
+        "accuracy": _f((tp + tn) / n) if n else None,
+        "precision": _f(ratio(tp, tp + fp)),
+        "recall": _f(ratio(tp, tp + fn)),
+        "f1": _f(ratio(2 * tp, 2 * tp + fp + fn)),
         "threshold": float(threshold),
-        "confusion": [[int(v) for v in row] for row in cm.tolist()],
-        "support": int(yt.sum()),
+        "confusion": [[tn, fp], [fn, tp]],
+        "support": tp + fn,
     }
 
 
+def binary_at_threshold(y: Any, p: Any, threshold: float = 0.5) -> dict:
+    """Accuracy/precision/recall/F1 and the 2×2 confusion ``[[tn, fp], [fn, tp]]`` at ``p >= threshold``.
+
+    ``support`` is the number of positive rows. (Counted directly: the same numbers as
+    scikit-learn's ``confusion_matrix`` and ``*_score(zero_division=0)``.)
+    """
+    return _at_threshold(binary_labels(y), as_1d(p), threshold)
+
+
 def binary_metrics(y: Any, p: Any, threshold: float = 0.5) -> dict:
-    """``binary_at_threshold`` plus ``auc`` (None with one class), ``logloss``, ``positive_rate``, ``n``."""
+    """``binary_at_threshold`` plus ``auc`` (None with one class), ``logloss``, ``positive_rate``, ``n``.
+
+    Performance: AUC and average precision come from one sort of the scores
+    (``evaluation.binary_curve``; equal to ``roc_auc_score`` / ``average_precision_score``)."""
     yt = binary_labels(y)
     pp = as_1d(p)
-    out = binary_at_threshold(yt, pp, threshold)
+    out = _at_threshold(yt, pp, threshold)
     n = int(yt.size)
     both = n > 0 and 0 < int(yt.sum()) < n
-    out["auc"] = _f(skm.roc_auc_score(yt, pp)) if both else None
-    out["average_precision"] = _f(skm.average_precision_score(yt, pp)) if both else None
-    out["logloss"] = (
-        _f(skm.log_loss(yt, np.clip(pp, _EPS, 1 - _EPS), labels=[0, 1])) if n else None
-    )
+    curve = bc.binary_curve(yt, pp) if both else None
+    out["auc"] = _f(curve.auc()) if both else None
+    out["average_precision"] = _f(curve.average_precision()) if both else None
+    out["logloss"] = _f(bc.log_loss(yt, np.clip(pp, _EPS, 1 - _EPS))) if n else None
     out["positive_rate"] = _f(yt.mean()) if n else None
     out["mean_prediction"] = _f(pp.mean()) if n else None
     out["n"] = n
@@ -118,7 +128,7 @@ def best_f1_threshold(y: Any, p: Any) -> float:
     pp = as_1d(p)
     if yt.size == 0 or yt.sum() == 0:
         return 0.5
-    precision, recall, thresholds = skm.precision_recall_curve(yt, pp)
+    precision, recall, thresholds = bc.binary_curve(yt, pp).pr()
     precision, recall = precision[:-1], recall[:-1]  # the last point has no threshold
     denom = precision + recall
     f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(denom), where=denom > 0)
@@ -155,14 +165,14 @@ def curves(y: Any, p: Any, max_points: int = 200) -> dict:
     roc: dict = {"fpr": [], "tpr": [], "thresholds": [], "auc": None}
     pr: dict = {"precision": [], "recall": [], "thresholds": [], "ap": None}
     if both:
-        fpr, tpr, thr = skm.roc_curve(yt, pp)
-        thr = thr.astype(np.float64)
+        curve = bc.binary_curve(yt, pp)  # one sort for both curves
+        fpr, tpr, thr = curve.roc()
         thr[~np.isfinite(thr)] = 1.0
-        roc = {**_downsampled(max_points, fpr=fpr, tpr=tpr, thresholds=thr), "auc": _f(skm.auc(fpr, tpr))}
-        precision, recall, pthr = skm.precision_recall_curve(yt, pp)
+        roc = {**_downsampled(max_points, fpr=fpr, tpr=tpr, thresholds=thr), "auc": _f(curve.auc())}
+        precision, recall, pthr = curve.pr()
         pthr = np.append(pthr.astype(np.float64), 1.0)
         pr = {**_downsampled(max_points, precision=precision, recall=recall, thresholds=pthr),
-              "ap": _f(skm.average_precision_score(yt, pp))}
+              "ap": _f(curve.average_precision())}
     calib = _calibration(yt.astype(np.float64), pp) if yt.size else {
         "prob_pred": [], "prob_true": [], "count": []
     }

@@ -40,26 +40,31 @@ def ranking_metrics(user_ids: Any, y: Any, p: Any, k: int = 10) -> dict:
     if yt.size == 0:
         return empty
     codes, _ = pd.factorize(pd.Series(uid), use_na_sentinel=False)
-    df = pd.DataFrame({"u": codes, "y": yt, "s": pp})
-    g = df.groupby("u", sort=False)
-    n_rows = g["y"].transform("size").to_numpy(np.float64)
-    n_pos = g["y"].transform("sum").to_numpy(np.float64)
-    n_neg = n_rows - n_pos
-    grp_s = g["s"]
-    # ascending average ranks (1-based) for AUC; descending min/max ranks for DCG / hit
-    r_avg = grp_s.rank(method="average", ascending=True).to_numpy(np.float64)
-    r_min = grp_s.rank(method="min", ascending=False).to_numpy(np.float64)
-    r_max = grp_s.rank(method="max", ascending=False).to_numpy(np.float64)
-
-    per = pd.DataFrame({"u": codes, "pos_rank": r_avg * yt, "n": n_rows, "npos": n_pos, "nneg": n_neg})
+    n_users = int(codes.max()) + 1
+    # Performance: one sort by (user, score) instead of three grouped ranks; every rank below
+    # is pandas' ``groupby(user).rank`` (ties: average / min / max) read off the sorted runs
+    order = np.lexsort((pp, codes))
+    u, s, ys = codes[order], pp[order], yt[order]
+    n = len(u)
+    new_user = np.r_[True, u[1:] != u[:-1]]
+    user_start = np.maximum.accumulate(np.where(new_user, np.arange(n), 0))
+    n_rows = np.bincount(u, minlength=n_users).astype(np.float64)
+    user_end = user_start + n_rows[u].astype(np.int64)  # one past the user's last row
+    tie_start = np.flatnonzero(new_user | np.r_[True, s[1:] != s[:-1]])
+    tie_len = np.diff(np.r_[tie_start, n])
+    a = np.repeat(tie_start, tie_len)  # first row of each row's tie run
+    b = a + np.repeat(tie_len, tie_len)  # one past its last row
+    r_avg = (a + b - 1) / 2.0 - user_start + 1.0  # ascending, ties averaged
+    r_min = (user_end - b + 1).astype(np.float64)  # descending, the tie run's best place
+    r_max = (user_end - a).astype(np.float64)  # descending, its worst place
     # DCG with tie groups: each tied group's mean gain spread over its positions (cut at k)
     span = _discount_cumsum(r_max.astype(np.int64), k) - _discount_cumsum(r_min.astype(np.int64) - 1, k)
-    per["dcg"] = yt * span / (r_max - r_min + 1.0)
-    per["hit"] = yt * (r_max <= k)
-    agg = per.groupby("u", sort=False).agg(
-        pos_rank=("pos_rank", "sum"), n=("n", "first"), npos=("npos", "first"),
-        nneg=("nneg", "first"), dcg=("dcg", "sum"), hit=("hit", "max"),
-    )
+    n_pos = np.bincount(u, weights=ys, minlength=n_users)
+    agg = pd.DataFrame({
+        "pos_rank": np.bincount(u, weights=r_avg * ys, minlength=n_users), "n": n_rows, "npos": n_pos,
+        "nneg": n_rows - n_pos, "dcg": np.bincount(u, weights=ys * span / (r_max - r_min + 1.0), minlength=n_users),
+        "hit": np.bincount(u, weights=ys * (r_max <= k), minlength=n_users),
+    })
     has_pos = agg["npos"].to_numpy() > 0
     both = has_pos & (agg["nneg"].to_numpy() > 0)
     out = dict(empty)

@@ -8,58 +8,8 @@ import numpy as np
 import pandas as pd
 
 from ..evaluation.common import original_units
+from . import tables
 from .store import RunWriter, new_run_id
-
-#: an attribute is an item's (a user's) when it is constant within this share of items (users)
-_CONSTANT_SHARE = 0.95
-
-
-def _constant_within(train: pd.DataFrame, key: str, cols: list[str]) -> list[str]:
-    """The columns of ``cols`` that hold one value per ``key`` for almost every key (a key
-    whose values are all missing counts as constant).
-
-    Performance: per column, the smallest and largest value code of each key (``pd.factorize``
-    + ``np.minimum.at``), not ``groupby().nunique()``: 0.3 s instead of 20 s for 29 columns of
-    800 k rows, with the same answer (one value per key iff its smallest code is its largest)."""
-    keys, _ = pd.factorize(train[key])
-    n_keys = int(keys.max()) + 1 if len(keys) else 0
-    if n_keys == 0:
-        return []
-    known = keys >= 0
-    out = []
-    for c in cols:
-        codes, _ = pd.factorize(train[c])
-        rows = known & (codes >= 0)
-        lo = np.full(n_keys, np.iinfo(np.int64).max, dtype=np.int64)
-        hi = np.full(n_keys, -1, dtype=np.int64)
-        np.minimum.at(lo, keys[rows], codes[rows])
-        np.maximum.at(hi, keys[rows], codes[rows])
-        if float(((hi < 0) | (lo == hi)).mean()) >= _CONSTANT_SHARE:
-            out.append(c)
-    return out
-
-
-def _mode_text(s: pd.Series) -> str:
-    """``str(s.astype(str).mode().iloc[0])`` (the most frequent text, ties: the smallest),
-    counted on the distinct values instead of writing every row as text."""
-    codes, uniques = pd.factorize(s)
-    counts = pd.Series(np.bincount(codes[codes >= 0], minlength=len(uniques)))
-    per_text = counts.groupby(pd.Series(uniques).astype(str).to_numpy(dtype=object)).sum()
-    return str(min(per_text.index[per_text.to_numpy() == per_text.max()]))
-
-
-def _context_defaults(prep, train: pd.DataFrame, cols: list[str]) -> dict:
-    """Median (numeric) or most frequent value of each context column, for scoring new pairs."""
-    out = {}
-    for c in cols:
-        s = train[c].dropna()
-        if s.empty:
-            out[c] = None
-        elif c in prep.num_cols:
-            out[c] = float(pd.to_numeric(s, errors="coerce").median())
-        else:
-            out[c] = _mode_text(s)
-    return out
 
 
 def item_user_tables(prep):
@@ -76,26 +26,29 @@ def item_user_tables(prep):
 
 def _item_user_tables(prep, train_pos: np.ndarray):
     """Catalogue (items with latest attributes), users (latest user-level features) and the
-    training interactions, for recommendations."""
+    training interactions, for recommendations. Column by column (``runs.tables``): the
+    training rows are never copied as a frame."""
     df = prep.df
     feats = [c for c in prep.cat_cols + prep.num_cols if c not in (prep.user_col, prep.item_col)]
-    train = df.iloc[train_pos]
-    if prep.time_col and prep.time_col in train.columns:
-        order = pd.to_datetime(train[prep.time_col], errors="coerce", format="mixed", utc=True)
-        train = train.assign(_t=order).sort_values("_t", kind="stable").drop(columns="_t")
-    item_cols = _constant_within(train, prep.item_col, feats) if prep.item_col else []
-    user_cols = (_constant_within(train, prep.user_col, [c for c in feats if c not in item_cols])
+    pos = np.asarray(train_pos, dtype=np.int64)
+    if prep.time_col and prep.time_col in df.columns:
+        pos = tables.time_order(df, pos, prep.time_col)
+    item_cols = tables.constant_within(df, pos, prep.item_col, feats) if prep.item_col else []
+    user_cols = (tables.constant_within(df, pos, prep.user_col, [c for c in feats if c not in item_cols])
                  if prep.user_col else [])
     context_cols = [c for c in feats if c not in item_cols and c not in user_cols]
-    catalog = train.drop_duplicates(prep.item_col, keep="last")[[prep.item_col] + item_cols] if prep.item_col else pd.DataFrame()
+    catalog = pd.DataFrame()
+    if prep.item_col:
+        catalog = tables.rows_of(df, pos[tables.last_rows(df, pos, prep.item_col)], [prep.item_col] + item_cols)
     users = pd.DataFrame()
     if prep.user_col:
-        users = train.drop_duplicates(prep.user_col, keep="last")[[prep.user_col] + user_cols + context_cols]
+        users = tables.rows_of(df, pos[tables.last_rows(df, pos, prep.user_col)],
+                               [prep.user_col] + user_cols + context_cols)
     inter_cols = [c for c in (prep.user_col, prep.item_col, prep.time_col) if c] + [t.column for t in prep.tasks if t.column in df.columns]
     inter_cols = list(dict.fromkeys(inter_cols))
-    interactions = train[inter_cols] if prep.user_col and prep.item_col else pd.DataFrame()
+    interactions = tables.rows_of(df, pos, inter_cols) if prep.user_col and prep.item_col else pd.DataFrame()
     layout = {"item_cols": item_cols, "user_cols": user_cols, "context_cols": context_cols,
-              "context_defaults": _context_defaults(prep, train, context_cols)}
+              "context_defaults": tables.context_defaults(df, pos, context_cols, prep.num_cols)}
     return catalog, users, interactions, layout
 
 

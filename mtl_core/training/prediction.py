@@ -9,6 +9,9 @@ from ..types import EncodedSplit, TaskInfo
 from .losses import task_losses
 from .tensors import TensorSplit
 
+#: the most rows ``predict`` sends through the model at once on CPU
+CPU_CHUNK = 16384
+
 
 def output_to_prediction(out: torch.Tensor, kind: str) -> torch.Tensor:
     """Binary: probability; multiclass: class probabilities; regression: the value."""
@@ -35,6 +38,10 @@ def predict(model, split: EncodedSplit | TensorSplit, tasks: list[TaskInfo], dev
     else:
         cat, num = split.cat, split.num
     n = int(cat.shape[0])
+    if torch.device(device).type == "cpu":
+        # Performance: on CPU the activations of a 65k-row batch (experts x tasks x hidden)
+        # spill out of the caches; 16k-row chunks score ~1.7x faster (same predictions)
+        batch_size = min(int(batch_size), CPU_CHUNK)
     parts: dict[str, list[torch.Tensor]] = {t.name: [] for t in tasks}
     for i in range(0, n, batch_size):
         out = model(cat[i:i + batch_size].to(device), num[i:i + batch_size].to(device))
