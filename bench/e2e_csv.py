@@ -47,6 +47,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=1024)
+    ap.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate (scale it with --batch)")
     ap.add_argument("--profile", default="", help="stage to run under cProfile: read|profile|prepare|train|evaluate")
     ap.add_argument("--table", default="", help="comma-separated row counts: run each in a fresh process, print a table")
     ap.add_argument("--stop-after", default="", help="stage after which to stop (e.g. prepare: no training)")
@@ -101,7 +102,7 @@ def main() -> None:
     cfg.model = ModelConfig(arch="mmoe", embed_dim=4, hidden=[16], tower_hidden=[8], n_experts=8)
     cfg.preprocess.numeric_encoding = a.numeric_encoding
     cfg.evaluation.gbm = a.gbm
-    cfg.train = TrainConfig(epochs=1, batch_size=a.batch, lr=1e-3, weight_decay=1e-4, patience=0, device="cpu",
+    cfg.train = TrainConfig(epochs=1, batch_size=a.batch, lr=a.lr, weight_decay=1e-4, patience=0, device="cpu",
                             seed=0, num_threads=a.threads)
     df = stage("read", lambda: read_table(str(path), cfg.data.read, cfg.limits))
     schema = stage("profile", lambda: infer_schema(df))
@@ -157,7 +158,7 @@ def table(sizes: list[int], a) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "summary.json"
             cmd = [sys.executable, str(Path(__file__).resolve()), "--rows", str(n), "--seed", str(a.seed),
-                   "--threads", str(a.threads), "--batch", str(a.batch), "--json", str(out),
+                   "--threads", str(a.threads), "--batch", str(a.batch), "--lr", str(a.lr), "--json", str(out),
                    "--numeric-encoding", a.numeric_encoding] + (["--gbm"] if a.gbm else [])
             print(f"# {' '.join(cmd[1:])}   (load {load_avg()})", file=sys.stderr, flush=True)
             done = subprocess.run(cmd, stdout=sys.stderr)
