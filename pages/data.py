@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from mtl_core.app import state as app_state
+from mtl_core.data.column_counts import SAMPLE_ROWS
 from mtl_core.config import MISSING_STRATEGIES, NUMERIC_ENCODINGS, OUTLIER_STRATEGIES, SCALERS, PreprocessConfig
 from mtl_core.safe_text import md, md_list
 from pages import _ui
@@ -174,7 +175,10 @@ _ui.reading_controls(df, ver)
 # --------------------------------------------------------------------------- roles
 st.header("Column roles")
 st.caption("How each column is used. Ids and categoricals are embedded, numerics scaled; "
-           "label columns become tasks below; 'ignore' and unticked columns are not model inputs.")
+           "label columns become tasks below; 'ignore' and unticked columns are not model inputs."
+           + (f" Past {SAMPLE_ROWS:,} rows the roles are inferred from a seeded {SAMPLE_ROWS:,}-row sample, and the "
+              "'distinct' count of a continuous decimal column is estimated from it (the others are exact)."
+              if len(df) > SAMPLE_ROWS else ""))
 # the editor's input stays the same object while this data is loaded: rebuilding it from the
 # edited roles changed the input after every edit, which remounted the grid and swallowed the
 # next click (e.g. "Continue to training" right after an edit)

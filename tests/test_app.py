@@ -183,6 +183,20 @@ def test_data_page_with_sample(runs_root):
     assert at.session_state["preprocess"]["outliers"] == "iqr"
 
 
+def test_data_page_says_when_roles_come_from_a_sample(runs_root, monkeypatch):
+    """Past ``SAMPLE_ROWS`` rows the schema's value rules read a sample and a continuous
+    column's distinct count is an estimate: the roles caption says so (and not below it)."""
+    import mtl_core.data.column_counts as counts
+
+    at = open_page("pages/data.py")
+    at.button(key="data_sample").click().run()
+    assert not any("seeded" in c.value for c in at.caption)
+    monkeypatch.setattr(counts, "SAMPLE_ROWS", 500)  # the sample has more rows than that
+    at.run()
+    assert_no_errors(at)
+    assert any("inferred from a seeded 500-row sample" in c.value and "estimated" in c.value for c in at.caption)
+
+
 def test_task_error_is_shown_next_to_the_tasks(runs_root):
     at = open_page("pages/data.py")
     at.button(key="data_sample").click().run()
