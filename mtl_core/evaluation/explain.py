@@ -50,14 +50,14 @@ def _scores(model, enc: EncodedSplit, tasks, pre) -> dict[str, np.ndarray]:
 
 def _metric(kind: str, y: np.ndarray, p: np.ndarray) -> float | None:
     """Higher is better: AUC (binary), -RMSE (regression), accuracy (multiclass)."""
-    from sklearn.metrics import roc_auc_score
+    from .binary_curve import binary_curve
 
     m = np.isfinite(y)
     if not m.any():
         return None
     y, p = y[m], p[m]
     if kind == "binary":
-        return float(roc_auc_score(y, p)) if np.unique(y).size == 2 else None
+        return binary_curve(y, np.asarray(p, dtype=np.float64)).auc() if np.unique(y).size == 2 else None
     if kind == "regression":
         return -float(np.sqrt(np.mean((np.asarray(p, dtype=np.float64) - y) ** 2)))
     return float(np.mean(np.asarray(p).argmax(-1) == y))
