@@ -22,9 +22,7 @@ click, purchase). Writing the CSV is not timed.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import json
-import pstats
 import resource
 import sys
 import time
@@ -35,6 +33,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import make_data  # noqa: E402
+import profiled  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -71,12 +70,7 @@ def main() -> None:
 
     def stage(name, fn):
         t0, c0 = time.perf_counter(), time.process_time()
-        if a.profile == name:
-            prof = cProfile.Profile()
-            out = prof.runcall(fn)
-            pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
-        else:
-            out = fn()
+        out = profiled.call(fn, a.profile == name, 25)
         stages[name], cpu[name] = time.perf_counter() - t0, time.process_time() - c0
         print(f"{name:<9} {stages[name]:7.2f} s  (CPU {cpu[name]:6.1f} s)  peak RSS {rss_mb():7,.0f} MB  "
               f"load {load_avg()}", flush=True)

@@ -16,10 +16,8 @@ two trees can be checked for the same numbers. The CSVs are ``e2e_csv.py``'s
 from __future__ import annotations
 
 import argparse
-import cProfile
 import json
 import os
-import pstats
 import sys
 import time
 from pathlib import Path
@@ -51,6 +49,7 @@ def main() -> None:
     sys.path.insert(0, str(HERE))
     sys.path.insert(0, a.src)
     import make_data
+    import profiled
     import torch
     from mtl_core.config import ModelConfig, RunConfig, SplitConfig, TrainConfig
     from mtl_core.data.io import read_table
@@ -71,12 +70,7 @@ def main() -> None:
     def stage(name, fn):
         _reset_peak()
         before, t0, c0 = _status("VmRSS"), time.perf_counter(), time.process_time()
-        if a.profile == name:
-            prof = cProfile.Profile()
-            out = prof.runcall(fn)
-            pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
-        else:
-            out = fn()
+        out = profiled.call(fn, a.profile == name, 30)
         s = stages[name] = {"wall_s": round(time.perf_counter() - t0, 2), "cpu_s": round(time.process_time() - c0, 2),
                             "rss_before_mb": round(before), "stage_peak_mb": round(_status("VmHWM")),
                             "rss_after_mb": round(_status("VmRSS"))}
