@@ -167,6 +167,8 @@ _batch = min(int(s["batch_size"]), _n_train) or int(s["batch_size"])
 _steps = -(-_n_train // _batch) if _n_train else 0
 st.caption(f"Budget: {int(s['epochs'])} epochs × {_steps:,} steps of {_batch:,} rows "
            f"(about {_n_train:,} training rows).")
+if _hint := app_state.batch_hint(_n_train, int(s["batch_size"])):
+    st.info(_hint, icon=":material/speed:")
 
 # --------------------------------------------------------------------------- submit
 mgr = _ui.job_manager()

@@ -199,3 +199,24 @@ def test_gpu_benchmark_plan_covers_both_batches_with_and_without_bf16():
     assert gpu == {(k, b, amp) for k in ("mtl", "plain") for b in (1024, 8192) for amp in (False, True)}
     assert plan() == {("mtl", 1024, False), ("plain", 1024, False)}  # CPU: no bf16 rows unless asked
     assert plan(batches="512,4096", bf16="on") == {(k, b, True) for k in ("mtl", "plain") for b in (512, 4096)}
+
+
+def test_scale_benchmark_runs_end_to_end_and_prints_its_table(tmp_path):
+    """``bench/e2e_csv.py --table`` (issue 15's scale table) runs every stage on a small CSV in a
+    fresh process and prints one Markdown row per size with the training settings it used
+    (batch 2048, lr 3e-3, cosine with a 5 % warm-up unless told otherwise)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, str(root / "bench" / "e2e_csv.py"), "--table", "20000", "--threads", "1"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    row = next(line for line in lines if line.startswith("| 0.02 M |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert len(cells) == 13 and all(cells), row
+    total, stage_sum = float(cells[8]), sum(float(cells[i]) for i in (2, 4, 5, 6, 7))
+    assert 0 < stage_sum <= total  # the stages happen inside the total (it also counts torch's import)
+    aucs = [float(v) for v in cells[11].split(" / ")]
+    assert len(aucs) == 2 and all(0 <= v <= 1 for v in aucs)
+    assert "batch 2048, Adam lr 0.003 (cosine, warm-up 0.05 epoch)" in done.stdout

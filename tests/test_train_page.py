@@ -164,3 +164,18 @@ def test_tune_button_runs_a_search_in_the_background(train_page):
         assert "1 of 3 trial(s)" in text and "time budget" in text
     finally:
         _ui.job_manager.clear()
+
+
+def test_large_training_sets_get_a_batch_size_hint(train_page, monkeypatch):
+    """Past LARGE_TRAINING_ROWS training rows with a batch under 2,048 the page suggests a larger
+    batch; the hint goes away once the batch is large enough."""
+    assert app_state.batch_hint(999_999, 256) == "" and app_state.batch_hint(2_000_000, 4096) == ""
+    assert "2,000,000 training rows" in app_state.batch_hint(2_000_000, 1024)
+    assert not [i for i in train_page.info if "training rows: batches" in i.value]  # 600 rows: no hint
+    monkeypatch.setattr(app_state, "LARGE_TRAINING_ROWS", 100)
+    train_page.run()
+    hints = [i.value for i in train_page.info if "training rows: batches" in i.value]
+    assert len(hints) == 1 and hints[0].startswith("480 training rows")  # 80 % of 600 rows
+    train_page.select_slider(key="tr_bs").set_value(2048).run()
+    assert_no_errors(train_page)
+    assert not [i for i in train_page.info if "training rows: batches" in i.value]
