@@ -169,6 +169,8 @@ st.caption(f"Budget: {int(s['epochs'])} epochs × {_steps:,} steps of {_batch:,}
            f"(about {_n_train:,} training rows).")
 if _hint := app_state.batch_hint(_n_train, int(s["batch_size"])):
     st.info(_hint, icon=":material/speed:")
+if _hint := app_state.warmup_hint(s["lr_schedule"], s["warmup_epochs"], s["epochs"]):
+    st.warning(_hint, icon=":material/trending_up:")
 
 # --------------------------------------------------------------------------- submit
 mgr = _ui.job_manager()

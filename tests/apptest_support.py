@@ -58,6 +58,12 @@ def chart_titles(at: AppTest) -> list[str]:
     return out
 
 
+def job_ended(at: AppTest) -> bool:
+    """A Train page job's outcome is shown: a success, an error, or a warning other than the
+    page's advice on the settings (e.g. a warm-up as long as the run)."""
+    return bool(at.success or at.error or [w for w in at.warning if "only rises" not in w.value])
+
+
 def run_until(at: AppTest, done, timeout: float = 120, every: float = 0.3) -> bool:
     """Rerun the app until ``done(at)`` holds (fragment timers do not fire in AppTest, so
     background jobs are followed by polling); False when ``timeout`` seconds pass first."""

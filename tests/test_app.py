@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from apptest_support import (ROOT, assert_no_errors, chart_specs, chart_titles, new_app, open_page,
+from apptest_support import (ROOT, assert_no_errors, chart_specs, chart_titles, job_ended, new_app, open_page,
                              put_frame, run_until)
 from mtl_core.app import state as app_state
 from mtl_core.config import RunConfig
@@ -42,7 +42,7 @@ def _train(at: AppTest, epochs: int = 2, timeout: float = 120) -> None:
     """Click Train and rerun (fragment timers do not fire in AppTest) until the job ends."""
     _click_train(at, epochs)
     assert_no_errors(at)
-    run_until(at, lambda a: a.success or a.error or a.warning, timeout)
+    run_until(at, job_ended, timeout)
     assert_no_errors(at)
     assert any("Finished" in s.value for s in at.success), [s.value for s in at.success]
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from apptest_support import assert_no_errors, new_app, run_until
+from apptest_support import assert_no_errors, job_ended, new_app, run_until
 from mtl_core.safe_text import md
 
 PIXEL = "![px](http://host/pixel)"
@@ -85,7 +85,7 @@ def test_hostile_dataset_renders_no_markup_on_any_page(runs_root):
     assert_no_errors(at)
     assert_no_markup_from_data(at)
     at.button(key="train_go").click().run()
-    assert run_until(at, lambda a: a.success or a.error or a.warning, 180)
+    assert run_until(at, job_ended, 180)
     assert_no_errors(at)
     assert_no_markup_from_data(at)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from apptest_support import assert_no_errors, new_app
+from apptest_support import assert_no_errors, job_ended, new_app
 from mtl_core.app import state as app_state
 from mtl_core.config import ModelConfig, SplitConfig, TrainConfig
 from mtl_core.data.synth import make_synthetic
@@ -156,7 +156,7 @@ def test_tune_button_runs_a_search_in_the_background(train_page):
     try:
         at.button(key="tune_go").click().run()
         assert_no_errors(at)
-        assert run_until(at, lambda a: a.success or a.error or a.warning, 180)
+        assert run_until(at, job_ended, 180)  # (1 epoch with a 1-epoch warm-up: the page warns of it)
         assert_no_errors(at)
         assert any("Finished" in s.value for s in at.success), [s.value for s in at.success]
         text = " ".join(m.value for m in at.markdown).replace("\\", "")  # shown Markdown-escaped
@@ -179,3 +179,20 @@ def test_large_training_sets_get_a_batch_size_hint(train_page, monkeypatch):
     train_page.select_slider(key="tr_bs").set_value(2048).run()
     assert_no_errors(train_page)
     assert not [i for i in train_page.info if "training rows: batches" in i.value]
+
+
+def test_a_warm_up_as_long_as_the_run_is_flagged(train_page):
+    """The cosine schedule's warm-up covering every epoch (the learning rate would only rise)
+    gets a warning; a shorter warm-up or another schedule does not."""
+    assert app_state.warmup_hint("cosine", 1.0, 10) == "" and app_state.warmup_hint("constant", 5, 1) == ""
+    assert "only rises" in app_state.warmup_hint("cosine", 1.0, 1)
+
+    def flagged():
+        return [w for w in train_page.warning if "only rises" in w.value]
+
+    assert not flagged()  # the defaults: 10 epochs, 1 warm-up epoch
+    _widget(train_page, "tr_epochs").set_value(1).run()
+    assert len(flagged()) == 1 and flagged()[0].value.startswith("The warm-up (1 epoch) lasts the whole run of 1 epoch:")
+    _widget(train_page, "tr_warmup").set_value(0.05).run()
+    assert_no_errors(train_page)
+    assert not flagged()
