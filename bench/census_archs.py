@@ -16,7 +16,7 @@ import dataclasses
 import sys
 import time
 
-from census_weighting import DATA, NAMES, TASKS
+from census_weighting import DATA, NAMES, TASKS, cell
 
 
 def main(argv=None) -> int:
@@ -54,9 +54,6 @@ def main(argv=None) -> int:
             scores[arch].append((test, res.best_epoch, time.perf_counter() - t1))
             print(f"seed {seed} {arch}: {test} best epoch {res.best_epoch} ({scores[arch][-1][2]:.0f} s)",
                   file=sys.stderr, flush=True)
-
-    def cell(vals: list[float]) -> str:
-        return f"{np.mean(vals):.4f} ± {np.std(vals, ddof=1):.4f}" if len(vals) > 1 else f"{vals[0]:.4f}"
 
     print(f"| architecture | test AUC {names[0]} | test AUC {names[1]} | best epoch | seconds per run |")
     print("|---|---|---|---|---|")

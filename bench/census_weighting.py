@@ -32,6 +32,13 @@ TASKS = ["income_50k:binary=50000+.", "marital_stat:binary=Never married"]
 METHODS = ["fixed", "uncertainty", "gradnorm", "pcgrad"]
 
 
+def cell(vals: list[float]) -> str:
+    """A table cell: mean ± standard deviation over seeds (the value alone for one seed)."""
+    import numpy as np
+
+    return f"{np.mean(vals):.4f} ± {np.std(vals, ddof=1):.4f}" if len(vals) > 1 else f"{vals[0]:.4f}"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=15)
@@ -79,9 +86,6 @@ def main(argv=None) -> int:
             scores[method].append((test, res.best_epoch, secs))
             print(f"  {method}: {test} best epoch {res.best_epoch}/{res.epochs_run} ({secs:.0f} s)",
                   file=sys.stderr, flush=True)
-
-    def cell(vals: list[float]) -> str:
-        return f"{np.mean(vals):.4f} ± {np.std(vals, ddof=1):.4f}" if len(vals) > 1 else f"{vals[0]:.4f}"
 
     print(f"| weighting | test AUC {names[0]} | test AUC {names[1]} | best epoch | seconds per run |")
     print("|---|---|---|---|---|")
