@@ -126,11 +126,6 @@ class Lookup:
         return np.where(vals[pos] == x, codes[pos], 0).astype(np.int32, copy=False)
 
 
-def encode(s: pd.Series, index: pd.Index | Lookup) -> np.ndarray:
-    """Integer index per row: 1 + position in the vocabulary ``index``, 0 when unknown or missing."""
-    return (index if isinstance(index, Lookup) else Lookup(list(index))).encode(s)
-
-
 def missing(s: pd.Series) -> np.ndarray:
     """Rows without a value (NaN, None or empty text)."""
     if _int_values(s) is not None:
