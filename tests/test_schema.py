@@ -204,3 +204,18 @@ def test_a_long_table_gets_the_roles_of_all_its_rows_from_a_sample(monkeypatch):
     # continuous columns: the distinct count is estimated, within a factor of two here
     for c in ("amount", "price"):
         assert 0.5 < info[c].cardinality / whole.columns[whole.names.index(c)].cardinality < 2.0
+
+
+def test_uint64_ids_beyond_int64_are_counted_without_overflow():
+    """Ids above 2**63 (pyarrow reads them as uint64) are counted by hashing, not by the
+    counting table (which works in int64): the schema is inferred and the distinct count is exact."""
+    from mtl_core.data.int_values import plain_ints, value_counts
+
+    big = np.array([2**64 - 1, 2**64 - 2, 2**64 - 1, 2**63 + 5], dtype=np.uint64)
+    df = pd.DataFrame({"user_id": big, "x": [1.0, 2.0, 3.0, 4.0]})
+    col = {c.name: c for c in infer_schema(df).columns}["user_id"]
+    assert col.cardinality == 3
+    assert plain_ints(big) is None and plain_ints(pd.Series([1, 2], dtype="Int64")) is None
+    lo, counts = value_counts(np.array([7, 9, 9, -2], dtype=np.int32))
+    assert lo == -2 and counts.tolist() == [1] + [0] * 8 + [1, 0, 2]
+    assert value_counts(np.array([0, 10**9])) is None and value_counts(np.zeros(0, np.int64)) is None

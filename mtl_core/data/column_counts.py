@@ -5,19 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .int_values import plain_ints, value_counts
+
 __all__ = ["SAMPLE_ROWS", "column_counts", "nunique"]
 
 
 def nunique(s: pd.Series) -> int:
     """``s.nunique(dropna=True)``; for integers in a range not much wider than the column,
-    counted with ``np.bincount`` (linear, no hash table: 23 id columns of 10 M rows in ~1 s
-    instead of ~8 s)."""
-    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu" and len(s):
-        x = s.to_numpy()
-        lo, hi = int(x.min()), int(x.max())
-        if hi - lo <= 4 * len(x) + 1024:
-            x = x.astype(np.int64, copy=False)
-            return int(np.count_nonzero(np.bincount(x - lo if lo else x)))
+    counted with ``np.bincount`` (``int_values``: linear, no hash table: 23 id columns of 10 M
+    rows in ~1 s instead of ~8 s)."""
+    x = plain_ints(s)
+    counted = value_counts(x) if x is not None else None
+    if counted is not None:
+        return int(np.count_nonzero(counted[1]))
     return int(s.nunique(dropna=True))
 
 

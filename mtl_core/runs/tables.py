@@ -12,16 +12,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..data.int_values import plain_ints, value_counts
+
 #: an attribute is an item's (a user's) when it is constant within this share of items (users)
 CONSTANT_SHARE = 0.95
 #: row counts of the subsets tried before all rows (each can only reject a column)
 _PROBES = (1 << 16, 1 << 19)
-
-
-def _is_plain_int(values) -> bool:
-    """A NumPy integer array whose values all fit int64."""
-    return isinstance(values, np.ndarray) and (values.dtype.kind == "i" or
-                                               (values.dtype.kind == "u" and values.dtype.itemsize < 8))
 
 
 def take(df: pd.DataFrame, col: str, pos: np.ndarray):
@@ -33,22 +29,19 @@ def take(df: pd.DataFrame, col: str, pos: np.ndarray):
 
 
 def _dense_int_codes(v: np.ndarray) -> np.ndarray | None:
-    """0..n_distinct-1 codes of an integer array by value, without hashing (None when the
-    range is too wide for a counting table)."""
-    if not len(v):
-        return np.zeros(0, dtype=np.int64)
-    lo, hi = int(v.min()), int(v.max())
-    if hi - lo > 4 * len(v) + 4096:
+    """0..n_distinct-1 codes of a ``plain_ints`` array by value, without hashing (None when
+    the range is too wide for a counting table, or the array is empty)."""
+    counted = value_counts(v)
+    if counted is None:
         return None
-    shifted = v.astype(np.int64) - lo
-    present = np.bincount(shifted, minlength=hi - lo + 1) > 0
-    return (np.cumsum(present) - 1)[shifted]
+    lo, counts = counted
+    return (np.cumsum(counts > 0) - 1)[np.subtract(v, lo, dtype=np.intp)]
 
 
 def key_codes(values) -> tuple[np.ndarray, int | None]:
     """Codes of a key column (``pd.factorize(use_na_sentinel=False)``'s grouping, so a
     missing key is one key of its own) and the code of the missing key (None when none)."""
-    if _is_plain_int(values):
+    if plain_ints(values) is not None:
         codes = _dense_int_codes(values)
         if codes is not None:
             return codes, None
@@ -59,7 +52,7 @@ def key_codes(values) -> tuple[np.ndarray, int | None]:
 
 def _orderable(values) -> np.ndarray:
     """int64 or float64 values whose equality is the column's (NaN = missing)."""
-    if _is_plain_int(values) or (isinstance(values, np.ndarray) and values.dtype.kind == "b"):
+    if plain_ints(values) is not None or (isinstance(values, np.ndarray) and values.dtype.kind == "b"):
         return values.astype(np.int64, copy=False)
     if isinstance(values, np.ndarray) and values.dtype.kind == "f":
         return values.astype(np.float64, copy=False)
@@ -123,11 +116,11 @@ def _mode_text(values) -> str:
     """``str(s.astype(str).mode().iloc[0])`` of the non-missing ``values`` (the most frequent
     text, ties: the smallest), counted on the distinct values instead of writing every row as
     text; integer columns are counted with a counting table."""
-    if _is_plain_int(values) and len(values):
-        lo, hi = int(values.min()), int(values.max())
-        if hi - lo <= 4 * len(values) + 4096:
-            counts = np.bincount(values.astype(np.int64) - lo)
-            return min(str(v) for v in np.flatnonzero(counts == counts.max()) + lo)
+    x = plain_ints(values)
+    counted = value_counts(x) if x is not None else None
+    if counted is not None:
+        lo, counts = counted
+        return min(str(v) for v in np.flatnonzero(counts == counts.max()) + lo)
     codes, uniques = pd.factorize(values)
     counts = pd.Series(np.bincount(codes[codes >= 0], minlength=len(uniques)))
     per_text = counts.groupby(pd.Series(uniques).astype(str).to_numpy(dtype=object)).sum()

@@ -21,21 +21,14 @@ import numpy as np
 import pandas as pd
 
 from ...errors import DataError
+from ..int_values import plain_ints, value_counts
 from ..keys import factorize_keys, key_counts, keys_of, lookup
 
-#: integer columns whose values span fewer than this many (or 4x their count) are counted and
-#: looked up through a table indexed by value; wider ones by sorted search
+#: a vocabulary's integer keys spanning fewer than this many values (or 4x their count) are looked
+#: up through a table indexed by value; wider ones by sorted search
 _SPAN = 1 << 22
 #: a canonical integer key (what an integer value's key looks like: no sign on 0, no leading 0)
 _INT_KEY = r"0|-?[1-9]\d{0,18}"
-
-
-def _int_values(s: pd.Series) -> np.ndarray | None:
-    """The values of a plain numpy integer column (which has no missing value), else None."""
-    dt = s.dtype
-    if isinstance(dt, np.dtype) and (dt.kind == "i" or (dt.kind == "u" and dt.itemsize < 8)):
-        return s.to_numpy()
-    return None
 
 
 def _int64(keys: pd.Series, ok: np.ndarray) -> np.ndarray:
@@ -56,11 +49,11 @@ def _narrow_span(lo: int, hi: int, n: int) -> bool:
 def _per_key(s: pd.Series) -> pd.Series:
     """Rows per key, missing values left out (``keys.key_counts``; an integer column of a
     narrow span is counted with ``np.bincount`` instead of being hashed: same counts)."""
-    x = _int_values(s)
-    if x is None or x.size == 0 or not _narrow_span(int(x.min()), int(x.max()), x.size):
+    x = plain_ints(s)
+    counted = value_counts(x) if x is not None else None
+    if counted is None:
         return key_counts(s)
-    lo = int(x.min())
-    counts = np.bincount(np.subtract(x, lo, dtype=np.intp))
+    lo, counts = counted
     vals = np.flatnonzero(counts)
     return pd.Series(counts[vals], index=pd.Index(keys_of(vals + lo), dtype=object))
 
@@ -108,7 +101,7 @@ class Lookup:
 
     def encode(self, s: pd.Series) -> np.ndarray:
         """Integer code per row (see the class docstring)."""
-        x = _int_values(s)
+        x = plain_ints(s)
         if x is None:
             codes, keys = factorize_keys(s)
             return lookup(codes, keys, self.index) + 1
@@ -128,7 +121,7 @@ class Lookup:
 
 def missing(s: pd.Series) -> np.ndarray:
     """Rows without a value (NaN, None or empty text)."""
-    if _int_values(s) is not None:
+    if plain_ints(s) is not None:
         return np.zeros(len(s), dtype=bool)
     codes, _ = factorize_keys(s)
     return codes < 0
